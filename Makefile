@@ -1,0 +1,47 @@
+# Two commands do all the set-up on a fresh machine:
+#   make run    the portal on its embedded default (SQLite, sandbox LBaaS, broker in a folder)
+#   make test   lint, dependency contracts and the whole test suite
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+ADDRESS ?= 127.0.0.1:8000
+
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: run test lint migrate seed system-packages clean
+
+$(INSTALLED): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	@touch $@
+
+migrate: $(INSTALLED)
+	$(BIN)/python manage.py migrate --noinput
+
+seed: migrate
+	$(BIN)/python manage.py seed_demo
+
+run: seed
+	$(BIN)/python manage.py runportal $(ADDRESS)
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
+# The browser tests drive Debian's Chromium with Playwright (no browser download); the
+# HAProxy adapter's tests run Debian's haproxy.
+system-packages:
+	@missing=""; test -x $(CHROMIUM) || missing="chromium"; test -x /usr/sbin/haproxy || command -v haproxy >/dev/null || missing="$$missing haproxy"; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing from Debian's packages for the tests:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
+
+test: lint system-packages
+	CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache *.egg-info

@@ -1,0 +1,16 @@
+from django.urls import path
+from rest_framework.routers import DefaultRouter
+
+from config.auth import TokenView
+from loadbalancers.api.views import LoadBalancerViewSet, ProviderListView
+from servers.api.views import ServerViewSet
+
+router = DefaultRouter()
+router.register("servers", ServerViewSet, basename="server")
+router.register("load-balancers", LoadBalancerViewSet, basename="load-balancer")
+
+urlpatterns = [
+    path("providers/", ProviderListView.as_view(), name="provider-list"),
+    path("auth/token/", TokenView.as_view(), name="api-token"),
+    *router.urls,
+]

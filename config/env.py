@@ -1,0 +1,122 @@
+"""Strict reading of environment settings.
+
+django-environ does the parsing; this adds what it leaves out: a typo such as
+``DEBUG=ture`` or ``LBAAS_POLL_INTERVAL=fast`` stops the process at start-up with a
+message naming the variable, instead of silently meaning something else.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+from collections.abc import Sequence
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+__all__ = [
+    "ImproperlyConfigured",
+    "cache",
+    "choice",
+    "database",
+    "flag",
+    "names",
+    "network",
+    "number",
+    "rate",
+    "read_dotenv",
+    "text",
+]
+
+env = environ.Env()
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+def read_dotenv(path: str) -> None:
+    environ.Env.read_env(path, overwrite=False)
+
+
+def text(name: str, default: str | None = None) -> str:
+    if default is None and name not in env.ENVIRON:
+        raise ImproperlyConfigured(f"set the environment variable {name}")
+    return env.str(name, default=default)
+
+
+def flag(name: str, default: bool) -> bool:
+    raw = env.str(name, default="").strip().lower()
+    if not raw:
+        return default
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name} must be one of {', '.join(_TRUE + _FALSE)} (got {raw!r})")
+
+
+def number(name: str, default: float, *, minimum: float = 0.0, maximum: float | None = None) -> float:
+    raw = env.str(name, default="").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number (got {raw!r})") from None
+    if not math.isfinite(value) or value < minimum or (maximum is not None and value > maximum):
+        bounds = f"at least {minimum}" if maximum is None else f"between {minimum} and {maximum}"
+        raise ImproperlyConfigured(f"{name} must be {bounds} (got {raw!r})")
+    return value
+
+
+def names(name: str, default: Sequence[str]) -> list[str]:
+    raw = env.str(name, default="").strip()
+    if not raw:
+        return list(default)
+    return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+def choice(name: str, default: str, allowed: Sequence[str]) -> str:
+    value = env.str(name, default=default).strip()
+    if value not in allowed:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(allowed) or '(none)'} (got {value!r})")
+    return value
+
+
+def network(name: str, default: str) -> str:
+    """An IP network in CIDR notation, such as 198.51.100.0/24."""
+    raw = env.str(name, default=default).strip()
+    try:
+        ipaddress.ip_network(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be an IP network such as 198.51.100.0/24 ({exc})") from None
+    return raw
+
+
+def rate(name: str, default: str) -> str:
+    """A request rate as DRF reads it: a whole number, a slash, and second/minute/hour/day."""
+    raw = env.str(name, default=default).strip()
+    count, _, period = raw.partition("/")
+    if not count.isdigit() or not period or period[0] not in "smhd":
+        raise ImproperlyConfigured(f"{name} must look like 100/minute (a number per second, minute, hour or day)")
+    return raw
+
+
+def cache(name: str, default: str) -> dict:
+    raw = env.str(name, default=default)
+    scheme = raw.split("://", 1)[0] if "://" in raw else ""
+    if scheme not in environ.Env.CACHE_SCHEMES:
+        raise ImproperlyConfigured(f"{name} must be a cache URL such as redis://host:6379/1 (got scheme {scheme!r})")
+    return environ.Env.cache_url_config(raw)
+
+
+def database(name: str, default: str) -> dict:
+    raw = env.str(name, default=default)
+    scheme = raw.split("://", 1)[0] if "://" in raw else ""
+    if scheme not in environ.Env.DB_SCHEMES:
+        known = "postgres://, sqlite:///, mysql://, ..."
+        raise ImproperlyConfigured(f"{name} must be a database URL such as {known} (got scheme {scheme!r})")
+    try:
+        return environ.Env.db_url_config(raw)
+    except (ValueError, KeyError) as exc:
+        raise ImproperlyConfigured(f"{name} is not a database URL Django can use ({exc})") from None

@@ -1,0 +1,86 @@
+"""Slow down password guessing on every way in (the pages, the admin, the browsable API,
+the token endpoint): after LOGIN_FAILURE_LIMIT failed sign-ins for one username from one
+address within LOGIN_FAILURE_WINDOW seconds, even the right password is refused until
+the window has passed.  Counted per address and username, so nobody can lock another
+person out from elsewhere."""
+
+from __future__ import annotations
+
+import hashlib
+
+from django import forms
+from django.conf import settings
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.signals import user_logged_in, user_login_failed
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
+from django.dispatch import receiver
+from django.http import HttpRequest
+
+
+def _key(request: HttpRequest | None, username: object) -> str | None:
+    if request is None or not isinstance(username, str) or not username:
+        return None
+    address = request.META.get("REMOTE_ADDR", "unknown")
+    # Hashed: any text a client sends becomes a key every cache backend accepts.
+    who = hashlib.sha256(f"{address}\n{username.strip().lower()}".encode("utf-8", "surrogatepass")).hexdigest()
+    return f"login-failures:{who}"
+
+
+def is_throttled(request: HttpRequest | None, username: object) -> bool:
+    key = _key(request, username)
+    return key is not None and cache.get(key, 0) >= settings.LOGIN_FAILURE_LIMIT
+
+
+class ThrottledModelBackend(ModelBackend):
+    def authenticate(
+        self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs
+    ):  # type: ignore[no-untyped-def]
+        if is_throttled(request, username):
+            raise PermissionDenied("too many failed sign-ins")
+        return super().authenticate(request, username=username, password=password, **kwargs)
+
+
+@receiver(user_login_failed)
+def count_failure(sender: object, credentials: dict, request: HttpRequest | None = None, **kwargs: object) -> None:
+    key = _key(request, credentials.get("username"))
+    if key is None:
+        return
+    if cache.add(key, 1, timeout=settings.LOGIN_FAILURE_WINDOW):
+        return
+    try:
+        cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, timeout=settings.LOGIN_FAILURE_WINDOW)
+
+
+@receiver(user_logged_in)
+def forget_failures(sender: object, request: HttpRequest | None, user: object, **kwargs: object) -> None:
+    key = _key(request, getattr(user, "get_username", lambda: None)())
+    if key is not None:
+        cache.delete(key)
+
+
+class _SaysWhenThrottled:
+    """A sign-in form that says why it refuses once the limit is reached."""
+
+    request: HttpRequest | None
+
+    def clean(self):  # type: ignore[no-untyped-def]
+        if is_throttled(self.request, self.data.get("username")):
+            minutes = max(1, round(settings.LOGIN_FAILURE_WINDOW / 60))
+            raise forms.ValidationError(
+                f"Too many failed sign-ins for this account from here. Try again in {minutes} minutes.",
+                code="throttled",
+            )
+        return super().clean()  # type: ignore[misc]
+
+
+class SignInForm(_SaysWhenThrottled, AuthenticationForm):
+    pass
+
+
+class AdminSignInForm(_SaysWhenThrottled, AdminAuthenticationForm):
+    pass

@@ -1,0 +1,228 @@
+"""Settings shared by every environment.  Every value a deployment may change comes
+from an environment variable, each one documented in README.md."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from config import env
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+env.read_dotenv(str(BASE_DIR / ".env"))
+VAR_DIR = Path(env.text("PORTAL_VAR_DIR", str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+DEBUG = env.flag("DEBUG", False)
+ALLOWED_HOSTS = env.names("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
+CSRF_TRUSTED_ORIGINS = env.names("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "servers",
+    "loadbalancers",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": env.database("DATABASE_URL", f"sqlite:///{VAR_DIR / 'portal.sqlite3'}")}
+DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # Web and worker processes share the file. Transactions take the write lock when
+    # they begin (IMMEDIATE), so a writer waits up to the timeout for its turn instead
+    # of failing at once when a read lock cannot be upgraded.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
+    )
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# API rate limits are counted in this cache: share one (Redis) between web processes.
+CACHES = {"default": env.cache("CACHE_URL", "locmemcache://")}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "load-balancer-list-page"
+LOGOUT_REDIRECT_URL = "login"
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
+# Bodies larger than this get 413 from the API.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["servers.api.base.BoundedJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "servers.api.base.RawJSONBrowsableAPIRenderer",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "servers.api.base.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.rate("API_THROTTLE_ANON", "60/minute"),
+        "user": env.rate("API_THROTTLE_USER", "1200/minute"),
+        "auth-token": env.rate("API_THROTTLE_TOKEN", "10/minute"),
+    },
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Load balancer portal API",
+    "DESCRIPTION": "Self-service load balancers: create, change and delete them; the portal provisions "
+    "them at an LBaaS provider in the background.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# -- background work (Celery) ------------------------------------------------------------
+# The embedded default needs no broker server: kombu's filesystem transport passes
+# messages between processes on one machine through a folder.
+CELERY_BROKER_URL = env.text("CELERY_BROKER_URL", "filesystem://")
+BROKER_DIR = VAR_DIR / "broker"
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    for _folder in ("queue", "control"):
+        (BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(BROKER_DIR / "queue"),
+        "data_folder_out": str(BROKER_DIR / "queue"),
+        "control_folder": str(BROKER_DIR / "control"),
+        "polling_interval": 0.2,
+    }
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+RECONCILE_INTERVAL = env.number("RECONCILE_INTERVAL", 30.0, minimum=1.0, maximum=86400)
+CELERY_BEAT_SCHEDULE = {
+    "reconcile-load-balancers": {"task": "loadbalancers.reconcile", "schedule": RECONCILE_INTERVAL},
+}
+
+# -- LBaaS providers ------------------------------------------------------------------------
+KNOWN_LBAAS_PROVIDERS = ("sandbox", "haproxy", "elbv2")
+LBAAS_PROVIDERS = env.names("LBAAS_PROVIDERS", ["sandbox"])
+for _provider in LBAAS_PROVIDERS:
+    if _provider not in KNOWN_LBAAS_PROVIDERS:
+        raise env.ImproperlyConfigured(
+            f"LBAAS_PROVIDERS names an unknown provider {_provider!r}; known: {', '.join(KNOWN_LBAAS_PROVIDERS)}"
+        )
+LBAAS_PROVIDER = env.choice("LBAAS_PROVIDER", LBAAS_PROVIDERS[0] if LBAAS_PROVIDERS else "", LBAAS_PROVIDERS)
+LBAAS_POLL_INTERVAL = env.number("LBAAS_POLL_INTERVAL", 1.0, minimum=0.01, maximum=3600)
+LBAAS_PENDING_TIMEOUT = env.number("LBAAS_PENDING_TIMEOUT", 600.0, minimum=1.0, maximum=7 * 86400)
+LBAAS_STUCK_AFTER = env.number("LBAAS_STUCK_AFTER", 60.0, minimum=1.0, maximum=86400)
+LBAAS_RETRY_MAX = int(env.number("LBAAS_RETRY_MAX", 8, minimum=0, maximum=100))
+LBAAS_RETRY_BACKOFF_CAP = env.number("LBAAS_RETRY_BACKOFF_CAP", 30.0, minimum=0.0, maximum=3600)
+
+SANDBOX_LBAAS = {
+    "path": env.text("SANDBOX_LBAAS_PATH", str(VAR_DIR / "sandbox-lbaas.sqlite3")),
+    "delay": env.number("SANDBOX_LBAAS_DELAY", 2.0, maximum=3600),
+    "vip_range": env.network("SANDBOX_LBAAS_VIP_RANGE", "198.51.100.0/24"),
+    "latency": env.number("SANDBOX_LBAAS_LATENCY", 0.0, maximum=60),
+    "error_rate": env.number("SANDBOX_LBAAS_ERROR_RATE", 0.0, maximum=1.0),
+    "fail_at": env.choice("SANDBOX_LBAAS_FAIL_AT", "", ("", "create", "activate", "update", "delete")),
+}
+
+HAPROXY_LBAAS = {
+    "state_dir": env.text("HAPROXY_STATE_DIR", str(VAR_DIR / "haproxy")),
+    "vip_network": env.network("HAPROXY_VIP_NETWORK", "127.77.0.0/16"),
+    "haproxy_bin": env.text("HAPROXY_BIN", shutil.which("haproxy") or "/usr/sbin/haproxy"),
+    "check_interval": env.number("HAPROXY_CHECK_INTERVAL", 2.0, minimum=0.1, maximum=300),
+}
+
+ELBV2_LBAAS = {
+    "region": env.text("ELBV2_REGION", "eu-west-1"),
+    "vpc_id": env.text("ELBV2_VPC_ID", ""),
+    "subnet_ids": env.names("ELBV2_SUBNET_IDS", []),
+    "endpoint_url": env.text("ELBV2_ENDPOINT_URL", "") or None,
+    "access_key_id": env.text("ELBV2_ACCESS_KEY_ID", "") or None,
+    "secret_access_key": env.text("ELBV2_SECRET_ACCESS_KEY", "") or None,
+    "name_prefix": env.text("ELBV2_NAME_PREFIX", "lbp"),
+    "scheme": env.choice("ELBV2_SCHEME", "internal", ("internal", "internet-facing")),
+    "security_group_ids": env.names("ELBV2_SECURITY_GROUP_IDS", []) or None,
+}
+if "elbv2" in LBAAS_PROVIDERS and not (ELBV2_LBAAS["vpc_id"] and ELBV2_LBAAS["subnet_ids"]):
+    raise env.ImproperlyConfigured("the elbv2 provider needs ELBV2_VPC_ID and ELBV2_SUBNET_IDS")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))},
+}
+
+# The admin action "mark stuck as ERROR" leaves alone what has been pending for less.
+ADMIN_STUCK_AFTER = env.number("ADMIN_STUCK_AFTER", 300.0, minimum=0.0, maximum=7 * 86400)
+
+# Sign-in throttling (see config/login_throttle.py).
+AUTHENTICATION_BACKENDS = ["config.login_throttle.ThrottledModelBackend"]
+LOGIN_FAILURE_LIMIT = int(env.number("LOGIN_FAILURE_LIMIT", 10, minimum=1, maximum=1000))
+LOGIN_FAILURE_WINDOW = env.number("LOGIN_FAILURE_WINDOW", 900.0, minimum=1.0, maximum=86400)
