@@ -1,0 +1,56 @@
+"""What every admin page of the portal shares."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.utils.functional import cached_property
+
+_DB_INTEGERS = range(-(2**63), 2**63)
+
+
+class CappedCountPaginator(Paginator):
+    """Counts at most CAP rows, so a changelist over a huge table never scans all of it
+    just to say how many there are (it then says CAP+1 and lets you filter)."""
+
+    CAP = 10_000
+
+    @cached_property
+    def count(self) -> int:
+        return self.object_list[: self.CAP + 1].count()
+
+
+class PortalModelAdmin(admin.ModelAdmin):
+    """Changelists that stay cheap on big tables, and that answer odd requests with a
+    message or a 400 instead of a failure."""
+
+    show_full_result_count = False
+    paginator = CappedCountPaginator
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+        """Only the lookups the declared filters make: no free-form ones (a bad regex,
+        a year past 9999) from the query string."""
+        names = [
+            f if isinstance(f, str) else f[0] if isinstance(f, tuple) else f.parameter_name for f in self.list_filter
+        ]
+        allowed = {f"{name}{suffix}" for name in names for suffix in ("", "__exact", "__id__exact", "__isnull")}
+        return lookup in allowed
+
+    def response_action(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        """Refuse a selection that names no possible row, instead of failing on it."""
+        pk = self.model._meta.pk
+        for value in request.POST.getlist(helpers.ACTION_CHECKBOX_NAME):
+            try:
+                key = pk.to_python(value)
+            except ValidationError:
+                key = None
+            if key is None or (isinstance(key, int) and key not in _DB_INTEGERS):
+                self.message_user(
+                    request, f"Nothing was done: {value[:40]!r} is not a valid selection.", messages.ERROR
+                )
+                return HttpResponseRedirect(request.get_full_path())
+        return super().response_action(request, queryset)

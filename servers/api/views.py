@@ -1,0 +1,72 @@
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import permissions, status, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from servers.api.base import ErrorSerializer, page_response, page_serializer, parse_query
+from servers.api.serializers import ServerCreateInput, ServerListQuery, ServerOutput, ServerUpdateInput
+from servers.application.payloads import CreateServer, UpdateServer
+from servers.bootstrap import server_service
+from servers.domain.errors import ServerNotFound
+
+ERRORS = dict.fromkeys((400, 401, 403, 404, 409), ErrorSerializer)
+
+
+class IsStaffOrReadOnly(permissions.BasePermission):
+    message = "only staff may change the server inventory"
+
+    def has_permission(self, request: Request, view: object) -> bool:
+        return request.method in permissions.SAFE_METHODS or bool(request.user and request.user.is_staff)
+
+
+def _server_id(raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise ServerNotFound(raw) from None
+
+
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[ServerListQuery], responses={200: page_serializer(ServerOutput), **ERRORS}, summary="List servers"
+    ),
+    retrieve=extend_schema(responses={200: ServerOutput, **ERRORS}, summary="Get a server"),
+    create=extend_schema(request=ServerCreateInput, responses={201: ServerOutput, **ERRORS}, summary="Add a server"),
+    partial_update=extend_schema(
+        request=ServerUpdateInput, responses={200: ServerOutput, **ERRORS}, summary="Change a server"
+    ),
+    destroy=extend_schema(responses={204: None, **ERRORS}, summary="Remove a server (409 while in use)"),
+)
+class ServerViewSet(viewsets.GenericViewSet):
+    """The server inventory: every user reads it, staff change it."""
+
+    permission_classes = [permissions.IsAuthenticated, IsStaffOrReadOnly]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    lookup_value_regex = "[^/]+"
+    serializer_class = ServerOutput
+
+    def get_serializer_class(self):  # type: ignore[no-untyped-def]
+        return {"create": ServerCreateInput, "partial_update": ServerUpdateInput}.get(self.action, ServerOutput)
+
+    def list(self, request: Request) -> Response:
+        page = server_service().get_plist(parse_query(ServerListQuery, request).to_query())
+        return page_response(page, ServerOutput)
+
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return Response(ServerOutput(server_service().get_one(_server_id(pk))).data)
+
+    def create(self, request: Request) -> Response:
+        data = ServerCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        server = server_service().create_one(CreateServer(**data.validated_data))
+        return Response(ServerOutput(server).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request: Request, pk: str) -> Response:
+        data = ServerUpdateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        server = server_service().update_one(_server_id(pk), UpdateServer(**data.validated_data))
+        return Response(ServerOutput(server).data)
+
+    def destroy(self, request: Request, pk: str) -> Response:
+        server_service().delete_one(_server_id(pk))
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,79 @@
+"""Use cases for the server inventory."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from servers.application.pagination import Page
+from servers.application.payloads import CreateServer, ServerQuery, UpdateServer
+from servers.application.ports import ServersUnitOfWork
+from servers.domain.errors import FieldErrors, ServerInUse
+from servers.domain.model import Server, ServerStatus, choice_errors
+
+
+class ServerService:
+    def __init__(self, uow_factory: Callable[[], ServersUnitOfWork]):
+        self._uow_factory = uow_factory
+
+    def get_one(self, server_id: int) -> Server:
+        with self._uow_factory() as uow:
+            return uow.servers.get_one(server_id)
+
+    def get_list(self, server_ids: list[int]) -> list[Server]:
+        """The servers among these ids that exist."""
+        with self._uow_factory() as uow:
+            return uow.servers.get_list(server_ids)
+
+    def get_plist(self, query: ServerQuery) -> Page[Server]:
+        query.page.check(ServerQuery.SORTABLE)
+        if query.status is not None:
+            errors = FieldErrors()
+            for message in choice_errors(query.status, ServerStatus, what="status"):
+                errors.add("status", message)
+            errors.raise_if_any("the list query is not valid")
+        with self._uow_factory() as uow:
+            return uow.servers.get_plist(query)
+
+    def create_one(self, payload: CreateServer) -> Server:
+        server = Server.new(name=payload.name, address=payload.address, port=payload.port, status=payload.status)
+        with self._uow_factory() as uow:
+            server = uow.servers.create_one(server)
+            uow.commit()
+        return server
+
+    def update_one(self, server_id: int, payload: UpdateServer) -> Server:
+        with self._uow_factory() as uow:
+            server = uow.servers.get_one(server_id, for_update=True)
+            moves = (payload.address, payload.port) != (None, None) and (
+                (payload.address or server.address, payload.port or server.port) != (server.address, server.port)
+            )
+            if moves and (users := uow.usage.users_of(server_id)):
+                # The providers hold its old address: take it out of those load balancers first.
+                raise ServerInUse(server_id, users, refused="change its address or port")
+            server.change(
+                name=server.name if payload.name is None else payload.name,
+                address=server.address if payload.address is None else payload.address,
+                port=server.port if payload.port is None else payload.port,
+                status=server.status if payload.status is None else payload.status,
+            )
+            server = uow.servers.update_one(server)
+            uow.commit()
+        return server
+
+    def update_status(self, server_id: int, status: str) -> Server:
+        return self.update_one(server_id, UpdateServer(status=status))
+
+    def get_users(self, server_id: int) -> list[str]:
+        """The live load balancers that use the server, by name."""
+        with self._uow_factory() as uow:
+            return uow.usage.users_of(server_id)
+
+    def delete_one(self, server_id: int) -> None:
+        """Refused while any load balancer uses the server, naming them."""
+        with self._uow_factory() as uow:
+            uow.servers.get_one(server_id, for_update=True)
+            users = uow.usage.users_of(server_id)
+            if users:
+                raise ServerInUse(server_id, users)
+            uow.servers.delete_one(server_id)
+            uow.commit()
