@@ -1,0 +1,223 @@
+"""The embedded default LBaaS provider: a simulated external service.
+
+It behaves like a remote one so the portal's asynchronous machinery (pending
+states, polling, retries, idempotent creation) is exercised without a real
+provider: work stays PENDING_* for ``delay`` seconds, calls can be slowed down
+or fail, and one step can be made to fail for good.
+
+The web server and the Celery workers are separate processes that must all see
+one provider, so every bit of state lives in one SQLite file and every change is
+a ``BEGIN IMMEDIATE`` transaction.  Pending work completes lazily: a row stores
+when its pending action is over (``ready_at``) and readers compare that with the
+clock, so no background thread is needed.
+
+Stdlib only: an import-linter contract keeps Django, DRF and Celery out of here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import json
+import random
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from uuid import uuid4
+
+from loadbalancers.adapters.lbaas.sqlite_state import SQLiteState, lowest_free_vip
+from loadbalancers.application.ports import LBaaSClient, LoadBalancerSpec, MemberHealth, ProviderLoadBalancer
+from loadbalancers.domain.errors import ProviderRejected, ProviderResourceNotFound, ProviderUnavailable
+from loadbalancers.domain.model import OperatingStatus, ProvisioningStatus
+
+FAIL_AT_CHOICES = ("", "create", "activate", "update", "delete")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS load_balancers (
+    ref TEXT PRIMARY KEY,
+    client_token TEXT NOT NULL UNIQUE,
+    vip_address TEXT NOT NULL UNIQUE,
+    spec TEXT NOT NULL,
+    action TEXT NOT NULL CHECK (action IN ('create', 'update', 'delete')),
+    ready_at REAL NOT NULL,
+    error TEXT
+)
+"""
+
+# A row whose delete is over is gone, even before a write purges it.
+_LIVE = "NOT (action = 'delete' AND ready_at <= :now)"
+
+_PENDING = {
+    "create": ProvisioningStatus.PENDING_CREATE,
+    "update": ProvisioningStatus.PENDING_UPDATE,
+    "delete": ProvisioningStatus.PENDING_DELETE,
+}
+
+
+class SandboxLBaaS(LBaaSClient):
+    """A simulated LBaaS whose state lives in a SQLite file shared by every process.
+
+    ``update`` is accepted when the load balancer is ACTIVE, ERROR or PENDING_UPDATE
+    (a retried update restarts the timer) and rejected while it is PENDING_CREATE or
+    PENDING_DELETE, as real providers keep a resource immutable while it is being
+    created or deleted; it also keeps a simulated activation failure from being
+    papered over by an early update.
+    """
+
+    name = "sandbox"
+
+    def __init__(
+        self,
+        *,
+        path: str,
+        delay: float = 2.0,
+        vip_range: str = "198.51.100.0/24",
+        latency: float = 0.0,
+        error_rate: float = 0.0,
+        fail_at: str = "",
+        seed: int | None = None,
+        clock: Callable[[], float] = time.time,
+    ):
+        try:
+            self._vip_range = ipaddress.ip_network(vip_range)
+        except ValueError as exc:
+            raise ValueError(f"sandbox vip_range {vip_range!r} is not a valid CIDR network: {exc}") from None
+        if not 0.0 <= error_rate <= 1.0:
+            raise ValueError(f"sandbox error_rate must be between 0 and 1 (got {error_rate!r})")
+        if fail_at not in FAIL_AT_CHOICES:
+            raise ValueError(f"sandbox fail_at must be one of {FAIL_AT_CHOICES} (got {fail_at!r})")
+        if not delay >= 0.0:
+            raise ValueError(f"sandbox delay must be zero or more seconds (got {delay!r})")
+        if not latency >= 0.0:
+            raise ValueError(f"sandbox latency must be zero or more seconds (got {latency!r})")
+        self._state = SQLiteState(path, _SCHEMA, owner="sandbox")
+        self._delay = delay
+        self._latency = latency
+        self._error_rate = error_rate
+        self._fail_at = fail_at
+        self._random = random.Random(seed)
+        self._clock = clock
+
+    # -- the port ---------------------------------------------------------------------
+
+    def create(self, spec: LoadBalancerSpec, *, client_token: str) -> ProviderLoadBalancer:
+        self._simulate_network("create")
+        now = self._clock()
+        with self._write(now) as db:
+            if not _token_known(db, client_token):
+                # Within BEGIN IMMEDIATE no other process can insert meanwhile; the
+                # UNIQUE index is the guarantee, and re-reading returns the winner.
+                db.execute(
+                    "INSERT INTO load_balancers (ref, client_token, vip_address, spec, action, ready_at, error)"
+                    " VALUES (?, ?, ?, ?, 'create', ?, ?) ON CONFLICT (client_token) DO NOTHING",
+                    (
+                        f"sbx-{uuid4().hex}",
+                        client_token,
+                        lowest_free_vip(db, self._vip_range),
+                        json.dumps(dataclasses.asdict(spec)),
+                        now + self._delay,
+                        "sandbox: simulated failure while activating" if self._fail_at == "activate" else None,
+                    ),
+                )
+            row = db.execute("SELECT * FROM load_balancers WHERE client_token = ?", (client_token,)).fetchone()
+        return _present(row, now)
+
+    def get(self, ref: str) -> ProviderLoadBalancer:
+        self._simulate_network("get")
+        now = self._clock()
+        with self._connection() as db:
+            query = f"SELECT * FROM load_balancers WHERE ref = :ref AND {_LIVE}"
+            row = db.execute(query, {"ref": ref, "now": now}).fetchone()
+        return _present(_found(row, ref), now)
+
+    def update(self, ref: str, spec: LoadBalancerSpec) -> ProviderLoadBalancer:
+        self._simulate_network("update")
+        now = self._clock()
+        with self._write(now) as db:
+            row = _found(db.execute("SELECT * FROM load_balancers WHERE ref = ?", (ref,)).fetchone(), ref)
+            status = _present(row, now).provisioning_status
+            if status in (ProvisioningStatus.PENDING_CREATE, ProvisioningStatus.PENDING_DELETE):
+                raise ProviderRejected(f"sandbox: load balancer {ref} is {status}; it cannot be updated now")
+            db.execute(
+                "UPDATE load_balancers SET spec = ?, action = 'update', ready_at = ?, error = NULL WHERE ref = ?",
+                (json.dumps(dataclasses.asdict(spec)), now + self._delay, ref),
+            )
+            row = db.execute("SELECT * FROM load_balancers WHERE ref = ?", (ref,)).fetchone()
+        return _present(row, now)
+
+    def delete(self, ref: str) -> None:
+        self._simulate_network("delete")
+        now = self._clock()
+        with self._write(now) as db:
+            # A repeated delete keeps the first one's timer: the resource goes when it was due to.
+            db.execute(
+                "UPDATE load_balancers SET action = 'delete', ready_at = ? WHERE ref = ? AND action != 'delete'",
+                (now + self._delay, ref),
+            )
+
+    def get_list(self) -> list[ProviderLoadBalancer]:
+        self._simulate_network("get_list")
+        now = self._clock()
+        with self._connection() as db:
+            rows = db.execute(f"SELECT * FROM load_balancers WHERE {_LIVE} ORDER BY rowid", {"now": now}).fetchall()
+        return [_present(row, now) for row in rows]
+
+    # -- simulation -------------------------------------------------------------------
+
+    def _simulate_network(self, step: str) -> None:
+        """What a remote call costs before the service acts: latency, transient
+        failures, and the configured permanent failure of one step."""
+        if self._latency:
+            time.sleep(self._latency)
+        if self._random.random() < self._error_rate:
+            raise ProviderUnavailable("sandbox: simulated transient failure")
+        if step == self._fail_at:
+            raise ProviderRejected(f"sandbox: simulated permanent failure of {step}")
+
+    # -- storage ----------------------------------------------------------------------
+
+    @contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        with self._state.read() as db:
+            yield db
+
+    @contextmanager
+    def _write(self, now: float) -> Iterator[sqlite3.Connection]:
+        """One write transaction.  Deletes that are over are purged first, which frees
+        their client tokens and VIPs for the UNIQUE indexes."""
+        with self._state.write() as db:
+            db.execute("DELETE FROM load_balancers WHERE NOT " + _LIVE, {"now": now})
+            yield db
+
+
+def _token_known(db: sqlite3.Connection, client_token: str) -> bool:
+    return db.execute("SELECT 1 FROM load_balancers WHERE client_token = ?", (client_token,)).fetchone() is not None
+
+
+def _found(row: sqlite3.Row | None, ref: str) -> sqlite3.Row:
+    if row is None:
+        raise ProviderResourceNotFound(f"sandbox: no load balancer {ref}")
+    return row
+
+
+def _present(row: sqlite3.Row, now: float) -> ProviderLoadBalancer:
+    """The row as the provider reports it at ``now``: still pending, ACTIVE, or the
+    ERROR its pending action was set to end in."""
+    if now < row["ready_at"]:
+        status, operating = _PENDING[row["action"]], OperatingStatus.OFFLINE
+    elif row["error"] is not None:
+        status, operating = ProvisioningStatus.ERROR, OperatingStatus.ERROR
+    else:
+        status, operating = ProvisioningStatus.ACTIVE, OperatingStatus.ONLINE
+    member_status = OperatingStatus.ONLINE if status is ProvisioningStatus.ACTIVE else OperatingStatus.OFFLINE
+    members = json.loads(row["spec"])["members"]
+    return ProviderLoadBalancer(
+        ref=row["ref"],
+        provisioning_status=status,
+        operating_status=operating,
+        vip_address=row["vip_address"],
+        members=tuple(MemberHealth(m["address"], m["port"], member_status) for m in members),
+        error=row["error"] if status is ProvisioningStatus.ERROR else None,
+        client_token=row["client_token"],
+    )

@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from uuid import UUID
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from loadbalancers import models
+from loadbalancers.adapters import mappers
+from loadbalancers.application.ports import LoadBalancerRepository
+from loadbalancers.domain.errors import LoadBalancerNotFound, NameTaken
+from loadbalancers.domain.model import PENDING, LoadBalancer, ProvisioningStatus
+from servers.domain.errors import StaleVersion
+
+
+class DjangoLoadBalancerRepository(LoadBalancerRepository):
+    def get_one(self, lb_id: UUID, *, for_update: bool = False) -> LoadBalancer:
+        rows = models.LoadBalancer.objects.select_for_update() if for_update else models.LoadBalancer.objects
+        try:
+            row = rows.get(pk=lb_id)
+        except models.LoadBalancer.DoesNotExist:
+            raise LoadBalancerNotFound(lb_id) from None
+        return mappers.to_domain(row, self._member_ids(row.pk))
+
+    def get_list(
+        self,
+        *,
+        ids: Iterable[UUID] | None = None,
+        provider: str | None = None,
+        statuses: Iterable[ProvisioningStatus] | None = None,
+    ) -> list[LoadBalancer]:
+        rows = models.LoadBalancer.objects.order_by("created_at", "pk")
+        if ids is not None:
+            rows = rows.filter(pk__in=list(ids))
+        if provider is not None:
+            rows = rows.filter(provider=provider)
+        if statuses is not None:
+            rows = rows.filter(provisioning_status__in=[s.value for s in statuses])
+        return self._with_members(list(rows))
+
+    def get_list_pending(self, *, not_checked_since: datetime) -> list[LoadBalancer]:
+        rows = (
+            models.LoadBalancer.objects.filter(provisioning_status__in=[s.value for s in PENDING])
+            .annotate(last_look=Coalesce("checked_at", "pending_since", "updated_at"))
+            .filter(last_look__lt=not_checked_since)
+            .order_by("last_look")
+        )
+        return self._with_members(list(rows))
+
+    @staticmethod
+    def _with_members(rows: list[models.LoadBalancer]) -> list[LoadBalancer]:
+        """The aggregates of these rows, their members read in one query."""
+        members: dict[UUID, list[int]] = {row.pk: [] for row in rows}
+        pairs = models.Member.objects.filter(load_balancer__in=rows).order_by("position")
+        for lb_id, server_id in pairs.values_list("load_balancer_id", "server_id"):
+            members[lb_id].append(server_id)
+        return [mappers.to_domain(row, members[row.pk]) for row in rows]
+
+    def name_taken(self, name: str) -> bool:
+        return (
+            models.LoadBalancer.objects.filter(name=name)
+            .exclude(provisioning_status=ProvisioningStatus.DELETED)
+            .exists()
+        )
+
+    def create_one(self, lb: LoadBalancer) -> LoadBalancer:
+        try:
+            with transaction.atomic():
+                models.LoadBalancer.objects.create(id=lb.id, version=1, **mappers.row_values(lb))
+                models.Member.objects.bulk_create(mappers.member_rows(lb))
+        except IntegrityError:
+            if self.name_taken(lb.name):
+                raise NameTaken(lb.name) from None
+            raise
+        return self._stored(lb)
+
+    def update_one(self, lb: LoadBalancer) -> LoadBalancer:
+        """Compare-and-swap on the version: a concurrent writer makes this fail
+        with StaleVersion instead of silently losing one of the two changes."""
+        try:
+            with transaction.atomic():
+                changed = models.LoadBalancer.objects.filter(pk=lb.id, version=lb.version).update(
+                    version=F("version") + 1, updated_at=timezone.now(), **mappers.row_values(lb)
+                )
+                if not changed:
+                    raise StaleVersion(f"load balancer {lb.id} was changed by someone else; reload it and try again")
+                if tuple(self._member_ids(lb.id)) != lb.members:
+                    models.Member.objects.filter(load_balancer_id=lb.id).delete()
+                    models.Member.objects.bulk_create(mappers.member_rows(lb))
+        except IntegrityError:
+            if self._name_taken_by_other(lb):
+                raise NameTaken(lb.name) from None
+            raise
+        return self._stored(lb)
+
+    @staticmethod
+    def _stored(lb: LoadBalancer) -> LoadBalancer:
+        """The aggregate, brought up to date with what the database assigned."""
+        lb.version, lb.created_at, lb.updated_at = models.LoadBalancer.objects.filter(pk=lb.id).values_list(
+            "version", "created_at", "updated_at"
+        )[0]
+        return lb
+
+    @staticmethod
+    def _member_ids(lb_id: UUID) -> list[int]:
+        members = models.Member.objects.filter(load_balancer_id=lb_id).order_by("position")
+        return list(members.values_list("server_id", flat=True))
+
+    @staticmethod
+    def _name_taken_by_other(lb: LoadBalancer) -> bool:
+        return (
+            models.LoadBalancer.objects.filter(~Q(pk=lb.id), name=lb.name)
+            .exclude(provisioning_status=ProvisioningStatus.DELETED)
+            .exists()
+        )

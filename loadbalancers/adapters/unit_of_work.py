@@ -1,0 +1,10 @@
+from loadbalancers.adapters.repositories import DjangoLoadBalancerRepository
+from loadbalancers.application.ports import UnitOfWork
+from servers.adapters.repositories import DjangoServerRepository
+from servers.adapters.unit_of_work import AtomicUnitOfWork
+
+
+class DjangoUnitOfWork(AtomicUnitOfWork, UnitOfWork):
+    def _open_repositories(self) -> None:
+        self.load_balancers = DjangoLoadBalancerRepository()
+        self.servers = DjangoServerRepository()

@@ -1,0 +1,164 @@
+"""Operations oversight of every load balancer.  Rows are never edited or deleted here
+directly: each write is an action that calls a service, reported per load balancer,
+so the admin enforces the same rules as the API and the pages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from loadbalancers import models
+from loadbalancers.actors import actor_of
+from loadbalancers.bootstrap import load_balancer_service, provisioning_service
+from servers.admin_base import PortalModelAdmin
+from servers.domain.errors import PortalError
+
+
+class MemberInline(admin.TabularInline):
+    model = models.Member
+    fields = ("server", "server_address", "server_status")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name = "member"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[models.Member]:
+        return super().get_queryset(request).select_related("server")
+
+    @admin.display(description="address")
+    def server_address(self, member: models.Member) -> str:
+        return f"{member.server.address}:{member.server.port}"
+
+    @admin.display(description="server status")
+    def server_status(self, member: models.Member) -> str:
+        return member.server.status
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class ProviderFilter(admin.SimpleListFilter):
+    """The configured providers: no scan of the table to find which ones are used."""
+
+    title = "provider"
+    parameter_name = "provider"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [(name, name) for name in settings.LBAAS_PROVIDERS]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(provider=self.value()) if self.value() else queryset
+
+
+@admin.register(models.LoadBalancer)
+class LoadBalancerAdmin(PortalModelAdmin):
+    list_display = (
+        "name",
+        "owner",
+        "provider",
+        "provisioning_status",
+        "operating_status",
+        "vip_address",
+        "created_at",
+        "updated_at",
+    )
+    list_filter = (
+        "provisioning_status",
+        "operating_status",
+        ProviderFilter,
+        ("owner", admin.RelatedOnlyFieldListFilter),
+    )
+    search_fields = ("name", "vip_address", "owner__username")
+    list_select_related = ("owner",)
+    inlines = (MemberInline,)
+    fieldsets = (
+        (None, {"fields": ("id", "name", "description", "owner")}),
+        ("Listener", {"fields": ("listener_protocol", "listener_port", "algorithm")}),
+        (
+            "Provisioning",
+            {
+                "fields": (
+                    "provisioning_status",
+                    "operating_status",
+                    "error_reason",
+                    "provider",
+                    "provider_ref",
+                    "vip_address",
+                    "pending_since",
+                    "submitted_at",
+                    "checked_at",
+                    "version",
+                    "created_at",
+                    "updated_at",
+                )
+            },
+        ),
+    )
+    actions = ("retry_provisioning", "refresh_from_provider", "delete_through_provider", "mark_stuck_as_error")
+
+    # The change page is for reading; writes are the actions below.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: models.LoadBalancer | None = None) -> bool:
+        return obj is None and super().has_change_permission(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: models.LoadBalancer | None = None) -> bool:
+        return False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: models.LoadBalancer | None = None) -> list[str]:
+        return [field for _, options in self.fieldsets for field in options["fields"]]
+
+    # -- actions ------------------------------------------------------------------------
+
+    def _each(self, request: HttpRequest, queryset: QuerySet, act: Callable[..., str]) -> None:
+        """Run an action on each selected load balancer and say what happened to it."""
+        for lb_id, name in queryset.values_list("pk", "name"):
+            try:
+                outcome = act(lb_id)
+            except PortalError as error:
+                self.message_user(request, f"Load balancer {name}: {error.message}", messages.ERROR)
+            else:
+                self.message_user(request, f"Load balancer {name}: {outcome}", messages.SUCCESS)
+
+    @admin.action(description="Retry provisioning (ERROR load balancers)", permissions=["change"])
+    def retry_provisioning(self, request: HttpRequest, queryset: QuerySet) -> None:
+        actor = actor_of(request.user)
+        self._each(
+            request,
+            queryset,
+            lambda lb_id: f"provisioning again: {load_balancer_service().retry(actor, lb_id).provisioning_status}",
+        )
+
+    @admin.action(description="Refresh status from the provider", permissions=["change"])
+    def refresh_from_provider(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._each(request, queryset, provisioning_service().refresh)
+
+    @admin.action(description="Delete at the provider (ACTIVE or ERROR load balancers)", permissions=["change"])
+    def delete_through_provider(self, request: HttpRequest, queryset: QuerySet) -> None:
+        actor = actor_of(request.user)
+        self._each(
+            request,
+            queryset,
+            lambda lb_id: f"deleting: {load_balancer_service().delete_one(actor, lb_id).provisioning_status}",
+        )
+
+    @admin.action(description="Mark as ERROR if stuck in PENDING_* too long", permissions=["change"])
+    def mark_stuck_as_error(self, request: HttpRequest, queryset: QuerySet) -> None:
+        threshold = settings.ADMIN_STUCK_AFTER
+
+        def mark(lb_id: object) -> str:
+            if provisioning_service().fail_stuck(lb_id, pending_longer_than=threshold):  # type: ignore[arg-type]
+                return "marked ERROR"
+            return f"left alone: not PENDING_* for more than {threshold / 60:.0f} minutes"
+
+        self._each(request, queryset, mark)
+
+    def get_actions(self, request: HttpRequest) -> dict:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # it would delete rows around the services
+        return actions

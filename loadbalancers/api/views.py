@@ -1,0 +1,103 @@
+from uuid import UUID
+
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import status, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from loadbalancers.actors import actor_of
+from loadbalancers.api.serializers import (
+    LoadBalancerCreateInput,
+    LoadBalancerListQuery,
+    LoadBalancerOutput,
+    LoadBalancerUpdateInput,
+    ProviderOutput,
+)
+from loadbalancers.application.payloads import CreateLoadBalancer, UpdateLoadBalancer
+from loadbalancers.bootstrap import load_balancer_service, providers
+from loadbalancers.domain.errors import LoadBalancerNotFound
+from servers.api.base import ErrorSerializer, page_response, page_serializer, parse_query
+from servers.application.pagination import Page
+
+ERRORS = dict.fromkeys((400, 401, 404, 409), ErrorSerializer)
+
+
+def _lb_id(raw: str) -> UUID:
+    try:
+        return UUID(raw)
+    except ValueError:
+        raise LoadBalancerNotFound(raw) from None
+
+
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[LoadBalancerListQuery],
+        responses={200: page_serializer(LoadBalancerOutput), **ERRORS},
+        summary="List your load balancers (staff: all)",
+    ),
+    retrieve=extend_schema(responses={200: LoadBalancerOutput, **ERRORS}, summary="Get a load balancer"),
+    create=extend_schema(
+        request=LoadBalancerCreateInput,
+        responses={202: LoadBalancerOutput, **ERRORS},
+        summary="Create a load balancer (provisioned in the background)",
+    ),
+    partial_update=extend_schema(
+        request=LoadBalancerUpdateInput,
+        responses={202: LoadBalancerOutput, **ERRORS},
+        summary="Change members, algorithm or description (only when ACTIVE)",
+    ),
+    destroy=extend_schema(
+        responses={202: LoadBalancerOutput, **ERRORS}, summary="Delete a load balancer (when ACTIVE or ERROR)"
+    ),
+)
+class LoadBalancerViewSet(viewsets.GenericViewSet):
+    """Your load balancers.  Writes answer 202 at once; the portal then provisions
+    at the provider in the background until the record is ACTIVE, ERROR or DELETED."""
+
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    lookup_value_regex = "[^/]+"
+    serializer_class = LoadBalancerOutput
+
+    def get_serializer_class(self):  # type: ignore[no-untyped-def]
+        return {"create": LoadBalancerCreateInput, "partial_update": LoadBalancerUpdateInput}.get(
+            self.action, LoadBalancerOutput
+        )
+
+    def list(self, request: Request) -> Response:
+        query = parse_query(LoadBalancerListQuery, request)
+        page = load_balancer_service().get_plist(actor_of(request.user), query.to_query())
+        return page_response(page, LoadBalancerOutput)
+
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return Response(LoadBalancerOutput(load_balancer_service().get_one(actor_of(request.user), _lb_id(pk))).data)
+
+    def create(self, request: Request) -> Response:
+        data = LoadBalancerCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        view = load_balancer_service().create_one(actor_of(request.user), CreateLoadBalancer(**data.validated_data))
+        location = request.build_absolute_uri(reverse("load-balancer-detail", args=[view.id]))
+        return Response(LoadBalancerOutput(view).data, status=status.HTTP_202_ACCEPTED, headers={"Location": location})
+
+    def partial_update(self, request: Request, pk: str) -> Response:
+        data = LoadBalancerUpdateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        view = load_balancer_service().update_one(
+            actor_of(request.user), _lb_id(pk), UpdateLoadBalancer(**data.validated_data)
+        )
+        return Response(LoadBalancerOutput(view).data, status=status.HTTP_202_ACCEPTED)
+
+    def destroy(self, request: Request, pk: str) -> Response:
+        view = load_balancer_service().delete_one(actor_of(request.user), _lb_id(pk))
+        return Response(LoadBalancerOutput(view).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ProviderListView(APIView):
+    """The LBaaS providers enabled in this portal; the default one is used when a
+    create request names none."""
+
+    @extend_schema(responses={200: page_serializer(ProviderOutput)}, summary="List LBaaS providers")
+    def get(self, request: Request) -> Response:
+        items = list(providers())
+        return page_response(Page(items=items, total=len(items), limit=len(items), offset=0), ProviderOutput)

@@ -1,0 +1,27 @@
+from django.apps import AppConfig
+
+
+class LoadbalancersConfig(AppConfig):
+    name = "loadbalancers"
+    verbose_name = "Load balancers"
+
+    def ready(self) -> None:
+        from loadbalancers import signals  # noqa: F401 - connects the receivers
+        from loadbalancers.adapters.usage import LoadBalancerServerUsage
+        from servers.bootstrap import register_usage
+
+        register_usage(LoadBalancerServerUsage())
+        self._check_providers()
+
+    @staticmethod
+    def _check_providers() -> None:
+        """Build the enabled providers once at start-up, so that a bad provider setting
+        stops the process with its message instead of failing the first request."""
+        from django.core.exceptions import ImproperlyConfigured
+
+        from loadbalancers.bootstrap import providers
+
+        try:
+            providers()
+        except ValueError as invalid:
+            raise ImproperlyConfigured(f"LBaaS provider settings: {invalid}") from None

@@ -1,0 +1,74 @@
+"""Persistence only: the rules live in loadbalancers.domain."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from loadbalancers.domain.model import (
+    DESCRIPTION_MAX_LENGTH,
+    Algorithm,
+    ListenerProtocol,
+    OperatingStatus,
+    ProvisioningStatus,
+)
+from servers.domain.model import NAME_MAX_LENGTH
+
+
+def _choices(enum) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    return [(member.value, member.value) for member in enum]
+
+
+class LoadBalancer(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=NAME_MAX_LENGTH)
+    description = models.CharField(max_length=DESCRIPTION_MAX_LENGTH, blank=True, default="")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="load_balancers")
+    servers = models.ManyToManyField("servers.Server", through="Member", related_name="load_balancers")
+    listener_protocol = models.CharField(max_length=8, choices=_choices(ListenerProtocol))
+    listener_port = models.PositiveIntegerField()
+    algorithm = models.CharField(max_length=32, choices=_choices(Algorithm))
+    provisioning_status = models.CharField(max_length=16, choices=_choices(ProvisioningStatus), db_index=True)
+    operating_status = models.CharField(max_length=16, choices=_choices(OperatingStatus), db_index=True)
+    provider = models.CharField(max_length=32)
+    # NULL means "not assigned yet" (shown as null by the API), unlike an empty string.
+    provider_ref = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
+    vip_address = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+    error_reason = models.TextField(null=True, blank=True)  # noqa: DJ001
+    pending_since = models.DateTimeField(null=True, blank=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # Names are unique among live load balancers; a deleted one frees its name.
+            models.UniqueConstraint(
+                fields=["name"],
+                condition=~Q(provisioning_status=ProvisioningStatus.DELETED),
+                name="loadbalancer_unique_live_name",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Member(models.Model):
+    load_balancer = models.ForeignKey(LoadBalancer, on_delete=models.CASCADE, related_name="members")
+    # PROTECT: the database itself refuses to delete a server still in use.
+    server = models.ForeignKey("servers.Server", on_delete=models.PROTECT, related_name="memberships")
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["load_balancer", "server"], name="member_unique_server_per_lb"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.load_balancer_id} -> server {self.server_id}"

@@ -1,0 +1,91 @@
+"""The read side: load balancers as people see them, in few queries.
+
+A page costs three queries whatever its size: the count, the rows with their owners,
+and every member with its server.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from loadbalancers import models
+from loadbalancers.application.payloads import LoadBalancerQuery
+from loadbalancers.application.ports import LoadBalancerReadModel, LoadBalancerView, MemberView
+from loadbalancers.domain.model import ProvisioningStatus
+from servers.application.pagination import Page
+
+
+def load_balancer_rows() -> QuerySet[models.LoadBalancer]:
+    return models.LoadBalancer.objects.select_related("owner").prefetch_related(
+        Prefetch("members", queryset=models.Member.objects.select_related("server").order_by("position"))
+    )
+
+
+def filter_load_balancers(query: LoadBalancerQuery) -> QuerySet[models.LoadBalancer]:
+    rows = load_balancer_rows()
+    if query.owner_id is not None:
+        rows = rows.filter(owner_id=query.owner_id)
+    if query.provisioning_status:
+        rows = rows.filter(provisioning_status=query.provisioning_status)
+    else:
+        rows = rows.exclude(provisioning_status=ProvisioningStatus.DELETED)
+    if query.operating_status:
+        rows = rows.filter(operating_status=query.operating_status)
+    if query.search:
+        rows = rows.filter(
+            Q(name__icontains=query.search)
+            | Q(description__icontains=query.search)
+            | Q(vip_address__icontains=query.search)
+            | Q(owner__username__icontains=query.search)
+        )
+    order = f"-{query.page.sort_by}" if query.page.descending else query.page.sort_by
+    return rows.order_by(order, "pk")
+
+
+def to_view(row: models.LoadBalancer) -> LoadBalancerView:
+    return LoadBalancerView(
+        id=row.id,
+        name=row.name,
+        description=row.description,
+        owner_id=row.owner_id,
+        owner=row.owner.get_username(),
+        servers=[
+            MemberView(
+                id=member.server.pk,
+                name=member.server.name,
+                address=member.server.address,
+                port=member.server.port,
+                status=member.server.status,
+            )
+            for member in row.members.all()
+        ],
+        listener_protocol=row.listener_protocol,
+        listener_port=row.listener_port,
+        algorithm=row.algorithm,
+        provisioning_status=row.provisioning_status,
+        operating_status=row.operating_status,
+        provider=row.provider,
+        vip_address=row.vip_address,
+        error_reason=row.error_reason,
+        version=row.version,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+class DjangoLoadBalancerReadModel(LoadBalancerReadModel):
+    def get_one(self, lb_id: UUID) -> LoadBalancerView | None:
+        row = load_balancer_rows().filter(pk=lb_id).first()
+        return None if row is None else to_view(row)
+
+    def get_plist(self, query: LoadBalancerQuery) -> Page[LoadBalancerView]:
+        rows = filter_load_balancers(query)
+        page = rows[query.page.offset : query.page.offset + query.page.limit]
+        return Page(
+            items=[to_view(row) for row in page],
+            total=rows.count(),
+            limit=query.page.limit,
+            offset=query.page.offset,
+        )
