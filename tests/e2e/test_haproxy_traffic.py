@@ -1,0 +1,84 @@
+"""End to end on a real data plane: a load balancer made through the REST API on the
+haproxy provider balances real HTTP traffic between two backends on 127.0.0.1, notices
+a backend that stops, follows a member change, and closes its port once deleted."""
+
+from __future__ import annotations
+
+import itertools
+import random
+import shutil
+import socket
+import tempfile
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+
+from loadbalancers.bootstrap import providers, provisioning_service
+from tests.conftest import wait_until
+from tests.factories import ServerFactory
+from tests.integration.lbaas.haproxy_fixtures import HAPROXY, Backend, free_port, haproxy_or_skip
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def haproxy_provider(settings) -> Iterator[None]:
+    haproxy_or_skip()
+    state_dir = tempfile.mkdtemp(prefix="hap-", dir="/tmp")
+    settings.LBAAS_PROVIDERS = ["sandbox", "haproxy"]
+    settings.HAPROXY_LBAAS = {
+        "state_dir": state_dir,
+        "vip_network": f"127.78.{random.randrange(1, 255)}.0/24",
+        "haproxy_bin": HAPROXY,
+        "check_interval": 0.3,
+    }
+    yield
+    providers().get("haproxy").stop()  # type: ignore[attr-defined]
+    shutil.rmtree(state_dir, ignore_errors=True)
+
+
+def fetch(vip: str, port: int) -> str:
+    with urllib.request.urlopen(f"http://{vip}:{port}/", timeout=5) as response:
+        return response.read().decode()
+
+
+def test_real_traffic_balanced_a_failing_backend_detected_and_cleaned_up(alice_api, haproxy_provider, celery_worker):
+    one, two, three = Backend("one"), Backend("two"), Backend("three")
+    servers = [ServerFactory(address="127.0.0.1", port=b.port) for b in (one, two, three)]
+    port = free_port()
+
+    created = alice_api.post(
+        "/api/v1/load-balancers/",
+        {"name": "real", "servers": [servers[0].pk, servers[1].pk], "listener_port": port, "provider": "haproxy"},
+        format="json",
+    )
+    assert created.status_code == 202, created.json()
+    url = created["Location"]
+    wait_until(lambda: alice_api.get(url).json()["provisioning_status"] == "ACTIVE")
+    vip = alice_api.get(url).json()["vip_address"]
+
+    answers = [fetch(vip, port) for _ in range(20)]
+    assert sorted(set(answers)) == ["one", "two"]
+    assert all(a != b for a, b in itertools.pairwise(answers))  # in turn
+
+    one.stop()
+
+    def degraded() -> bool:
+        provisioning_service().reconcile()
+        return alice_api.get(url).json()["operating_status"] == "DEGRADED"
+
+    wait_until(degraded, timeout=15)
+    assert {fetch(vip, port) for _ in range(10)} == {"two"}
+
+    changed = alice_api.patch(url, {"servers": [servers[1].pk, servers[2].pk]}, format="json")
+    assert changed.status_code == 202
+    wait_until(lambda: alice_api.get(url).json()["provisioning_status"] == "ACTIVE")
+    assert {fetch(vip, port) for _ in range(10)} == {"two", "three"}
+
+    assert alice_api.delete(url).status_code == 202
+    wait_until(lambda: alice_api.get(url).json()["provisioning_status"] == "DELETED")
+    with pytest.raises(ConnectionRefusedError), socket.create_connection((vip, port), timeout=2):
+        pass
+    two.stop()
+    three.stop()

@@ -1,0 +1,86 @@
+"""The happy path through HTTP with a real Celery worker and the sandbox LBaaS:
+create -> ACTIVE -> update -> ACTIVE -> delete -> DELETED."""
+
+import ipaddress
+
+import pytest
+
+from tests.conftest import wait_until
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def status_of(api, url):
+    return api.get(url).json()["provisioning_status"]
+
+
+def test_create_update_delete_through_the_api(alice_api, ok_servers, celery_worker):
+    first, second, third = (s.pk for s in ok_servers)
+
+    created = alice_api.post(
+        "/api/v1/load-balancers/",
+        {
+            "name": "shop-frontend",
+            "servers": [first, second],
+            "listener_protocol": "HTTP",
+            "listener_port": 80,
+            "algorithm": "ROUND_ROBIN",
+            "description": "the shop",
+        },
+        format="json",
+    )
+    assert created.status_code == 202, created.json()
+    record = created.json()
+    assert record["provisioning_status"] == "PENDING_CREATE"
+    assert record["owner"] == "alice"
+    assert [s["id"] for s in record["servers"]] == [first, second]
+    url = created["Location"]
+    assert url.endswith(f"/api/v1/load-balancers/{record['id']}/")
+
+    wait_until(lambda: status_of(alice_api, url) == "ACTIVE")
+    active = alice_api.get(url).json()
+    assert ipaddress.ip_address(active["vip_address"]) in ipaddress.ip_network("198.51.100.0/24")
+    assert active["operating_status"] == "ONLINE"
+
+    updated = alice_api.patch(url, {"servers": [second, third], "algorithm": "LEAST_CONNECTIONS"}, format="json")
+    assert updated.status_code == 202, updated.json()
+    assert updated.json()["provisioning_status"] == "PENDING_UPDATE"
+    wait_until(lambda: status_of(alice_api, url) == "ACTIVE")
+    after_update = alice_api.get(url).json()
+    assert [s["id"] for s in after_update["servers"]] == [second, third]
+    assert after_update["algorithm"] == "LEAST_CONNECTIONS"
+    assert after_update["version"] > active["version"]
+
+    deleted = alice_api.delete(url)
+    assert deleted.status_code == 202
+    assert deleted.json()["provisioning_status"] == "PENDING_DELETE"
+    wait_until(lambda: status_of(alice_api, url) == "DELETED")
+    assert alice_api.get("/api/v1/load-balancers/").json()["total"] == 0
+
+
+def test_a_provider_failure_ends_in_error_with_a_reason_and_can_be_deleted(
+    settings, alice_api, ok_servers, celery_worker
+):
+    settings.SANDBOX_LBAAS = {**settings.SANDBOX_LBAAS, "fail_at": "activate"}
+
+    url = alice_api.post("/api/v1/load-balancers/", {"name": "doomed", "servers": [ok_servers[0].pk]}, format="json")[
+        "Location"
+    ]
+
+    wait_until(lambda: status_of(alice_api, url) == "ERROR")
+    assert "simulated failure" in alice_api.get(url).json()["error_reason"]
+    assert alice_api.delete(url).status_code == 202
+    wait_until(lambda: status_of(alice_api, url) == "DELETED")
+
+
+def test_transient_provider_errors_are_retried_until_they_give_up(settings, alice_api, ok_servers, celery_worker):
+    settings.SANDBOX_LBAAS = {**settings.SANDBOX_LBAAS, "error_rate": 1.0}
+    settings.LBAAS_RETRY_MAX = 2
+    settings.LBAAS_RETRY_BACKOFF_CAP = 0.05
+
+    url = alice_api.post("/api/v1/load-balancers/", {"name": "flaky", "servers": [ok_servers[0].pk]}, format="json")[
+        "Location"
+    ]
+
+    wait_until(lambda: status_of(alice_api, url) == "ERROR")
+    assert "gave up after 3 attempts" in alice_api.get(url).json()["error_reason"]

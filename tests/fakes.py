@@ -1,0 +1,426 @@
+"""In-memory fakes of every port, so the service tests run without a database,
+a broker or a provider.  Each subclasses the same port as its real adapter."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+from loadbalancers.application.messagebus import MessageBus, provisioning_handlers
+from loadbalancers.application.payloads import LoadBalancerQuery
+from loadbalancers.application.ports import (
+    LBaaSClient,
+    LoadBalancerReadModel,
+    LoadBalancerRepository,
+    LoadBalancerSpec,
+    LoadBalancerView,
+    MemberHealth,
+    MemberView,
+    ProviderLoadBalancer,
+    Providers,
+    UnitOfWork,
+)
+from loadbalancers.application.services import LoadBalancerService, ProvisioningPolicy, ProvisioningService
+from loadbalancers.domain.errors import (
+    LoadBalancerNotFound,
+    NameTaken,
+    ProviderResourceNotFound,
+)
+from loadbalancers.domain.model import PENDING, LoadBalancer, OperatingStatus, ProvisioningStatus
+from servers.application.pagination import Page
+from servers.application.payloads import ServerQuery
+from servers.application.ports import ServerRepository, ServersUnitOfWork
+from servers.application.services import ServerService
+from servers.domain.errors import ServerAddressTaken, ServerNameTaken, ServerNotFound, StaleVersion
+from servers.domain.model import Server, ServerStatus
+
+
+def _page(items: list, query_page) -> Page:  # type: ignore[no-untyped-def]
+    key = query_page.sort_by
+    ordered = sorted(items, key=lambda item: (getattr(item, key), str(item.id)), reverse=query_page.descending)
+    return Page(
+        items=ordered[query_page.offset : query_page.offset + query_page.limit],
+        total=len(items),
+        limit=query_page.limit,
+        offset=query_page.offset,
+    )
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.current = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, seconds: float) -> None:
+        self.current += timedelta(seconds=seconds)
+
+
+class FakeServerRepository(ServerRepository):
+    def __init__(self, clock: FakeClock) -> None:
+        self.rows: dict[int, Server] = {}
+        self._ids = itertools.count(1)
+        self._clock = clock
+
+    def get_one(self, server_id: int, *, for_update: bool = False) -> Server:
+        if server_id not in self.rows:
+            raise ServerNotFound(server_id)
+        return copy.deepcopy(self.rows[server_id])
+
+    def get_list(self, server_ids: Iterable[int], *, for_update: bool = False) -> list[Server]:
+        return [copy.deepcopy(self.rows[i]) for i in sorted(set(server_ids)) if i in self.rows]
+
+    def get_plist(self, query: ServerQuery) -> Page[Server]:
+        rows = [
+            s
+            for s in self.rows.values()
+            if (query.status is None or s.status == query.status)
+            and (not query.search or query.search in s.name or query.search in s.address)
+        ]
+        return _page(rows, query.page)
+
+    def create_one(self, server: Server) -> Server:
+        self._check_unique(server)
+        stored = replace(server, id=next(self._ids), created_at=self._clock.now(), updated_at=self._clock.now())
+        self.rows[stored.id] = stored
+        return copy.deepcopy(stored)
+
+    def update_one(self, server: Server) -> Server:
+        self._check_unique(server)
+        self.rows[server.id] = replace(server, updated_at=self._clock.now())
+        return copy.deepcopy(self.rows[server.id])
+
+    def delete_one(self, server_id: int) -> None:
+        self.rows.pop(server_id, None)
+
+    def _check_unique(self, server: Server) -> None:
+        for other in self.rows.values():
+            if other.id == server.id:
+                continue
+            if other.name == server.name:
+                raise ServerNameTaken(server.name)
+            if (other.address, other.port) == (server.address, server.port):
+                raise ServerAddressTaken(server.address, server.port)
+
+
+class FakeLoadBalancerRepository(LoadBalancerRepository):
+    def __init__(self, clock: FakeClock) -> None:
+        self.rows: dict[UUID, LoadBalancer] = {}
+        self._clock = clock
+
+    def get_one(self, lb_id: UUID, *, for_update: bool = False) -> LoadBalancer:
+        if lb_id not in self.rows:
+            raise LoadBalancerNotFound(lb_id)
+        return self._copy(self.rows[lb_id])
+
+    def get_list(
+        self,
+        *,
+        ids: Iterable[UUID] | None = None,
+        provider: str | None = None,
+        statuses: Iterable[ProvisioningStatus] | None = None,
+    ) -> list[LoadBalancer]:
+        wanted_ids = None if ids is None else set(ids)
+        wanted_statuses = None if statuses is None else set(statuses)
+        return [
+            self._copy(lb)
+            for lb in self.rows.values()
+            if (wanted_ids is None or lb.id in wanted_ids)
+            and (provider is None or lb.provider == provider)
+            and (wanted_statuses is None or lb.provisioning_status in wanted_statuses)
+        ]
+
+    def get_list_pending(self, *, not_checked_since: datetime) -> list[LoadBalancer]:
+        return [
+            self._copy(lb)
+            for lb in self.rows.values()
+            if lb.provisioning_status in PENDING
+            and (lb.checked_at or lb.pending_since or lb.updated_at) < not_checked_since
+        ]
+
+    def name_taken(self, name: str) -> bool:
+        return any(
+            lb.name == name and lb.provisioning_status is not ProvisioningStatus.DELETED for lb in self.rows.values()
+        )
+
+    def create_one(self, lb: LoadBalancer) -> LoadBalancer:
+        if self.name_taken(lb.name):
+            raise NameTaken(lb.name)
+        lb.version, lb.created_at, lb.updated_at = 1, self._clock.now(), self._clock.now()
+        self.rows[lb.id] = self._copy(lb)
+        return lb
+
+    def update_one(self, lb: LoadBalancer) -> LoadBalancer:
+        if self.rows[lb.id].version != lb.version:
+            raise StaleVersion()
+        lb.version += 1
+        lb.updated_at = self._clock.now()
+        self.rows[lb.id] = self._copy(lb)
+        return lb
+
+    @staticmethod
+    def _copy(lb: LoadBalancer) -> LoadBalancer:
+        copied = copy.deepcopy(lb)
+        copied.events = []
+        return copied
+
+
+class FakeUnitOfWork(UnitOfWork, ServersUnitOfWork):
+    """Serves both apps' use cases.  Changes made in a unit of work that is not
+    committed are thrown away, as a database transaction would."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.load_balancers = FakeLoadBalancerRepository(clock)
+        self.servers = FakeServerRepository(clock)
+        self.usage = self
+        self.commits = 0
+
+    def __enter__(self) -> FakeUnitOfWork:
+        self._snapshot = (copy.deepcopy(self.load_balancers.rows), copy.deepcopy(self.servers.rows))
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._snapshot is not None:
+            self.rollback()
+
+    def commit(self) -> None:
+        self.commits += 1
+        self._snapshot = None
+
+    def rollback(self) -> None:
+        if self._snapshot is not None:
+            self.load_balancers.rows, self.servers.rows = self._snapshot
+            self._snapshot = None
+
+    def users_of(self, server_id: int) -> list[str]:
+        return sorted(
+            lb.name
+            for lb in self.load_balancers.rows.values()
+            if server_id in lb.members and lb.provisioning_status is not ProvisioningStatus.DELETED
+        )
+
+
+class FakeReadModel(LoadBalancerReadModel):
+    def __init__(self, uow: FakeUnitOfWork, usernames: dict[int, str]) -> None:
+        self._uow = uow
+        self._usernames = usernames
+
+    def get_one(self, lb_id: UUID) -> LoadBalancerView | None:
+        lb = self._uow.load_balancers.rows.get(lb_id)
+        return None if lb is None else self._view(lb)
+
+    def get_plist(self, query: LoadBalancerQuery) -> Page[LoadBalancerView]:
+        views = [
+            self._view(lb)
+            for lb in self._uow.load_balancers.rows.values()
+            if (query.owner_id is None or lb.owner_id == query.owner_id)
+            and (
+                lb.provisioning_status == query.provisioning_status
+                if query.provisioning_status
+                else lb.provisioning_status is not ProvisioningStatus.DELETED
+            )
+            and (query.operating_status is None or lb.operating_status == query.operating_status)
+            and (not query.search or query.search in lb.name)
+        ]
+        return _page(views, query.page)
+
+    def _view(self, lb: LoadBalancer) -> LoadBalancerView:
+        servers = self._uow.servers.rows
+        return LoadBalancerView(
+            id=lb.id,
+            name=lb.name,
+            description=lb.description,
+            owner_id=lb.owner_id,
+            owner=self._usernames.get(lb.owner_id, f"user{lb.owner_id}"),
+            servers=[
+                MemberView(
+                    id=m,
+                    name=servers[m].name,
+                    address=servers[m].address,
+                    port=servers[m].port,
+                    status=servers[m].status,
+                )
+                for m in lb.members
+            ],
+            listener_protocol=lb.listener_protocol,
+            listener_port=lb.listener_port,
+            algorithm=lb.algorithm,
+            provisioning_status=lb.provisioning_status,
+            operating_status=lb.operating_status,
+            provider=lb.provider,
+            vip_address=lb.vip_address,
+            error_reason=lb.error_reason,
+            version=lb.version,
+            created_at=lb.created_at,  # type: ignore[arg-type]
+            updated_at=lb.updated_at,  # type: ignore[arg-type]
+        )
+
+
+class FakeScheduler:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, UUID]] = []
+
+    def provision(self, lb_id: UUID) -> None:
+        self.sent.append(("provision", lb_id))
+
+    def apply_update(self, lb_id: UUID) -> None:
+        self.sent.append(("apply_update", lb_id))
+
+    def deprovision(self, lb_id: UUID) -> None:
+        self.sent.append(("deprovision", lb_id))
+
+    def follow(self, lb_id: UUID, *, delay: float) -> None:
+        self.sent.append(("follow", lb_id))
+
+    def take(self) -> list[tuple[str, UUID]]:
+        sent, self.sent = self.sent, []
+        return sent
+
+
+@dataclass
+class _Remote:
+    token: str
+    spec: LoadBalancerSpec
+    status: ProvisioningStatus
+    vip: str
+    error: str | None = None
+
+
+@dataclass
+class FakeLBaaS(LBaaSClient):
+    """A provider whose answers the test decides: ``finish()`` completes pending work;
+    ``fail_next`` makes the next call raise."""
+
+    name: str = "fake"
+    resources: dict[str, _Remote] = field(default_factory=dict)
+    calls: list[str] = field(default_factory=list)
+    fail_next: list[Exception] = field(default_factory=list)
+    operating_status: OperatingStatus = OperatingStatus.ONLINE
+
+    def create(self, spec: LoadBalancerSpec, *, client_token: str) -> ProviderLoadBalancer:
+        self._call("create")
+        for ref, remote in self.resources.items():
+            if remote.token == client_token:
+                return self._answer(ref)
+        ref = f"fake-{len(self.resources) + 1}"
+        vip = f"192.0.2.{len(self.resources) + 1}"
+        self.resources[ref] = _Remote(client_token, spec, ProvisioningStatus.PENDING_CREATE, vip)
+        return self._answer(ref)
+
+    def get(self, ref: str) -> ProviderLoadBalancer:
+        self._call("get")
+        return self._answer(ref)
+
+    def update(self, ref: str, spec: LoadBalancerSpec) -> ProviderLoadBalancer:
+        self._call("update")
+        remote = self._remote(ref)
+        remote.spec, remote.status = spec, ProvisioningStatus.PENDING_UPDATE
+        return self._answer(ref)
+
+    def delete(self, ref: str) -> None:
+        self._call("delete")
+        if ref in self.resources:
+            self.resources[ref].status = ProvisioningStatus.PENDING_DELETE
+
+    def get_list(self) -> list[ProviderLoadBalancer]:
+        self._call("get_list")
+        return [self._answer(ref) for ref in self.resources]
+
+    def finish(self, error: str | None = None) -> None:
+        """Complete every pending operation (with ``error``: fail it)."""
+        for ref, remote in list(self.resources.items()):
+            if remote.status is ProvisioningStatus.PENDING_DELETE:
+                del self.resources[ref]
+            elif remote.status.is_pending:
+                remote.status = ProvisioningStatus.ERROR if error else ProvisioningStatus.ACTIVE
+                remote.error = error
+
+    def _call(self, name: str) -> None:
+        self.calls.append(name)
+        if self.fail_next:
+            raise self.fail_next.pop(0)
+
+    def _remote(self, ref: str) -> _Remote:
+        if ref not in self.resources:
+            raise ProviderResourceNotFound(f"no load balancer {ref}")
+        return self.resources[ref]
+
+    def _answer(self, ref: str) -> ProviderLoadBalancer:
+        remote = self._remote(ref)
+        active = remote.status is ProvisioningStatus.ACTIVE
+        return ProviderLoadBalancer(
+            ref=ref,
+            provisioning_status=remote.status,
+            operating_status=self.operating_status if active else OperatingStatus.OFFLINE,
+            vip_address=remote.vip,
+            members=tuple(MemberHealth(m.address, m.port, OperatingStatus.ONLINE) for m in remote.spec.members),
+            error=remote.error,
+            client_token=remote.token,
+        )
+
+
+class Portal:
+    """Every use case wired to fakes, the way bootstrap wires the real adapters."""
+
+    def __init__(self, policy: ProvisioningPolicy | None = None) -> None:
+        self.clock = FakeClock()
+        self.uow = FakeUnitOfWork(self.clock)
+        self.usernames = {1: "alice", 2: "bob", 3: "ops"}
+        self.lbaas = FakeLBaaS(name="fake")
+        self.providers = Providers({"fake": self.lbaas}, default="fake", descriptions={"fake": "test double"})
+        self.scheduler = FakeScheduler()
+        self.policy = policy or ProvisioningPolicy(poll_interval=1, pending_timeout=600, stuck_after=60)
+        bus = MessageBus(provisioning_handlers(self.scheduler))
+        self.servers = ServerService(lambda: self.uow)
+        self.load_balancers = LoadBalancerService(
+            uow_factory=lambda: self.uow,
+            read_model=FakeReadModel(self.uow, self.usernames),
+            providers=self.providers,
+            bus=bus,
+            clock=self.clock,
+        )
+        self.provisioning = ProvisioningService(
+            uow_factory=lambda: self.uow,
+            providers=self.providers,
+            scheduler=self.scheduler,
+            bus=bus,
+            clock=self.clock,
+            policy=self.policy,
+        )
+
+    def add_server(self, name: str | None = None, status: ServerStatus = ServerStatus.OK) -> int:
+        n = len(self.uow.servers.rows) + 1
+        server = self.uow.servers.create_one(
+            Server.new(name=name or f"server-{n}", address=f"10.0.{n // 250}.{n % 250 + 1}", port=8080, status=status)
+        )
+        assert server.id is not None
+        return server.id
+
+    def stored(self, lb_id: UUID) -> LoadBalancer:
+        return self.uow.load_balancers.rows[lb_id]
+
+    def run_tasks(self) -> None:
+        """Run once what the scheduler was handed, as a worker would."""
+        steps = {
+            "provision": self.provisioning.provision,
+            "apply_update": self.provisioning.apply_update,
+            "deprovision": self.provisioning.deprovision,
+            "follow": self.provisioning.follow,
+        }
+        for step, lb_id in self.scheduler.take():
+            steps[step](lb_id)
+
+    def settle(self, error: str | None = None) -> None:
+        """Run the workers while the provider completes (or, with ``error``, fails)
+        everything asked of it, until no work is left."""
+        for _ in range(20):
+            if not self.scheduler.sent:
+                return
+            self.run_tasks()
+            self.lbaas.finish(error)
+        raise AssertionError("the background work did not settle")

@@ -1,0 +1,202 @@
+"""Repositories, mappers and the unit of work against the real database."""
+
+from datetime import timedelta
+from uuid import uuid4
+
+import pytest
+from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
+from django.utils import timezone
+
+from loadbalancers import models
+from loadbalancers.adapters.repositories import DjangoLoadBalancerRepository
+from loadbalancers.adapters.unit_of_work import DjangoUnitOfWork
+from loadbalancers.domain.errors import LoadBalancerNotFound, NameTaken
+from loadbalancers.domain.model import LoadBalancer, OperatingStatus, ProvisioningStatus
+from servers.adapters.repositories import DjangoServerRepository
+from servers.bootstrap import server_service
+from servers.domain.errors import ServerAddressTaken, ServerInUse, ServerNameTaken, ServerNotFound, StaleVersion
+from servers.domain.model import Server, ServerStatus
+from tests.factories import LoadBalancerRowFactory, ServerFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def new_lb(owner, servers, name="shop", **fields):
+    return LoadBalancer.new(
+        id=uuid4(),
+        name=name,
+        owner_id=owner.pk,
+        members=[s.pk for s in servers],
+        listener_protocol="TCP",
+        listener_port=443,
+        algorithm="SOURCE_IP",
+        provider="sandbox",
+        description="d",
+        now=timezone.now(),
+        **fields,
+    )
+
+
+@pytest.fixture
+def owner():
+    return UserFactory()
+
+
+@pytest.fixture
+def repo():
+    return DjangoLoadBalancerRepository()
+
+
+class TestLoadBalancerRepository:
+    def test_round_trip_keeps_every_field_and_member_order(self, repo, owner):
+        servers = ServerFactory.create_batch(3)
+        lb = new_lb(owner, [servers[2], servers[0], servers[1]])
+
+        repo.create_one(lb)
+        loaded = repo.get_one(lb.id)
+
+        assert loaded == lb
+        assert loaded.members == (servers[2].pk, servers[0].pk, servers[1].pk)
+        assert loaded.version == 1
+        assert loaded.created_at is not None
+
+    def test_update_round_trip_with_provider_fields_and_new_members(self, repo, owner):
+        a, b, c = ServerFactory.create_batch(3)
+        lb = repo.create_one(new_lb(owner, [a, b]))
+        lb.record_provider_ref("sbx-1", now=timezone.now())
+        lb.mark_active(vip_address="198.51.100.7", operating_status=OperatingStatus.DEGRADED)
+        repo.update_one(lb)
+        lb.request_update(now=timezone.now(), members=[c.pk, a.pk], algorithm="ROUND_ROBIN")
+
+        repo.update_one(lb)
+
+        loaded = repo.get_one(lb.id)
+        assert loaded == lb
+        assert (loaded.members, loaded.provider_ref, loaded.vip_address, loaded.version) == (
+            (c.pk, a.pk),
+            "sbx-1",
+            "198.51.100.7",
+            3,
+        )
+
+    def test_a_stale_write_is_refused(self, repo, owner):
+        lb = repo.create_one(new_lb(owner, [ServerFactory()]))
+        first, second = repo.get_one(lb.id), repo.get_one(lb.id)
+        first.record_provider_ref("a", now=timezone.now())
+        repo.update_one(first)
+        second.record_provider_ref("b", now=timezone.now())
+
+        with pytest.raises(StaleVersion):
+            repo.update_one(second)
+
+        stored = repo.get_one(lb.id)
+        assert (stored.provider_ref, stored.submitted_at) == ("a", first.submitted_at)
+
+    def test_unknown_ids_are_not_found(self, repo):
+        with pytest.raises(LoadBalancerNotFound):
+            repo.get_one(uuid4())
+
+    def test_live_names_are_unique_in_the_database_itself(self, owner):
+        LoadBalancerRowFactory(name="shop", owner=owner)
+        with pytest.raises(IntegrityError), transaction.atomic():
+            LoadBalancerRowFactory(name="shop", owner=owner, provisioning_status="PENDING_CREATE")
+
+        models.LoadBalancer.objects.update(provisioning_status="DELETED")
+
+        LoadBalancerRowFactory(name="shop", owner=owner, provisioning_status="PENDING_CREATE")
+        assert models.LoadBalancer.objects.filter(name="shop").count() == 2
+
+    def test_a_name_clash_the_service_missed_is_caught_by_the_constraint_as_name_taken(self, repo, owner):
+        repo.create_one(new_lb(owner, [ServerFactory()]))
+
+        with pytest.raises(NameTaken):
+            repo.create_one(new_lb(owner, [ServerFactory()]))
+
+    def test_pending_ones_not_looked_at_since_a_time(self, repo, owner):
+        servers = [ServerFactory()]
+        old = repo.create_one(new_lb(owner, servers, name="old"))
+        checked = repo.create_one(new_lb(owner, servers, name="checked"))
+        checked.mark_checked(timezone.now() + timedelta(minutes=5))
+        repo.update_one(checked)
+        done = repo.create_one(new_lb(owner, servers, name="done"))
+        done.mark_error("x")
+        repo.update_one(done)
+
+        stuck = repo.get_list_pending(not_checked_since=timezone.now() + timedelta(minutes=1))
+
+        assert [lb.id for lb in stuck] == [old.id]
+        assert stuck[0].members == (servers[0].pk,)
+
+
+class TestUnitOfWork:
+    def test_rolls_back_unless_committed(self, owner):
+        with DjangoUnitOfWork() as uow:
+            uow.load_balancers.create_one(new_lb(owner, [ServerFactory()]))
+        assert models.LoadBalancer.objects.count() == 0
+
+        with DjangoUnitOfWork() as uow:
+            uow.load_balancers.create_one(new_lb(owner, [ServerFactory()]))
+            uow.commit()
+        assert models.LoadBalancer.objects.count() == 1
+
+    def test_rolls_back_on_error_even_after_commit_was_called(self, owner):
+        server = ServerFactory()
+
+        def commit_then_fail():
+            with DjangoUnitOfWork() as uow:
+                uow.load_balancers.create_one(new_lb(owner, [server]))
+                uow.commit()
+                raise RuntimeError("boom")
+
+        with pytest.raises(RuntimeError):
+            commit_then_fail()
+        assert models.LoadBalancer.objects.count() == 0
+
+
+class TestServers:
+    def test_round_trip_and_uniqueness(self):
+        repo = DjangoServerRepository()
+        stored = repo.create_one(Server.new(name="web-1", address="10.0.0.1", port=80))
+
+        assert repo.get_one(stored.id) == stored
+        with pytest.raises(ServerNameTaken):
+            repo.create_one(Server.new(name="web-1", address="10.0.0.2", port=80))
+        with pytest.raises(ServerAddressTaken):
+            repo.create_one(Server.new(name="web-2", address="10.0.0.1", port=80))
+
+    @pytest.mark.parametrize("server_id", [0, -1, 2**63, 2**80])
+    def test_ids_no_database_can_hold_are_simply_not_found(self, server_id):
+        repo = DjangoServerRepository()
+        with pytest.raises(ServerNotFound):
+            repo.get_one(server_id)
+        assert repo.get_list([server_id]) == []
+
+    def test_a_server_in_use_is_protected_by_the_service_and_by_the_database(self, repo, owner):
+        server = ServerFactory()
+        repo.create_one(new_lb(owner, [server]))
+
+        with pytest.raises(ServerInUse) as in_use:
+            server_service().delete_one(server.pk)
+        assert in_use.value.details == {"load_balancers": ["shop"]}
+        with pytest.raises(ProtectedError):
+            server.delete()
+
+    def test_a_deleted_load_balancer_releases_its_servers(self, repo, owner):
+        server = ServerFactory()
+        lb = repo.create_one(new_lb(owner, [server]))
+        lb.mark_error("x")
+        repo.update_one(lb)
+        lb.request_delete(now=timezone.now())
+        repo.update_one(lb)
+        lb.mark_deleted()
+        repo.update_one(lb)
+
+        server_service().delete_one(server.pk)
+
+        assert not ServerFactory._meta.model.objects.filter(pk=server.pk).exists()
+        assert repo.get_one(lb.id).provisioning_status is ProvisioningStatus.DELETED
+
+    def test_status_change_through_the_service(self):
+        server = ServerFactory()
+        assert server_service().update_status(server.pk, "DOWN").status is ServerStatus.DOWN

@@ -1,0 +1,441 @@
+"""The sandbox LBaaS against a real SQLite file, with a clock the tests move."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from loadbalancers.adapters.lbaas import sandbox, sqlite_state
+from loadbalancers.adapters.lbaas.sandbox import SandboxLBaaS
+from loadbalancers.application.ports import LoadBalancerSpec, MemberHealth, MemberSpec
+from loadbalancers.domain.errors import ProviderError, ProviderRejected, ProviderResourceNotFound, ProviderUnavailable
+from loadbalancers.domain.model import OperatingStatus, ProvisioningStatus
+
+DELAY = 2.0
+PROCESSES = 6
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def spec(*members: tuple[str, int], name: str = "web") -> LoadBalancerSpec:
+    return LoadBalancerSpec(
+        name=name,
+        listener_protocol="HTTP",
+        listener_port=80,
+        algorithm="ROUND_ROBIN",
+        members=tuple(MemberSpec(address, port) for address, port in members or [("10.0.0.1", 8080)]),
+    )
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> str:
+    return str(tmp_path / "state" / "sandbox.sqlite3")
+
+
+@pytest.fixture
+def make(db_path: str, clock: FakeClock) -> Any:
+    def make(**options: Any) -> SandboxLBaaS:
+        return SandboxLBaaS(**{"path": db_path, "delay": DELAY, "clock": clock, **options})
+
+    return make
+
+
+@pytest.fixture
+def lbaas(make: Any) -> SandboxLBaaS:
+    return make()
+
+
+# -- create -------------------------------------------------------------------------------
+
+
+def test_create_is_pending_then_active_with_a_vip_from_the_range(lbaas: SandboxLBaaS, clock: FakeClock) -> None:
+    created = lbaas.create(spec(("10.0.0.1", 8080), ("10.0.0.2", 8081)), client_token="tok-1")
+
+    assert created.ref.startswith("sbx-")
+    assert len(created.ref) == len("sbx-") + 32
+    assert created.provisioning_status is ProvisioningStatus.PENDING_CREATE
+    assert created.operating_status is OperatingStatus.OFFLINE
+    assert created.vip_address == "198.51.100.1"
+    assert created.client_token == "tok-1"
+    assert created.error is None
+
+    clock.advance(DELAY - 0.01)
+    assert lbaas.get(created.ref).provisioning_status is ProvisioningStatus.PENDING_CREATE
+
+    clock.advance(0.01)
+    active = lbaas.get(created.ref)
+    assert active.provisioning_status is ProvisioningStatus.ACTIVE
+    assert active.operating_status is OperatingStatus.ONLINE
+    assert active.vip_address == "198.51.100.1"
+    assert active.members == (
+        MemberHealth("10.0.0.1", 8080, OperatingStatus.ONLINE),
+        MemberHealth("10.0.0.2", 8081, OperatingStatus.ONLINE),
+    )
+    assert active.error is None
+
+
+def test_the_same_client_token_creates_one_resource(lbaas: SandboxLBaaS, make: Any, clock: FakeClock) -> None:
+    first = lbaas.create(spec(), client_token="tok-1")
+    clock.advance(DELAY)
+
+    again = lbaas.create(spec(("10.9.9.9", 1)), client_token="tok-1")
+    from_another_instance = make().create(spec(), client_token="tok-1")
+
+    assert again.ref == first.ref == from_another_instance.ref
+    assert again.provisioning_status is ProvisioningStatus.ACTIVE
+    assert again.members == (MemberHealth("10.0.0.1", 8080, OperatingStatus.ONLINE),), "returned unchanged"
+    assert [lb.ref for lb in lbaas.get_list()] == [first.ref]
+
+
+def _create_in_another_process(path: str, token: str, start: Any, results: Any) -> None:
+    start.wait(timeout=30)
+    try:
+        results.put(SandboxLBaaS(path=path).create(spec(), client_token=token).ref)
+    except ProviderError as exc:  # reported to the test, which fails on it
+        results.put(repr(exc))
+
+
+def test_processes_creating_with_one_token_at_once_make_one_resource(db_path: str) -> None:
+    context = multiprocessing.get_context("spawn")
+    start, results = context.Barrier(PROCESSES), context.Queue()
+    workers = [
+        context.Process(target=_create_in_another_process, args=(db_path, "tok-shared", start, results))
+        for _ in range(PROCESSES)
+    ]
+    for worker in workers:
+        worker.start()
+    refs = [results.get(timeout=60) for _ in workers]
+    for worker in workers:
+        worker.join(timeout=60)
+
+    assert all(ref.startswith("sbx-") for ref in refs), refs
+    assert len(set(refs)) == 1
+    assert [lb.ref for lb in SandboxLBaaS(path=db_path).get_list()] == refs[:1]
+
+
+# -- VIPs -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("vip_range", "first_vip"),
+    [
+        ("198.51.100.0/24", "198.51.100.1"),
+        ("192.0.2.8/30", "192.0.2.9"),
+        ("192.0.2.8/31", "192.0.2.8"),
+        ("192.0.2.7/32", "192.0.2.7"),
+        ("2001:db8::/64", "2001:db8::1"),
+    ],
+)
+def test_the_first_vip_is_the_lowest_host_address(make: Any, vip_range: str, first_vip: str) -> None:
+    assert make(vip_range=vip_range).create(spec(), client_token="tok").vip_address == first_vip
+
+
+def test_vips_are_the_lowest_free_and_a_deleted_ones_is_reused(lbaas: SandboxLBaaS, clock: FakeClock) -> None:
+    a, b, c = (lbaas.create(spec(), client_token=f"tok-{n}") for n in "abc")
+    assert [a.vip_address, b.vip_address, c.vip_address] == ["198.51.100.1", "198.51.100.2", "198.51.100.3"]
+
+    lbaas.delete(b.ref)
+    d = lbaas.create(spec(), client_token="tok-d")
+    assert d.vip_address == "198.51.100.4", "a load balancer being deleted still holds its VIP"
+
+    clock.advance(DELAY)
+    assert lbaas.create(spec(), client_token="tok-e").vip_address == "198.51.100.2"
+
+
+def test_an_exhausted_range_is_rejected_until_a_vip_is_freed(make: Any, clock: FakeClock) -> None:
+    lbaas = make(vip_range="192.0.2.0/30")
+    first = lbaas.create(spec(), client_token="tok-1")
+    lbaas.create(spec(), client_token="tok-2")
+
+    with pytest.raises(ProviderRejected, match=r"^no free VIP address in 192\.0\.2\.0/30$"):
+        lbaas.create(spec(), client_token="tok-3")
+    assert len(lbaas.get_list()) == 2
+    assert lbaas.create(spec(), client_token="tok-1").ref == first.ref, "a known token needs no new VIP"
+
+    lbaas.delete(first.ref)
+    clock.advance(DELAY)
+    assert lbaas.create(spec(), client_token="tok-3").vip_address == "192.0.2.1"
+
+
+# -- update ---------------------------------------------------------------------------------
+
+
+def test_update_is_pending_then_active_with_the_new_members(lbaas: SandboxLBaaS, clock: FakeClock) -> None:
+    ref = lbaas.create(spec(), client_token="tok").ref
+    clock.advance(DELAY)
+
+    updating = lbaas.update(ref, spec(("10.0.0.7", 80), ("10.0.0.8", 80)))
+    assert updating.provisioning_status is ProvisioningStatus.PENDING_UPDATE
+    assert updating.operating_status is OperatingStatus.OFFLINE
+    assert updating.vip_address == "198.51.100.1"
+
+    clock.advance(DELAY)
+    updated = lbaas.get(ref)
+    assert updated.provisioning_status is ProvisioningStatus.ACTIVE
+    assert updated.members == (
+        MemberHealth("10.0.0.7", 80, OperatingStatus.ONLINE),
+        MemberHealth("10.0.0.8", 80, OperatingStatus.ONLINE),
+    )
+
+
+def test_a_repeated_update_restarts_the_timer(lbaas: SandboxLBaaS, clock: FakeClock) -> None:
+    ref = lbaas.create(spec(), client_token="tok").ref
+    clock.advance(DELAY)
+    lbaas.update(ref, spec(("10.0.0.7", 80)))
+    clock.advance(DELAY / 2)
+
+    lbaas.update(ref, spec(("10.0.0.8", 80)))
+    clock.advance(DELAY / 2)
+    assert lbaas.get(ref).provisioning_status is ProvisioningStatus.PENDING_UPDATE
+
+    clock.advance(DELAY / 2)
+    assert lbaas.get(ref).members == (MemberHealth("10.0.0.8", 80, OperatingStatus.ONLINE),)
+
+
+def test_update_is_rejected_while_creating_or_deleting(lbaas: SandboxLBaaS, clock: FakeClock) -> None:
+    ref = lbaas.create(spec(), client_token="tok").ref
+    with pytest.raises(ProviderRejected, match="PENDING_CREATE"):
+        lbaas.update(ref, spec(("10.0.0.7", 80)))
+
+    clock.advance(DELAY)
+    lbaas.delete(ref)
+    with pytest.raises(ProviderRejected, match="PENDING_DELETE"):
+        lbaas.update(ref, spec(("10.0.0.7", 80)))
+    assert lbaas.get(ref).members == (MemberHealth("10.0.0.1", 8080, OperatingStatus.OFFLINE),)
+
+
+# -- delete, unknown refs, listing ----------------------------------------------------------
+
+
+def test_delete_is_pending_then_gone(lbaas: SandboxLBaaS, clock: FakeClock) -> None:
+    ref = lbaas.create(spec(), client_token="tok").ref
+    clock.advance(DELAY)
+
+    assert lbaas.delete(ref) is None
+    deleting = lbaas.get(ref)
+    assert deleting.provisioning_status is ProvisioningStatus.PENDING_DELETE
+    assert deleting.operating_status is OperatingStatus.OFFLINE
+
+    clock.advance(DELAY / 2)
+    lbaas.delete(ref)  # does not restart the timer
+    clock.advance(DELAY / 2)
+    with pytest.raises(ProviderResourceNotFound):
+        lbaas.get(ref)
+    assert lbaas.get_list() == []
+
+    assert lbaas.delete(ref) is None
+    with pytest.raises(ProviderResourceNotFound):
+        lbaas.get(ref)
+
+
+def test_a_token_can_be_used_again_once_its_resource_is_gone(lbaas: SandboxLBaaS, clock: FakeClock) -> None:
+    old = lbaas.create(spec(), client_token="tok").ref
+    lbaas.delete(old)
+    assert lbaas.create(spec(), client_token="tok").ref == old, "still there while being deleted"
+
+    clock.advance(DELAY)
+    new = lbaas.create(spec(), client_token="tok")
+    assert new.ref != old
+    assert new.provisioning_status is ProvisioningStatus.PENDING_CREATE
+
+
+def test_unknown_refs(lbaas: SandboxLBaaS) -> None:
+    with pytest.raises(ProviderResourceNotFound, match="sbx-nope"):
+        lbaas.get("sbx-nope")
+    with pytest.raises(ProviderResourceNotFound, match="sbx-nope"):
+        lbaas.update("sbx-nope", spec())
+    assert lbaas.delete("sbx-nope") is None
+    assert lbaas.get_list() == []
+
+
+def test_get_list_returns_exactly_the_live_ones(lbaas: SandboxLBaaS, clock: FakeClock) -> None:
+    gone, active, deleting = (lbaas.create(spec(), client_token=f"tok-{n}").ref for n in range(3))
+    lbaas.delete(gone)
+    clock.advance(DELAY)
+    lbaas.delete(deleting)
+    creating = lbaas.create(spec(), client_token="tok-3").ref
+
+    listed = {lb.ref: lb.provisioning_status for lb in lbaas.get_list()}
+
+    assert listed == {
+        active: ProvisioningStatus.ACTIVE,
+        deleting: ProvisioningStatus.PENDING_DELETE,
+        creating: ProvisioningStatus.PENDING_CREATE,
+    }
+    assert lbaas.get(active) in lbaas.get_list()
+
+
+def test_state_survives_a_restart(make: Any, clock: FakeClock) -> None:
+    created = make().create(spec(), client_token="tok")
+    clock.advance(DELAY)
+
+    restarted = make()
+
+    assert restarted.get(created.ref).provisioning_status is ProvisioningStatus.ACTIVE
+    assert [lb.ref for lb in restarted.get_list()] == [created.ref]
+    assert restarted.create(spec(), client_token="tok-2").vip_address == "198.51.100.2"
+
+
+# -- simulated trouble ----------------------------------------------------------------------
+
+
+def test_every_call_fails_transiently_at_error_rate_one_and_nothing_is_stored(make: Any) -> None:
+    flaky = make(error_rate=1.0)
+    calls = [
+        lambda: flaky.create(spec(), client_token="tok"),
+        lambda: flaky.get("sbx-x"),
+        lambda: flaky.update("sbx-x", spec()),
+        lambda: flaky.delete("sbx-x"),
+        flaky.get_list,
+    ]
+    for call in calls:
+        with pytest.raises(ProviderUnavailable, match=r"^sandbox: simulated transient failure$"):
+            call()
+    assert make().get_list() == []
+
+
+def test_the_seed_makes_transient_failures_repeatable(make: Any) -> None:
+    def outcomes(lbaas: SandboxLBaaS) -> list[bool]:
+        results = []
+        for _ in range(30):
+            try:
+                lbaas.get_list()
+            except ProviderUnavailable:
+                results.append(False)
+            else:
+                results.append(True)
+        return results
+
+    first = outcomes(make(error_rate=0.5, seed=7))
+    assert first == outcomes(make(error_rate=0.5, seed=7))
+    assert True in first
+    assert False in first
+
+
+def test_latency_is_spent_before_each_call(make: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    slept: list[float] = []
+    monkeypatch.setattr(sandbox.time, "sleep", slept.append)
+
+    make(latency=0.25).get_list()
+
+    assert slept == [0.25]
+
+
+def test_fail_at_create(make: Any) -> None:
+    with pytest.raises(ProviderRejected):
+        make(fail_at="create").create(spec(), client_token="tok")
+    assert make().get_list() == []
+
+
+def test_fail_at_activate(make: Any, clock: FakeClock) -> None:
+    lbaas = make(fail_at="activate")
+    created = lbaas.create(spec(), client_token="tok")
+    assert created.provisioning_status is ProvisioningStatus.PENDING_CREATE
+    assert created.error is None
+
+    clock.advance(DELAY)
+    failed = make().get(created.ref)
+
+    assert failed.provisioning_status is ProvisioningStatus.ERROR
+    assert failed.operating_status is OperatingStatus.ERROR
+    assert failed.error == "sandbox: simulated failure while activating"
+    assert [lb.ref for lb in lbaas.get_list()] == [created.ref]
+    lbaas.delete(created.ref)
+    clock.advance(DELAY)
+    assert lbaas.get_list() == []
+
+
+def test_an_update_repairs_a_load_balancer_in_error(make: Any, clock: FakeClock) -> None:
+    ref = make(fail_at="activate").create(spec(), client_token="tok").ref
+    clock.advance(DELAY)
+    lbaas = make()
+    assert lbaas.get(ref).provisioning_status is ProvisioningStatus.ERROR
+
+    lbaas.update(ref, spec(("10.0.0.7", 80)))
+    clock.advance(DELAY)
+
+    repaired = lbaas.get(ref)
+    assert repaired.provisioning_status is ProvisioningStatus.ACTIVE
+    assert repaired.error is None
+
+
+def test_fail_at_update(make: Any, clock: FakeClock) -> None:
+    lbaas = make(fail_at="update")
+    ref = lbaas.create(spec(), client_token="tok").ref
+    clock.advance(DELAY)
+
+    with pytest.raises(ProviderRejected):
+        lbaas.update(ref, spec(("10.0.0.7", 80)))
+
+    unchanged = lbaas.get(ref)
+    assert unchanged.provisioning_status is ProvisioningStatus.ACTIVE
+    assert unchanged.members == (MemberHealth("10.0.0.1", 8080, OperatingStatus.ONLINE),)
+
+
+def test_fail_at_delete(make: Any, clock: FakeClock) -> None:
+    lbaas = make(fail_at="delete")
+    ref = lbaas.create(spec(), client_token="tok").ref
+    clock.advance(DELAY)
+
+    with pytest.raises(ProviderRejected):
+        lbaas.delete(ref)
+
+    clock.advance(DELAY)
+    assert lbaas.get(ref).provisioning_status is ProvisioningStatus.ACTIVE
+
+
+def test_storage_trouble_is_a_transient_provider_error(
+    make: Any, db_path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lbaas = make()
+    lbaas.get_list()  # prepares the file
+    monkeypatch.setattr(sqlite_state, "BUSY_TIMEOUT", 0.05)
+    holder = sqlite3.connect(db_path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(ProviderUnavailable, match="locked"):
+            lbaas.create(spec(), client_token="tok")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert lbaas.create(spec(), client_token="tok").provisioning_status is ProvisioningStatus.PENDING_CREATE
+
+
+def test_an_unusable_path_is_a_transient_provider_error(tmp_path: Path) -> None:
+    with pytest.raises(ProviderUnavailable, match="state store unavailable"):
+        SandboxLBaaS(path=str(tmp_path)).get_list()  # a directory, not a file
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"vip_range": "not-a-cidr"}, "vip_range"),
+        ({"vip_range": "198.51.100.1/24"}, "vip_range"),
+        ({"error_rate": -0.1}, "error_rate"),
+        ({"error_rate": 1.5}, "error_rate"),
+        ({"fail_at": "reboot"}, "fail_at"),
+        ({"delay": -1.0}, "delay"),
+        ({"latency": -1.0}, "latency"),
+    ],
+)
+def test_invalid_options_are_refused(make: Any, options: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        make(**options)

@@ -1,0 +1,394 @@
+"""The background side: provision, follow, update, delete, fail and reconcile."""
+
+import pytest
+
+from loadbalancers.application.payloads import CreateLoadBalancer, UpdateLoadBalancer
+from loadbalancers.domain.errors import InvalidTransition, LoadBalancerPending, ProviderRejected, ProviderUnavailable
+from loadbalancers.domain.model import OperatingStatus, ProvisioningStatus
+from servers.domain.errors import ServerInUse
+from tests.fakes import Portal
+
+
+@pytest.fixture
+def created(portal, alice):
+    servers = [portal.add_server(), portal.add_server()]
+    return portal.load_balancers.create_one(alice, CreateLoadBalancer(name="shop", servers=servers)).id
+
+
+def status(portal, lb_id):
+    return portal.stored(lb_id).provisioning_status
+
+
+class TestCreate:
+    def test_provision_then_follow_ends_active_with_a_vip(self, portal, created):
+        portal.run_tasks()  # provision: asks the provider, schedules a look
+        assert status(portal, created) is ProvisioningStatus.PENDING_CREATE
+        assert portal.stored(created).provider_ref == "fake-1"
+        assert portal.scheduler.sent == [("follow", created)]
+
+        portal.run_tasks()  # still pending at the provider: look again later
+        assert portal.scheduler.sent == [("follow", created)]
+        assert portal.stored(created).checked_at == portal.clock.now()
+
+        portal.lbaas.finish()
+        portal.run_tasks()
+        lb = portal.stored(created)
+        assert (lb.provisioning_status, lb.operating_status, lb.vip_address) == (
+            ProvisioningStatus.ACTIVE,
+            OperatingStatus.ONLINE,
+            "192.0.2.1",
+        )
+        assert lb.error_reason is None
+        assert portal.scheduler.sent == []
+
+    def test_the_provider_gets_the_members_addresses_and_the_listener(self, portal, created):
+        portal.run_tasks()
+        spec = portal.lbaas.resources["fake-1"].spec
+        assert [(m.address, m.port) for m in spec.members] == [("10.0.0.2", 8080), ("10.0.0.3", 8080)]
+        assert (spec.name, spec.listener_protocol, spec.listener_port, spec.algorithm) == (
+            "shop",
+            "HTTP",
+            80,
+            "ROUND_ROBIN",
+        )
+
+    def test_a_provisioning_retry_never_creates_twice(self, portal, created):
+        portal.provisioning.provision(created)
+        portal.stored(created).provider_ref = None  # as if the first answer was lost
+        portal.provisioning.provision(created)
+
+        assert len(portal.lbaas.resources) == 1
+        assert portal.lbaas.resources["fake-1"].token == str(created)
+
+    def test_a_transient_provider_error_propagates_for_the_task_to_retry(self, portal, created):
+        portal.lbaas.fail_next.append(ProviderUnavailable("timeout"))
+
+        with pytest.raises(ProviderUnavailable):
+            portal.provisioning.provision(created)
+
+        assert status(portal, created) is ProvisioningStatus.PENDING_CREATE
+        portal.provisioning.provision(created)
+        assert portal.stored(created).provider_ref == "fake-1"
+
+    def test_a_permanent_provider_error_ends_in_error_with_the_reason(self, portal, created):
+        portal.lbaas.fail_next.append(ProviderRejected("quota exceeded"))
+
+        portal.run_tasks()
+
+        lb = portal.stored(created)
+        assert lb.provisioning_status is ProvisioningStatus.ERROR
+        assert lb.operating_status is OperatingStatus.ERROR
+        assert lb.error_reason == "the provider refused to create it: quota exceeded"
+        assert portal.scheduler.sent == []
+
+    def test_an_error_at_the_provider_ends_in_error_with_its_reason(self, portal, created):
+        portal.settle(error="no capacity in zone")
+
+        assert status(portal, created) is ProvisioningStatus.ERROR
+        assert portal.stored(created).error_reason == "no capacity in zone"
+
+    def test_a_load_balancer_the_provider_lost_ends_in_error(self, portal, created):
+        portal.run_tasks()
+        portal.lbaas.resources.clear()
+        portal.run_tasks()
+
+        assert status(portal, created) is ProvisioningStatus.ERROR
+        assert "no longer has" in portal.stored(created).error_reason
+
+    def test_too_long_pending_ends_in_error(self, portal, created):
+        portal.run_tasks()
+        portal.clock.advance(601)
+        portal.run_tasks()
+
+        assert status(portal, created) is ProvisioningStatus.ERROR
+        assert portal.stored(created).error_reason.startswith("timed out: still PENDING_CREATE")
+
+    def test_a_step_for_a_load_balancer_that_moved_on_does_nothing(self, portal, created):
+        portal.settle()
+        calls = len(portal.lbaas.calls)
+
+        portal.provisioning.provision(created)
+        assert portal.provisioning.follow(created) is False
+
+        assert len(portal.lbaas.calls) == calls
+        assert status(portal, created) is ProvisioningStatus.ACTIVE
+
+    def test_fail_after_the_outcome_is_stored_changes_nothing(self, portal, created):
+        portal.settle()
+
+        portal.provisioning.fail(created, "late failure")
+
+        assert status(portal, created) is ProvisioningStatus.ACTIVE
+
+
+class TestUpdateAndDelete:
+    def test_update_sends_the_new_members_and_ends_active(self, portal, alice, created):
+        portal.settle()
+        third = portal.add_server("third")
+        portal.load_balancers.update_one(alice, created, UpdateLoadBalancer(servers=[third], algorithm="SOURCE_IP"))
+
+        portal.settle()
+
+        spec = portal.lbaas.resources["fake-1"].spec
+        assert [m.address for m in spec.members] == ["10.0.0.4"]
+        assert spec.algorithm == "SOURCE_IP"
+        assert status(portal, created) is ProvisioningStatus.ACTIVE
+        assert portal.stored(created).members == (third,)
+
+    def test_update_rejected_by_the_provider_ends_in_error(self, portal, alice, created):
+        portal.settle()
+        portal.load_balancers.update_one(alice, created, UpdateLoadBalancer(description="x"))
+        portal.lbaas.fail_next.append(ProviderRejected("invalid member"))
+
+        portal.run_tasks()
+
+        assert status(portal, created) is ProvisioningStatus.ERROR
+        assert "invalid member" in portal.stored(created).error_reason
+
+    def test_delete_ends_deleted_and_releases_the_servers(self, portal, alice, created):
+        portal.settle()
+        member = portal.stored(created).members[0]
+        with pytest.raises(ServerInUse):
+            portal.servers.delete_one(member)
+
+        portal.load_balancers.delete_one(alice, created)
+        portal.settle()
+
+        lb = portal.stored(created)
+        assert (lb.provisioning_status, lb.members, lb.vip_address) == (ProvisioningStatus.DELETED, (), None)
+        assert portal.lbaas.resources == {}
+        portal.servers.delete_one(member)
+        assert member not in portal.uow.servers.rows
+
+    def test_deleting_what_never_reached_the_provider_finishes_at_once(self, portal, alice, created):
+        portal.lbaas.fail_next.append(ProviderRejected("quota exceeded"))
+        portal.run_tasks()
+        portal.load_balancers.delete_one(alice, created)
+
+        portal.run_tasks()
+
+        assert status(portal, created) is ProvisioningStatus.DELETED
+        assert portal.lbaas.calls == ["create", "get_list"]  # nothing held under its client token
+
+    def test_delete_rejected_by_the_provider_ends_in_error_and_can_be_retried(self, portal, alice, created):
+        portal.settle()
+        portal.load_balancers.delete_one(alice, created)
+        portal.lbaas.fail_next.append(ProviderRejected("locked"))
+        portal.run_tasks()
+        assert status(portal, created) is ProvisioningStatus.ERROR
+
+        portal.load_balancers.delete_one(alice, created)
+        portal.settle()
+        assert status(portal, created) is ProvisioningStatus.DELETED
+
+
+class TestReconcile:
+    def test_restarts_work_nobody_looked_at_and_times_out_the_oldest(self, alice):
+        portal = Portal()
+        servers = [portal.add_server()]
+        old = portal.load_balancers.create_one(alice, CreateLoadBalancer(name="old", servers=servers)).id
+        portal.clock.advance(500)
+        stuck = portal.load_balancers.create_one(alice, CreateLoadBalancer(name="stuck", servers=servers)).id
+        portal.clock.advance(30)
+        fresh = portal.load_balancers.create_one(alice, CreateLoadBalancer(name="fresh", servers=servers)).id
+        portal.scheduler.take()  # the messages were lost: no worker got them
+        portal.clock.advance(101)
+
+        report = portal.provisioning.reconcile()
+
+        assert report.timed_out == [old]
+        assert status(portal, old) is ProvisioningStatus.ERROR
+        assert set(report.resumed) == {stuck, fresh}
+        assert sorted(portal.scheduler.take()) == sorted([("provision", stuck), ("provision", fresh)])
+        assert portal.provisioning.reconcile().resumed == []  # not again before stuck_after
+
+    def test_resumed_work_reaches_a_final_state(self, portal, alice, created):
+        portal.scheduler.take()
+        portal.clock.advance(61)
+        portal.provisioning.reconcile()
+
+        portal.settle()
+
+        assert status(portal, created) is ProvisioningStatus.ACTIVE
+
+    @pytest.mark.parametrize(
+        ("request_it", "expected"),
+        [
+            (lambda p, a, i: p.load_balancers.update_one(a, i, UpdateLoadBalancer(description="x")), "apply_update"),
+            (lambda p, a, i: p.load_balancers.delete_one(a, i), "deprovision"),
+        ],
+    )
+    def test_restarts_updates_and_deletes_too(self, portal, alice, created, request_it, expected):
+        portal.settle()
+        request_it(portal, alice, created)
+        portal.scheduler.take()
+        portal.clock.advance(61)
+
+        portal.provisioning.reconcile()
+
+        assert portal.scheduler.take() == [(expected, created)]
+
+
+class TestRaces:
+    def test_a_stale_follow_never_takes_the_state_before_an_update_for_its_outcome(self, portal, alice, created):
+        portal.settle()
+        third = portal.add_server("third")
+        portal.load_balancers.update_one(alice, created, UpdateLoadBalancer(servers=[third]))
+        portal.scheduler.take()
+
+        # A follow left over from earlier runs before the update reached the provider,
+        # which still reports ACTIVE with the old members.
+        assert portal.provisioning.follow(created) is False
+        assert status(portal, created) is ProvisioningStatus.PENDING_UPDATE
+
+        portal.provisioning.apply_update(created)
+        portal.settle()
+        assert status(portal, created) is ProvisioningStatus.ACTIVE
+        assert [m.address for m in portal.lbaas.resources["fake-1"].spec.members] == ["10.0.0.4"]
+
+    def test_deleting_after_a_lost_create_deletes_what_the_provider_holds_under_the_token(self, portal, alice, created):
+        portal.provisioning.provision(created)
+        portal.stored(created).provider_ref = None  # the answer to create was lost
+        portal.scheduler.take()
+        portal.clock.advance(601)
+        portal.provisioning.reconcile()  # times it out: ERROR, the resource still at the provider
+        assert status(portal, created) is ProvisioningStatus.ERROR
+        assert list(portal.lbaas.resources) == ["fake-1"]
+
+        portal.load_balancers.delete_one(alice, created)
+        portal.settle()
+
+        assert status(portal, created) is ProvisioningStatus.DELETED
+        assert portal.lbaas.resources == {}
+
+
+class TestReconcileWithTheProvider:
+    def test_operating_status_changes_are_picked_up(self, portal, created):
+        portal.settle()
+        version = portal.stored(created).version
+        portal.lbaas.operating_status = OperatingStatus.DEGRADED
+
+        report = portal.provisioning.reconcile()
+
+        assert report.refreshed == [created]
+        assert portal.stored(created).operating_status is OperatingStatus.DEGRADED
+        assert portal.provisioning.reconcile().refreshed == []  # nothing new: nothing written
+        assert portal.stored(created).version == version + 1
+
+    def test_a_load_balancer_deleted_out_of_band_goes_to_error_and_can_be_deleted(self, portal, alice, created):
+        portal.settle()
+        portal.lbaas.resources.clear()
+
+        report = portal.provisioning.reconcile()
+
+        assert report.lost == [created]
+        lb = portal.stored(created)
+        assert (lb.provisioning_status, lb.error_reason) == (
+            ProvisioningStatus.ERROR,
+            "the provider no longer has this load balancer",
+        )
+        portal.load_balancers.delete_one(alice, created)
+        portal.settle()
+        assert status(portal, created) is ProvisioningStatus.DELETED
+
+    def test_orphans_are_deleted_and_foreign_resources_left_alone(self, portal, created):
+        from uuid import uuid4
+
+        from loadbalancers.application.ports import LoadBalancerSpec
+
+        portal.settle()
+        spec = LoadBalancerSpec("x", "HTTP", 80, "ROUND_ROBIN", ())
+        orphan = portal.lbaas.create(spec, client_token=str(uuid4())).ref
+        foreign = portal.lbaas.create(spec, client_token="not-the-portals").ref
+
+        report = portal.provisioning.reconcile()
+
+        assert report.orphans_deleted == [orphan]
+        assert portal.lbaas.resources[orphan].status is ProvisioningStatus.PENDING_DELETE
+        assert foreign in portal.lbaas.resources
+        assert status(portal, created) is ProvisioningStatus.ACTIVE
+
+    def test_an_unreachable_provider_is_reported_and_stuck_work_still_restarted(self, portal, created):
+        portal.scheduler.take()
+        portal.clock.advance(61)
+        portal.lbaas.fail_next.append(ProviderUnavailable("down"))
+
+        report = portal.provisioning.reconcile()
+
+        assert report.unreachable == ["fake"]
+        assert report.resumed == [created]
+
+    def test_one_failing_row_does_not_stop_the_pass(self, portal, alice, monkeypatch):
+        servers = [portal.add_server()]
+        first = portal.load_balancers.create_one(alice, CreateLoadBalancer(name="first", servers=servers)).id
+        second = portal.load_balancers.create_one(alice, CreateLoadBalancer(name="second", servers=servers)).id
+        portal.settle()
+        portal.lbaas.operating_status = OperatingStatus.DEGRADED
+        original = portal.uow.load_balancers.update_one
+
+        def broken_for_first(lb):
+            if lb.id == first:
+                raise RuntimeError("disk full")
+            return original(lb)
+
+        monkeypatch.setattr(portal.uow.load_balancers, "update_one", broken_for_first)
+
+        report = portal.provisioning.reconcile()
+
+        assert report.refreshed == [second]
+        assert report.failed == [str(first)]
+        assert portal.stored(second).operating_status is OperatingStatus.DEGRADED
+
+
+class TestOperationsActions:
+    def test_retry_after_a_failed_create_creates_again(self, portal, ops, created):
+        portal.lbaas.fail_next.append(ProviderRejected("quota exceeded"))
+        portal.run_tasks()
+
+        view = portal.load_balancers.retry(ops, created)
+
+        assert (view.provisioning_status, view.error_reason) == ("PENDING_CREATE", None)
+        portal.settle()
+        assert status(portal, created) is ProvisioningStatus.ACTIVE
+
+    def test_retry_after_a_failed_update_applies_the_record_again(self, portal, alice, ops, created):
+        portal.settle()
+        portal.load_balancers.update_one(alice, created, UpdateLoadBalancer(algorithm="SOURCE_IP"))
+        portal.lbaas.fail_next.append(ProviderRejected("busy"))
+        portal.run_tasks()
+        assert status(portal, created) is ProvisioningStatus.ERROR
+
+        assert portal.load_balancers.retry(ops, created).provisioning_status == "PENDING_UPDATE"
+        portal.settle()
+
+        assert status(portal, created) is ProvisioningStatus.ACTIVE
+        assert portal.lbaas.resources["fake-1"].spec.algorithm == "SOURCE_IP"
+
+    def test_only_error_load_balancers_can_be_retried(self, portal, ops, created):
+        with pytest.raises(LoadBalancerPending):
+            portal.load_balancers.retry(ops, created)
+        portal.settle()
+        with pytest.raises(InvalidTransition):
+            portal.load_balancers.retry(ops, created)
+
+    def test_refresh_reports_what_it_found(self, portal, created):
+        portal.run_tasks()
+        assert portal.provisioning.refresh(created) == "still under way at the provider"
+        portal.settle()
+        assert portal.provisioning.refresh(created) == "unchanged: ONLINE"
+        portal.lbaas.operating_status = OperatingStatus.DEGRADED
+        assert portal.provisioning.refresh(created) == "operating status ONLINE -> DEGRADED"
+        portal.lbaas.resources.clear()
+        assert portal.provisioning.refresh(created) == "the provider no longer has it: now ERROR"
+        assert portal.provisioning.refresh(created) == "nothing to refresh: it is ERROR"
+
+    def test_fail_stuck_marks_only_what_waited_longer_than_the_threshold(self, portal, created):
+        assert portal.provisioning.fail_stuck(created, pending_longer_than=300) is False
+        portal.clock.advance(301)
+
+        assert portal.provisioning.fail_stuck(created, pending_longer_than=300) is True
+
+        lb = portal.stored(created)
+        assert lb.provisioning_status is ProvisioningStatus.ERROR
+        assert lb.error_reason == "marked ERROR by operations: PENDING_CREATE for 5 minutes"
+        assert portal.provisioning.fail_stuck(created, pending_longer_than=300) is False

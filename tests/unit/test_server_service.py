@@ -1,0 +1,150 @@
+import pytest
+
+from servers.application.pagination import PageRequest
+from servers.application.payloads import CreateServer, ServerQuery, UpdateServer
+from servers.domain.errors import ServerAddressTaken, ServerInUse, ServerNameTaken, ServerNotFound, ValidationFailed
+from servers.domain.model import ServerStatus
+
+
+def test_create_normalises_the_address_and_defaults_to_ok(portal):
+    server = portal.servers.create_one(CreateServer(name="web-1", address="2001:DB8::1", port=8080))
+
+    assert (server.id, server.address, server.status) == (1, "2001:db8::1", ServerStatus.OK)
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"name": "Web 1"}, "name"),
+        ({"address": "not-an-ip"}, "address"),
+        ({"address": ""}, "address"),
+        ({"port": 0}, "port"),
+        ({"port": 65536}, "port"),
+        ({"status": "BROKEN"}, "status"),
+    ],
+)
+def test_create_refuses_bad_input_and_stores_nothing(portal, fields, field):
+    payload = {"name": "web-1", "address": "10.0.0.1", "port": 80, **fields}
+
+    with pytest.raises(ValidationFailed) as failed:
+        portal.servers.create_one(CreateServer(**payload))
+
+    assert field in failed.value.details
+    assert portal.uow.servers.rows == {}
+
+
+def test_create_reports_all_bad_fields_at_once(portal):
+    with pytest.raises(ValidationFailed) as failed:
+        portal.servers.create_one(CreateServer(name="", address="x", port=-1, status="?"))
+
+    assert set(failed.value.details) == {"name", "address", "port", "status"}
+
+
+def test_names_and_address_port_pairs_are_unique(portal):
+    portal.servers.create_one(CreateServer(name="web-1", address="10.0.0.1", port=80))
+
+    with pytest.raises(ServerNameTaken):
+        portal.servers.create_one(CreateServer(name="web-1", address="10.0.0.2", port=80))
+    with pytest.raises(ServerAddressTaken):
+        portal.servers.create_one(CreateServer(name="web-2", address="10.0.0.1", port=80))
+    assert len(portal.uow.servers.rows) == 1
+
+
+def test_update_changes_only_the_given_fields(portal):
+    server = portal.servers.create_one(CreateServer(name="web-1", address="10.0.0.1", port=80))
+
+    changed = portal.servers.update_one(server.id, UpdateServer(status="MAINTENANCE", port=8080))
+
+    assert (changed.name, changed.address, changed.port, changed.status) == ("web-1", "10.0.0.1", 8080, "MAINTENANCE")
+
+
+def test_update_with_bad_input_changes_nothing(portal):
+    server = portal.servers.create_one(CreateServer(name="web-1", address="10.0.0.1", port=80))
+
+    with pytest.raises(ValidationFailed):
+        portal.servers.update_status(server.id, "SLEEPING")
+
+    assert portal.uow.servers.rows[server.id].status is ServerStatus.OK
+
+
+def test_unknown_servers_are_not_found(portal):
+    for action in (
+        lambda: portal.servers.get_one(7),
+        lambda: portal.servers.update_status(7, "OK"),
+        lambda: portal.servers.delete_one(7),
+    ):
+        with pytest.raises(ServerNotFound):
+            action()
+
+
+def test_delete_is_refused_while_a_load_balancer_uses_the_server_naming_it(portal, alice):
+    from loadbalancers.application.payloads import CreateLoadBalancer
+
+    used = portal.add_server("used")
+    portal.load_balancers.create_one(alice, CreateLoadBalancer(name="shop", servers=[used]))
+
+    with pytest.raises(ServerInUse) as in_use:
+        portal.servers.delete_one(used)
+
+    assert in_use.value.status_code == 409
+    assert in_use.value.details == {"load_balancers": ["shop"]}
+    assert used in portal.uow.servers.rows
+
+
+def test_list_filters_searches_and_pages(portal):
+    portal.add_server("web-1")
+    portal.add_server("web-2", ServerStatus.DOWN)
+    portal.add_server("db-1")
+
+    down = portal.servers.get_plist(ServerQuery(status="DOWN"))
+    assert [s.name for s in down.items] == ["web-2"]
+    webs = portal.servers.get_plist(ServerQuery(search="web", page=PageRequest(limit=1, sort_by="name")))
+    assert ([s.name for s in webs.items], webs.total) == (["web-1"], 2)
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        (ServerQuery(status="SLEEPING"), "status"),
+        (ServerQuery(page=PageRequest(sort_by="password")), "sort_by"),
+        (ServerQuery(page=PageRequest(limit=5000)), "limit"),
+    ],
+)
+def test_bad_list_queries_are_refused(portal, query, field):
+    with pytest.raises(ValidationFailed) as failed:
+        portal.servers.get_plist(query)
+    assert field in failed.value.details
+
+
+@pytest.mark.parametrize(
+    ("total", "limit", "offset", "shown", "previous", "following"),
+    [
+        (0, 10, 0, (0, 0), None, None),
+        (25, 10, 0, (1, 10), None, 10),
+        (25, 10, 10, (11, 20), 0, 20),
+        (25, 10, 20, (21, 25), 10, None),
+        (25, 10, 5, (6, 15), 0, 15),
+    ],
+)
+def test_a_page_knows_its_neighbours(total, limit, offset, shown, previous, following):
+    from servers.application.pagination import Page
+
+    page = Page(items=list(range(max(0, min(limit, total - offset)))), total=total, limit=limit, offset=offset)
+
+    assert (page.first_shown, page.last_shown) == shown
+    assert (page.previous_offset, page.next_offset) == (previous, following)
+
+
+def test_a_server_in_use_keeps_its_address_and_port_but_may_change_status_and_name(portal, alice):
+    from loadbalancers.application.payloads import CreateLoadBalancer
+
+    used = portal.add_server("used")
+    portal.load_balancers.create_one(alice, CreateLoadBalancer(name="shop", servers=[used]))
+
+    for change in (UpdateServer(address="10.9.9.9"), UpdateServer(port=9999)):
+        with pytest.raises(ServerInUse) as in_use:
+            portal.servers.update_one(used, change)
+        assert "cannot change its address or port while in use" in in_use.value.message
+    same_place = portal.uow.servers.rows[used]
+    portal.servers.update_one(used, UpdateServer(address=same_place.address, port=same_place.port, name="renamed"))
+    assert portal.servers.update_status(used, "DOWN").name == "renamed"
