@@ -2,6 +2,7 @@
 create -> ACTIVE -> update -> ACTIVE -> delete -> DELETED."""
 
 import ipaddress
+import time
 
 import pytest
 
@@ -84,3 +85,30 @@ def test_transient_provider_errors_are_retried_until_they_give_up(settings, alic
 
     wait_until(lambda: status_of(alice_api, url) == "ERROR")
     assert "gave up after 3 attempts" in alice_api.get(url).json()["error_reason"]
+
+
+def test_work_left_when_a_test_ends_is_cancelled_before_its_database_goes(
+    settings, alice_api, ok_servers, celery_worker, worker_gate
+):
+    """The harness's promise to every end-to-end test: a load balancer still pending
+    when the test ends keeps no follow task alive to run against a flushed database."""
+    from celery.signals import task_prerun
+
+    settings.SANDBOX_LBAAS = {**settings.SANDBOX_LBAAS, "delay": 60}
+    url = alice_api.post("/api/v1/load-balancers/", {"name": "slow", "servers": [ok_servers[0].pk]}, format="json")[
+        "Location"
+    ]
+    ran: list[str] = []
+    record = lambda sender=None, **_: ran.append(sender.name)  # noqa: E731
+    task_prerun.connect(record, weak=False)
+    try:
+        wait_until(lambda: ran.count("loadbalancers.follow") >= 2)  # it is polling
+
+        worker_gate.drain()
+        ran.clear()
+        time.sleep(0.5)  # ten poll intervals
+
+        assert ran == []
+    finally:
+        task_prerun.disconnect(record)
+    assert status_of(alice_api, url) == "PENDING_CREATE"
