@@ -26,6 +26,7 @@ __all__ = [
     "rate",
     "read_dotenv",
     "text",
+    "whole",
 ]
 
 env = environ.Env()
@@ -64,6 +65,21 @@ def number(name: str, default: float, *, minimum: float = 0.0, maximum: float | 
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be a number (got {raw!r})") from None
     if not math.isfinite(value) or value < minimum or (maximum is not None and value > maximum):
+        bounds = f"at least {minimum}" if maximum is None else f"between {minimum} and {maximum}"
+        raise ImproperlyConfigured(f"{name} must be {bounds} (got {raw!r})")
+    return value
+
+
+def whole(name: str, default: int, *, minimum: int = 0, maximum: int | None = None) -> int:
+    """A whole number: ``2.5`` is refused rather than quietly read as 2."""
+    raw = env.str(name, default="").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number (got {raw!r})") from None
+    if value < minimum or (maximum is not None and value > maximum):
         bounds = f"at least {minimum}" if maximum is None else f"between {minimum} and {maximum}"
         raise ImproperlyConfigured(f"{name} must be {bounds} (got {raw!r})")
     return value

@@ -1,7 +1,7 @@
 """Slow down password guessing on every way in (the pages, the admin, the browsable API,
 the token endpoint): after LOGIN_FAILURE_LIMIT failed sign-ins for one username from one
-address within LOGIN_FAILURE_WINDOW seconds, even the right password is refused until
-the window has passed.  Counted per address and username, so nobody can lock another
+client address within LOGIN_FAILURE_WINDOW seconds, even the right password is refused
+until the window has passed.  Counted per address and username, so nobody can lock another
 person out from elsewhere."""
 
 from __future__ import annotations
@@ -18,12 +18,15 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.dispatch import receiver
 from django.http import HttpRequest
+from rest_framework.throttling import BaseThrottle
 
 
 def _key(request: HttpRequest | None, username: object) -> str | None:
     if request is None or not isinstance(username, str) or not username:
         return None
-    address = request.META.get("REMOTE_ADDR", "unknown")
+    # The client's address as the API's rate limits see it (NUM_PROXIES decides whether
+    # X-Forwarded-For is trusted), so both count the same person the same way.
+    address = BaseThrottle().get_ident(request) or "unknown"
     # Hashed: any text a client sends becomes a key every cache backend accepts.
     who = hashlib.sha256(f"{address}\n{username.strip().lower()}".encode("utf-8", "surrogatepass")).hexdigest()
     return f"login-failures:{who}"

@@ -127,6 +127,11 @@ REST_FRAMEWORK = {
         "auth-token": env.rate("API_THROTTLE_TOKEN", "10/minute"),
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # How many reverse proxies in front of the portal append to X-Forwarded-For.  The
+    # client address that rate limits and sign-in throttling count by is the one the
+    # outermost trusted proxy saw; with 0 the header is ignored (a client could write
+    # anything in it), and REMOTE_ADDR is used.
+    "NUM_PROXIES": env.whole("NUM_PROXIES", 0, minimum=0, maximum=10),
 }
 
 SPECTACULAR_SETTINGS = {
@@ -178,7 +183,7 @@ LBAAS_PROVIDER = env.choice("LBAAS_PROVIDER", LBAAS_PROVIDERS[0] if LBAAS_PROVID
 LBAAS_POLL_INTERVAL = env.number("LBAAS_POLL_INTERVAL", 1.0, minimum=0.01, maximum=3600)
 LBAAS_PENDING_TIMEOUT = env.number("LBAAS_PENDING_TIMEOUT", 600.0, minimum=1.0, maximum=7 * 86400)
 LBAAS_STUCK_AFTER = env.number("LBAAS_STUCK_AFTER", 60.0, minimum=1.0, maximum=86400)
-LBAAS_RETRY_MAX = int(env.number("LBAAS_RETRY_MAX", 8, minimum=0, maximum=100))
+LBAAS_RETRY_MAX = env.whole("LBAAS_RETRY_MAX", 8, minimum=0, maximum=100)
 LBAAS_RETRY_BACKOFF_CAP = env.number("LBAAS_RETRY_BACKOFF_CAP", 30.0, minimum=0.0, maximum=3600)
 
 SANDBOX_LBAAS = {
@@ -224,5 +229,5 @@ ADMIN_STUCK_AFTER = env.number("ADMIN_STUCK_AFTER", 300.0, minimum=0.0, maximum=
 
 # Sign-in throttling (see config/login_throttle.py).
 AUTHENTICATION_BACKENDS = ["config.login_throttle.ThrottledModelBackend"]
-LOGIN_FAILURE_LIMIT = int(env.number("LOGIN_FAILURE_LIMIT", 10, minimum=1, maximum=1000))
+LOGIN_FAILURE_LIMIT = env.whole("LOGIN_FAILURE_LIMIT", 10, minimum=1, maximum=1000)
 LOGIN_FAILURE_WINDOW = env.number("LOGIN_FAILURE_WINDOW", 900.0, minimum=1.0, maximum=86400)

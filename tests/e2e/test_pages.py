@@ -358,3 +358,27 @@ class TestSignInThrottle:
             "/api/v1/auth/token/", {"username": "ops", "password": "secret-password"}, content_type="application/json"
         )
         assert token.status_code == 400
+
+    def test_a_forged_forwarded_for_header_does_not_reset_the_count(self, client, alice):
+        for i in range(3):
+            client.post(
+                "/accounts/login/", {"username": "alice", "password": "wrong"}, HTTP_X_FORWARDED_FOR=f"203.0.113.{i}"
+            )
+
+        refused = client.post(
+            "/accounts/login/",
+            {"username": "alice", "password": "secret-password"},
+            HTTP_X_FORWARDED_FOR="203.0.113.99",
+        )
+        assert "Too many failed sign-ins" in refused.content.decode()
+
+    def test_behind_a_trusted_proxy_each_client_address_counts_apart(self, client, alice, settings):
+        settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+        guesser, colleague = {"HTTP_X_FORWARDED_FOR": "203.0.113.7"}, {"HTTP_X_FORWARDED_FOR": "203.0.113.8"}
+        for _ in range(3):
+            client.post("/accounts/login/", {"username": "alice", "password": "wrong"}, **guesser)
+
+        blocked = client.post("/accounts/login/", {"username": "alice", "password": "secret-password"}, **guesser)
+        assert "Too many failed sign-ins" in blocked.content.decode()
+        allowed = client.post("/accounts/login/", {"username": "alice", "password": "secret-password"}, **colleague)
+        assert allowed.status_code == 302

@@ -144,6 +144,22 @@ def test_password_guessing_is_throttled(client, alice, monkeypatch):
     cache.clear()
 
 
+def test_the_token_endpoint_limit_cannot_be_dodged_with_a_forged_forwarded_for(client, alice, monkeypatch):
+    from rest_framework.throttling import SimpleRateThrottle
+
+    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {"auth-token": "3/minute"})
+    statuses = [
+        client.post(
+            "/api/v1/auth/token/",
+            {"username": f"user-{i}", "password": "guess"},
+            content_type="application/json",
+            HTTP_X_FORWARDED_FOR=f"198.51.100.{i}",
+        ).status_code
+        for i in range(4)
+    ]
+    assert statuses == [400, 400, 400, 429]
+
+
 def test_readyz_is_503_when_the_database_is_down(client, monkeypatch):
     from django.db import OperationalError
 

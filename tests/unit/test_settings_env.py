@@ -25,12 +25,22 @@ def test_flags(monkeypatch, raw, expected):
         ("SOME_NUMBER", "nan", lambda: env.number("SOME_NUMBER", 1.0), "SOME_NUMBER must be"),
         ("SOME_CHOICE", "x", lambda: env.choice("SOME_CHOICE", "a", ("a", "b")), "SOME_CHOICE must be one of a, b"),
         ("SOME_DB", "nosuchdb://x", lambda: env.database("SOME_DB", "sqlite://"), "SOME_DB"),
+        ("SOME_COUNT", "2.5", lambda: env.whole("SOME_COUNT", 1), "SOME_COUNT must be a whole number"),
+        ("SOME_COUNT", "-1", lambda: env.whole("SOME_COUNT", 1), "SOME_COUNT must be at least 0"),
+        ("SOME_COUNT", "11", lambda: env.whole("SOME_COUNT", 1, maximum=10), "between 0 and 10"),
     ],
 )
 def test_bad_values_are_refused_naming_the_variable(monkeypatch, name, raw, call, fragment):
     monkeypatch.setenv(name, raw)
     with pytest.raises(ImproperlyConfigured, match=fragment):
         call()
+
+
+def test_whole_numbers(monkeypatch):
+    monkeypatch.setenv("SOME_COUNT", " 3 ")
+    assert env.whole("SOME_COUNT", 1) == 3
+    monkeypatch.setenv("SOME_COUNT", "")
+    assert env.whole("SOME_COUNT", 1) == 1
 
 
 def test_a_missing_required_value_names_it(monkeypatch):
@@ -79,6 +89,8 @@ def test_production_starts_with_a_secret_key(tmp_path):
         ("LBAAS_PROVIDERS", "sandbox,elbv2", "the elbv2 provider needs ELBV2_VPC_ID and ELBV2_SUBNET_IDS"),
         ("HAPROXY_VIP_NETWORK", "127.0.0.1/8", "HAPROXY_VIP_NETWORK must be an IP network"),
         ("LBAAS_PENDING_TIMEOUT", "1e14", "LBAAS_PENDING_TIMEOUT must be between"),
+        ("NUM_PROXIES", "one", "NUM_PROXIES must be a whole number"),
+        ("LBAAS_RETRY_MAX", "2.5", "LBAAS_RETRY_MAX must be a whole number"),
     ],
 )
 def test_the_embedded_default_refuses_bad_settings(tmp_path, variable, value, fragment):
