@@ -114,18 +114,31 @@ def load_balancer_create(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _provider_enabled(lb: LoadBalancerView) -> bool:
+    """Whether the provider that holds it is still enabled: nothing can be asked of one
+    that is not, so the pages do not offer to."""
+    return lb.provider in providers().names
+
+
+def _cannot_change(request: HttpRequest, lb: LoadBalancerView) -> HttpResponse:
+    return render(
+        request, "loadbalancers/not_editable.html", {"lb": lb, "provider_enabled": _provider_enabled(lb)}, status=409
+    )
+
+
 @login_required
 @require_safe
 def load_balancer_detail(request: HttpRequest, lb_id: UUID) -> HttpResponse:
-    return render(request, "loadbalancers/detail.html", {"lb": _load_balancer(request, lb_id)})
+    lb = _load_balancer(request, lb_id)
+    return render(request, "loadbalancers/detail.html", {"lb": lb, "provider_enabled": _provider_enabled(lb)})
 
 
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def load_balancer_edit(request: HttpRequest, lb_id: UUID) -> HttpResponse:
     lb = _load_balancer(request, lb_id)
-    if lb.provisioning_status != ProvisioningStatus.ACTIVE:
-        return render(request, "loadbalancers/not_editable.html", {"lb": lb}, status=409)
+    if lb.provisioning_status != ProvisioningStatus.ACTIVE or not _provider_enabled(lb):
+        return _cannot_change(request, lb)
     form = LoadBalancerEditForm(
         request.POST or None,
         initial={
@@ -191,6 +204,8 @@ def load_balancer_edit(request: HttpRequest, lb_id: UUID) -> HttpResponse:
 @require_http_methods(["GET", "HEAD", "POST"])
 def load_balancer_delete(request: HttpRequest, lb_id: UUID) -> HttpResponse:
     lb = _load_balancer(request, lb_id)
+    if not _provider_enabled(lb):
+        return _cannot_change(request, lb)
     if request.method == "POST":
         try:
             load_balancer_service().delete_one(actor_of(request.user), lb.id)

@@ -30,6 +30,7 @@ from loadbalancers.application.ports import (
 from loadbalancers.domain.errors import (
     LoadBalancerNotFound,
     NameTaken,
+    ProviderDisabled,
     ProviderError,
     ProviderRejected,
     ProviderResourceNotFound,
@@ -132,7 +133,7 @@ class LoadBalancerService:
                 details={"non_field_errors": ["send at least one of servers, algorithm, description"]},
             )
         with self._uow_factory() as uow:
-            lb = self._get_own(uow, actor, lb_id)
+            lb = self._get_changeable(uow, actor, lb_id)
             if payload.version is not None and payload.version != lb.version:
                 raise StaleVersion(
                     f"load balancer {lb_id} is at version {lb.version}, not {payload.version}; reload it",
@@ -159,7 +160,7 @@ class LoadBalancerService:
     def retry(self, actor: Actor, lb_id: UUID) -> LoadBalancerView:
         """Provision an ERROR load balancer again (an operations action)."""
         with self._uow_factory() as uow:
-            lb = self._get_own(uow, actor, lb_id)
+            lb = self._get_changeable(uow, actor, lb_id)
             lb.request_retry(now=self._clock.now())
             uow.load_balancers.update_one(lb)
             uow.commit()
@@ -168,7 +169,7 @@ class LoadBalancerService:
 
     def delete_one(self, actor: Actor, lb_id: UUID) -> LoadBalancerView:
         with self._uow_factory() as uow:
-            lb = self._get_own(uow, actor, lb_id)
+            lb = self._get_changeable(uow, actor, lb_id)
             lb.request_delete(now=self._clock.now())
             uow.load_balancers.update_one(lb)
             uow.commit()
@@ -185,6 +186,12 @@ class LoadBalancerService:
         lb = uow.load_balancers.get_one(lb_id, for_update=True)
         if not self._may_see(actor, lb.owner_id):
             raise LoadBalancerNotFound(lb_id)
+        return lb
+
+    def _get_changeable(self, uow: UnitOfWork, actor: Actor, lb_id: UUID) -> LoadBalancer:
+        lb = self._get_own(uow, actor, lb_id)
+        if lb.provider not in self._providers.names:
+            raise ProviderDisabled(lb.name, lb.provider)
         return lb
 
     @staticmethod

@@ -47,6 +47,18 @@ class InvalidTransition(Conflict):
         )
 
 
+class ProviderDisabled(Conflict):
+    """The load balancer lives at a provider this portal no longer has enabled, so
+    nothing can be asked of it there: refused up front rather than failed later."""
+
+    def __init__(self, lb_name: str, provider: str):
+        super().__init__(
+            f"load balancer {lb_name} is held by the provider {provider!r}, which this portal no longer has "
+            "enabled; it can be changed, retried or deleted only once operations enable that provider again",
+            details={"provider": provider},
+        )
+
+
 class ProviderError(DependencyUnavailable):
     """Raised by LBaaS clients.  No SDK exception crosses an adapter: each is
     translated into one of the subclasses below."""

@@ -102,6 +102,17 @@ class TestLoadBalancerAdmin:
         assert any(r.startswith("Load balancer busy: load balancer") and "PENDING_UPDATE" in r for r in reports)
         assert LoadBalancer.objects.get(pk=lb.pk).provisioning_status == "PENDING_DELETE"
 
+    def test_actions_on_a_provider_no_longer_enabled_are_refused_naming_it(self, ops_web):
+        lb = LoadBalancerRowFactory(name="orphaned", provider="retired", provisioning_status="ERROR")
+
+        for action in ("delete_through_provider", "retry_provisioning"):
+            [report] = act(ops_web, LB_ADMIN, action, lb)
+            assert report.startswith("Load balancer orphaned: ")
+            assert "'retired'" in report
+            assert "enabled" in report
+        lb.refresh_from_db()
+        assert lb.provisioning_status == "ERROR"
+
     def test_refresh_reports_what_the_provider_says(self, ops_web):
         lb = LoadBalancerRowFactory(name="lost", provider_ref="sbx-nothing-there")
 

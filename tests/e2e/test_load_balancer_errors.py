@@ -241,6 +241,18 @@ def test_updating_a_load_balancer_in_error_gets_409_invalid_transition(alice_api
     assert data["details"] == {"provisioning_status": "ERROR"}
 
 
+def test_changing_a_load_balancer_whose_provider_is_no_longer_enabled_gets_409(alice_api, active_url):
+    LoadBalancer.objects.update(provider="retired")
+    before = alice_api.get(active_url).json()
+
+    for response in (alice_api.patch(active_url, {"description": "x"}, format="json"), alice_api.delete(active_url)):
+        data = assert_error(response, 409, "ProviderDisabled")
+        assert "'retired', which this portal no longer has enabled" in data["message"]
+        assert data["details"] == {"provider": "retired"}
+
+    assert alice_api.get(active_url).json() == before
+
+
 def test_a_database_outage_gets_503_not_500(alice_api, monkeypatch):
     from django.db import OperationalError
 

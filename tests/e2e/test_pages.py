@@ -210,6 +210,25 @@ class TestEdit:
         assert response.status_code == 409
         assert "cannot be edited now" in response.content.decode()
 
+    def test_a_load_balancer_whose_provider_is_no_longer_enabled_says_so_and_offers_no_change(self, alice_web, alice):
+        lb = LoadBalancerRowFactory(owner=alice, provider="retired")
+
+        detail = alice_web.get(f"/load-balancers/{lb.pk}/").content.decode()
+        assert "which this portal no longer has enabled" in detail
+        assert f"/load-balancers/{lb.pk}/edit/" not in detail
+        assert f"/load-balancers/{lb.pk}/delete/" not in detail
+        for response in (
+            alice_web.get(f"/load-balancers/{lb.pk}/edit/"),
+            alice_web.post(f"/load-balancers/{lb.pk}/edit/", {"algorithm": "SOURCE_IP", "version": lb.version}),
+            alice_web.get(f"/load-balancers/{lb.pk}/delete/"),
+            alice_web.post(f"/load-balancers/{lb.pk}/delete/"),
+        ):
+            assert response.status_code == 409
+            assert "cannot be changed now" in response.content.decode()
+            assert "Ask operations to enable that provider again" in response.content.decode()
+        lb.refresh_from_db()
+        assert (lb.provisioning_status, lb.algorithm) == ("ACTIVE", "ROUND_ROBIN")
+
     def test_bad_changes_show_errors_and_change_nothing(self, alice_web, alice):
         lb = LoadBalancerRowFactory(owner=alice)
         response = alice_web.post(

@@ -10,6 +10,7 @@ from loadbalancers.domain.errors import (
     LoadBalancerNotFound,
     LoadBalancerPending,
     NameTaken,
+    ProviderDisabled,
     ServerNotEligible,
 )
 from loadbalancers.domain.model import ProvisioningStatus
@@ -243,6 +244,43 @@ class TestDelete:
             portal.load_balancers.delete_one(alice, view.id)
 
         assert portal.stored(view.id).provisioning_status is ProvisioningStatus.PENDING_CREATE
+
+
+class TestProviderNoLongerEnabled:
+    """Operations took the provider that holds it out of LBAAS_PROVIDERS: nothing can be
+    asked of it there, so every change is refused up front and nothing is stored."""
+
+    @pytest.fixture
+    def retired(self, portal, alice):
+        view = make_active(portal, alice)
+        portal.stored(view.id).provider = "retired"
+        return view
+
+    @pytest.mark.parametrize(
+        "action",
+        [
+            lambda service, actor, lb_id: service.update_one(actor, lb_id, UpdateLoadBalancer(description="new")),
+            lambda service, actor, lb_id: service.delete_one(actor, lb_id),
+            lambda service, actor, lb_id: service.retry(actor, lb_id),
+        ],
+        ids=["update", "delete", "retry"],
+    )
+    def test_every_change_is_refused_naming_the_provider(self, portal, alice, ops, retired, action):
+        before = portal.stored(retired.id).version
+
+        for actor in (alice, ops):
+            with pytest.raises(ProviderDisabled, match="'retired', which this portal no longer has enabled") as refused:
+                action(portal.load_balancers, actor, retired.id)
+            assert refused.value.status_code == 409
+            assert refused.value.details == {"provider": "retired"}
+
+        assert portal.stored(retired.id).version == before
+        assert portal.stored(retired.id).provisioning_status is ProvisioningStatus.ACTIVE
+        assert portal.scheduler.take() == []
+
+    def test_someone_else_still_gets_not_found(self, portal, bob, retired):
+        with pytest.raises(LoadBalancerNotFound):
+            portal.load_balancers.delete_one(bob, retired.id)
 
 
 class TestVisibility:
