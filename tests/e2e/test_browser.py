@@ -169,6 +169,39 @@ def test_a_server_put_in_maintenance_by_ops_is_no_longer_offered(browser, portal
     shot(alice, "11-create-form-without-maintenance-server")
 
 
+def test_the_server_picker_filters_a_long_inventory_and_keeps_ticked_servers_in_view(browser, portal):
+    UserFactory(username="alice", password=PASSWORD)
+    for i in range(1, 31):
+        ServerFactory(name=f"web-{i:02d}", address=f"10.1.0.{i}")
+    ServerFactory(name="db-primary", address="10.2.0.1", status="MAINTENANCE")
+    page = new_page(browser, portal, "alice")
+    page.goto(f"{portal}/load-balancers/new/")
+    rows = page.locator("table.picker tbody tr")
+    count = page.locator("#server-filter-count")
+    expect(count).to_have_text("Showing all 31 servers.")
+
+    page.get_by_label("web-07").check()
+    page.get_by_label("Filter servers").fill("10.1.0.2")
+    page.keyboard.press("Enter")  # narrows the list; does not submit the form
+
+    expect(page).to_have_url(re.compile(r"/load-balancers/new/$"))
+    expect(page.locator("#error-summary")).to_have_count(0)
+    visible = rows.filter(has=page.locator("input:visible"))
+    # 10.1.0.2 and 10.1.0.20-29 match; web-07 stays because it is ticked.
+    expect(visible).to_have_count(12)
+    expect(page.get_by_label("web-07")).to_be_visible()
+    expect(page.get_by_label("web-03")).to_be_hidden()
+    expect(count).to_have_text("Showing 12 of 31 servers (ticked ones always stay).")
+    shot(page, "12-create-form-filtered-picker")
+
+    page.get_by_label("Filter servers").fill("maintenance")
+    expect(visible).to_have_count(2)
+    expect(page.get_by_label("db-primary")).to_be_disabled()
+
+    page.get_by_label("Filter servers").fill("")
+    expect(visible).to_have_count(31)
+
+
 WCAG_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
 
 

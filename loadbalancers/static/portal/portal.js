@@ -6,6 +6,42 @@
   var summary = document.getElementById("error-summary");
   if (summary) summary.focus();
 
+  // The server picker gets a filter box (without script, the whole list simply shows):
+  // typing part of a name, address or status narrows the list; ticked servers always
+  // stay in view, so nothing picked is ever hidden.
+  document.querySelectorAll("table.picker").forEach(function (table) {
+    var rows = Array.prototype.filter.call(table.tBodies[0].rows, function (row) {
+      return row.querySelector("input[type=checkbox]");
+    });
+    if (rows.length < 2) return;
+    var box = document.createElement("div");
+    box.className = "picker-filter";
+    box.innerHTML =
+      '<label for="server-filter">Filter servers</label>' +
+      '<input type="search" id="server-filter" autocomplete="off" aria-describedby="server-filter-count">' +
+      '<p class="hint" id="server-filter-count" aria-live="polite"></p>';
+    table.parentNode.parentNode.insertBefore(box, table.parentNode);
+    var input = box.querySelector("input");
+    var count = box.querySelector("p");
+    function apply() {
+      var words = input.value.toLowerCase().split(/\s+/).filter(Boolean);
+      var visible = 0;
+      rows.forEach(function (row) {
+        var text = row.textContent.toLowerCase();
+        var match = words.every(function (word) { return text.indexOf(word) >= 0; });
+        row.hidden = !(match || row.querySelector("input").checked);
+        if (!row.hidden) visible += 1;
+      });
+      count.textContent = words.length
+        ? "Showing " + visible + " of " + rows.length + " servers (ticked ones always stay)."
+        : "Showing all " + rows.length + " servers.";
+    }
+    input.addEventListener("input", apply);
+    // Enter in the filter narrows the list; it must not submit the form.
+    input.addEventListener("keydown", function (event) { if (event.key === "Enter") event.preventDefault(); });
+    apply();
+  });
+
   // A load balancer's page follows its status while it is PENDING_*, and stops once final.
   var card = document.getElementById("status");
   if (!card || card.dataset.pending !== "true") return;
