@@ -19,6 +19,10 @@ from playwright.sync_api import Page, expect, sync_playwright
 from servers.models import Server
 from tests.factories import LoadBalancerRowFactory, ServerFactory, UserFactory
 
+# Assertions wait as long as actions do: a loaded two-core machine runs the browser,
+# the live server, the worker and the database at once.
+expect.set_options(timeout=15_000)
+
 SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 PASSWORD = "secret-password"
@@ -74,7 +78,7 @@ def shot(page: Page, name: str) -> None:
 
 def test_create_with_a_mistake_fix_it_watch_it_go_active_edit_and_delete(browser, portal, settings):
     # Slow enough that the page is always seen pending before it turns ACTIVE.
-    settings.SANDBOX_LBAAS = {**settings.SANDBOX_LBAAS, "delay": 1.5}
+    settings.SANDBOX_LBAAS = {**settings.SANDBOX_LBAAS, "delay": 3}
     UserFactory(username="alice", password=PASSWORD)
     web1, web2, web3 = (ServerFactory(name=f"web-{i}") for i in (1, 2, 3))
     ServerFactory(name="old-db", status="DOWN")
@@ -302,7 +306,8 @@ def test_a_pending_page_stays_quiet_for_screen_readers_until_something_changes(b
         Actor(alice.pk, "alice"), CreateLoadBalancer(name="slow", servers=[server.pk])
     )
     page.goto(f"{portal}/load-balancers/{view.id}/")
-    page.wait_for_timeout(1500)  # the first poll shows the state once
+    # The first poll shows the state once (only the script sets this title).
+    page.wait_for_function("document.title.includes('(pending_create)')")
     page.evaluate(
         """() => {
             window.changes = 0;

@@ -140,6 +140,9 @@ class HAProxyLBaaS(LBaaSClient):
             "    timeout connect 5s",
             "    timeout client 30s",
             "    timeout server 30s",
+            # A health check's reply may take this long, however short the interval:
+            # a busy member is not marked down for one slow answer.
+            "    timeout check 2s",
         ]
         for row in rows:
             spec = _load(row["spec"])
