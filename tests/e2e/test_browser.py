@@ -261,7 +261,10 @@ def test_the_keyboard_alone_signs_in_and_reaches_the_content(browser, portal):
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(f"{portal}/accounts/login/")
 
-    page.keyboard.type("alice")  # the username field has the focus
+    # The username field takes the focus by itself (the browser applies autofocus
+    # shortly after load: wait for it rather than type into nothing).
+    expect(page.get_by_label("Username")).to_be_focused()
+    page.keyboard.type("alice")
     page.keyboard.press("Tab")
     page.keyboard.type(PASSWORD)
     page.keyboard.press("Enter")
