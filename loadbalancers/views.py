@@ -121,9 +121,9 @@ def _provider_enabled(lb: LoadBalancerView) -> bool:
 
 
 def _cannot_change(request: HttpRequest, lb: LoadBalancerView) -> HttpResponse:
-    return render(
-        request, "loadbalancers/not_editable.html", {"lb": lb, "provider_enabled": _provider_enabled(lb)}, status=409
-    )
+    # Frozen: still live, but held by a provider the portal can no longer ask for anything.
+    frozen = not _provider_enabled(lb) and lb.provisioning_status != ProvisioningStatus.DELETED
+    return render(request, "loadbalancers/not_editable.html", {"lb": lb, "frozen": frozen}, status=409)
 
 
 @login_required

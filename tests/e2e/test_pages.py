@@ -229,6 +229,12 @@ class TestEdit:
         lb.refresh_from_db()
         assert (lb.provisioning_status, lb.algorithm) == ("ACTIVE", "ROUND_ROBIN")
 
+        lb.provisioning_status = "DELETED"
+        lb.save()
+        gone = alice_web.get(f"/load-balancers/{lb.pk}/delete/").content.decode()
+        assert "It has been deleted." in gone
+        assert "no longer has enabled" not in gone
+
     def test_bad_changes_show_errors_and_change_nothing(self, alice_web, alice):
         lb = LoadBalancerRowFactory(owner=alice)
         response = alice_web.post(
