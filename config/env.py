@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import ipaddress
 import math
-from collections.abc import Sequence
+import re
+from collections.abc import Collection, Sequence
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -20,11 +21,15 @@ __all__ = [
     "choice",
     "database",
     "flag",
+    "identifier",
     "names",
     "network",
+    "networks",
     "number",
     "rate",
     "read_dotenv",
+    "secret_key",
+    "shared_cache",
     "text",
     "whole",
 ]
@@ -109,6 +114,48 @@ def network(name: str, default: str) -> str:
     return raw
 
 
+def networks(name: str, default: Sequence[str]) -> list[str]:
+    """IP networks in CIDR notation, comma-separated."""
+    found = []
+    for raw in names(name, default):
+        try:
+            found.append(str(ipaddress.ip_network(raw)))
+        except ValueError as exc:
+            raise ImproperlyConfigured(
+                f"{name} must list IP networks such as 10.0.5.0/24, comma-separated ({exc})"
+            ) from None
+    return found
+
+
+SECRET_KEY_MIN_LENGTH = 32
+SECRET_KEY_MIN_DISTINCT = 10
+_SECRET_KEY_HINT = "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+
+
+def secret_key(name: str, *, published: Collection[str]) -> str:
+    """A signing key fit for production: long, not trivially guessable, and none of the
+    keys written in this repository (``published``) or made by Django's startproject."""
+    raw = env.ENVIRON.get(name)
+    if raw is None:
+        raise ImproperlyConfigured(f"set the environment variable {name}; {_SECRET_KEY_HINT}")
+    if not raw.strip():
+        raise ImproperlyConfigured(f"{name} is empty or only whitespace; {_SECRET_KEY_HINT}")
+    if raw.strip() in published or raw.strip().startswith("django-insecure-"):
+        raise ImproperlyConfigured(
+            f"{name} is a development or test key published in the source code, not a secret; {_SECRET_KEY_HINT}"
+        )
+    if len(raw) < SECRET_KEY_MIN_LENGTH:
+        raise ImproperlyConfigured(
+            f"{name} must be at least {SECRET_KEY_MIN_LENGTH} characters long (got {len(raw)}); {_SECRET_KEY_HINT}"
+        )
+    if len(set(raw)) < SECRET_KEY_MIN_DISTINCT:
+        raise ImproperlyConfigured(
+            f"{name} has only {len(set(raw))} distinct characters (at least {SECRET_KEY_MIN_DISTINCT} needed): "
+            f"it is easy to guess; {_SECRET_KEY_HINT}"
+        )
+    return raw
+
+
 def rate(name: str, default: str) -> str:
     """A request rate as DRF reads it: a whole number, a slash, and second/minute/hour/day."""
     raw = env.str(name, default=default).strip()
@@ -126,6 +173,30 @@ def cache(name: str, default: str) -> dict:
     return environ.Env.cache_url_config(raw)
 
 
+_PER_PROCESS_CACHES = {
+    "django.core.cache.backends.locmem.LocMemCache": "keeps its counts in each process",
+    "django.core.cache.backends.dummy.DummyCache": "counts nothing",
+}
+
+
+def shared_cache(name: str) -> dict:
+    """A cache every web process shares.  Rate limits and sign-in lock-out are counted in
+    the cache: with one per process, each worker keeps its own count, and N workers let
+    N times the limit through."""
+    hint = (
+        f"set {name} to a cache every web process shares, redis://host:6379/1 or a database cache "
+        "(dbcache://portal_cache, after `manage.py createcachetable`): rate limits and failed sign-ins are "
+        "counted in it"
+    )
+    raw = env.str(name, default="").strip()
+    if not raw:
+        raise ImproperlyConfigured(hint)
+    config = cache(name, raw)
+    if config["BACKEND"] in _PER_PROCESS_CACHES:
+        raise ImproperlyConfigured(f"{name}={raw} {_PER_PROCESS_CACHES[config['BACKEND']]}; {hint}")
+    return config
+
+
 def database(name: str, default: str) -> dict:
     raw = env.str(name, default=default)
     scheme = raw.split("://", 1)[0] if "://" in raw else ""
@@ -136,3 +207,17 @@ def database(name: str, default: str) -> dict:
         return environ.Env.db_url_config(raw)
     except (ValueError, KeyError) as exc:
         raise ImproperlyConfigured(f"{name} is not a database URL Django can use ({exc})") from None
+
+
+def identifier(name: str, default: str) -> str:
+    """A name to stamp on resources: 4-40 lower-case letters, digits and inner hyphens."""
+    raw = env.str(name, default=default).strip()
+    if raw and not _IDENTIFIER.fullmatch(raw):
+        raise ImproperlyConfigured(
+            f"{name} must be 4-40 lower-case letters, digits and hyphens, starting and ending with a letter or digit"
+            f" (got {raw!r})"
+        )
+    return raw
+
+
+_IDENTIFIER = re.compile(r"[a-z0-9][a-z0-9-]{2,38}[a-z0-9]")

@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from servers import models
 from servers.admin_base import PortalModelAdmin
 from servers.application.payloads import CreateServer, UpdateServer
-from servers.bootstrap import server_service
+from servers.bootstrap import address_policy, server_service
 from servers.domain.errors import PortalError, ValidationFailed
 from servers.domain.model import Server, ServerStatus
 
@@ -25,7 +25,12 @@ class ServerAdminForm(forms.ModelForm):
         data = super().clean()
         try:
             Server.validate(
-                name=data.get("name"), address=data.get("address"), port=data.get("port"), status=data.get("status")
+                name=data.get("name"),
+                address=data.get("address"),
+                port=data.get("port"),
+                status=data.get("status"),
+                policy=address_policy(),
+                current_address=self.instance.address if self.instance.pk else None,
             )
         except ValidationFailed as invalid:
             for field, problems in invalid.details.items():

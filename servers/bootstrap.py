@@ -6,9 +6,14 @@ a server in use is never deleted, without servers depending on them.
 
 from __future__ import annotations
 
+import ipaddress
+
+from django.conf import settings
+
 from servers.adapters.unit_of_work import DjangoServersUnitOfWork
 from servers.application.ports import ServerUsage
 from servers.application.services import ServerService
+from servers.domain.model import AddressPolicy
 
 _usages: list[ServerUsage] = []
 
@@ -23,5 +28,13 @@ def register_usage(usage: ServerUsage) -> None:
         _usages.append(usage)
 
 
+def address_policy() -> AddressPolicy:
+    """Which server addresses the settings allow (ALLOW_LOOPBACK_BACKENDS, REFUSED_BACKEND_NETWORKS)."""
+    return AddressPolicy(
+        allow_loopback=settings.ALLOW_LOOPBACK_BACKENDS,
+        refused_networks=tuple(ipaddress.ip_network(network) for network in settings.REFUSED_BACKEND_NETWORKS),
+    )
+
+
 def server_service() -> ServerService:
-    return ServerService(lambda: DjangoServersUnitOfWork(_AllUsages()))
+    return ServerService(lambda: DjangoServersUnitOfWork(_AllUsages()), policy=address_policy())

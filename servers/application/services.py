@@ -8,12 +8,13 @@ from servers.application.pagination import Page
 from servers.application.payloads import CreateServer, ServerQuery, UpdateServer
 from servers.application.ports import ServersUnitOfWork
 from servers.domain.errors import FieldErrors, ServerInUse
-from servers.domain.model import Server, ServerStatus, choice_errors
+from servers.domain.model import STRICT_ADDRESS_POLICY, AddressPolicy, Server, ServerStatus, choice_errors
 
 
 class ServerService:
-    def __init__(self, uow_factory: Callable[[], ServersUnitOfWork]):
+    def __init__(self, uow_factory: Callable[[], ServersUnitOfWork], *, policy: AddressPolicy = STRICT_ADDRESS_POLICY):
         self._uow_factory = uow_factory
+        self._policy = policy
 
     def get_one(self, server_id: int) -> Server:
         with self._uow_factory() as uow:
@@ -35,7 +36,9 @@ class ServerService:
             return uow.servers.get_plist(query)
 
     def create_one(self, payload: CreateServer) -> Server:
-        server = Server.new(name=payload.name, address=payload.address, port=payload.port, status=payload.status)
+        server = Server.new(
+            name=payload.name, address=payload.address, port=payload.port, status=payload.status, policy=self._policy
+        )
         with self._uow_factory() as uow:
             server = uow.servers.create_one(server)
             uow.commit()
@@ -55,6 +58,7 @@ class ServerService:
                 address=server.address if payload.address is None else payload.address,
                 port=server.port if payload.port is None else payload.port,
                 status=server.status if payload.status is None else payload.status,
+                policy=self._policy,
             )
             server = uow.servers.update_one(server)
             uow.commit()

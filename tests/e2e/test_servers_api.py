@@ -111,3 +111,101 @@ def test_moving_a_server_in_use_gets_409(staff_api):
 
     assert data["details"] == {"load_balancers": ["shop"]}
     assert Server.objects.get(pk=server.pk).address == server.address
+
+
+REFUSED = [
+    ("169.254.169.254", "169.254.169.254 is link-local (cloud metadata); servers must be reachable backends"),
+    ("0.0.0.0", "0.0.0.0 is unspecified"),
+    ("::", ":: is unspecified"),
+    ("fe80::1", "fe80::1 is link-local"),
+    ("224.0.0.251", "224.0.0.251 is multicast"),
+    ("ff02::1", "ff02::1 is multicast"),
+    ("::ffff:169.254.169.254", "(IPv4-mapped 169.254.169.254) is link-local (cloud metadata)"),
+    ("::ffff:0.0.0.0", "(IPv4-mapped 0.0.0.0) is unspecified"),
+    ("127.0.0.1", "127.0.0.1 is loopback (the portal's own host)"),
+    ("::1", "::1 is loopback"),
+    ("::ffff:127.0.0.1", "::ffff:127.0.0.1 (IPv4-mapped 127.0.0.1) is loopback"),
+]
+
+
+@pytest.mark.parametrize(("address", "message"), REFUSED)
+def test_addresses_inside_the_portals_own_network_get_400_and_store_nothing(staff_api, settings, address, message):
+    settings.ALLOW_LOOPBACK_BACKENDS = False  # production's rule
+    body = {"name": "web-1", "address": address, "port": 80}
+
+    data = assert_error(staff_api.post(URL, body, format="json"), 400, "ValidationError", "address")
+
+    assert message in data["details"]["address"][0]
+    assert Server.objects.count() == 0
+
+
+def test_loopback_backends_are_allowed_where_the_settings_say_so(staff_api, settings):
+    settings.ALLOW_LOOPBACK_BACKENDS = True  # the embedded default: the HAProxy demo's backends
+    for n, address in enumerate(("127.0.0.1", "::1"), start=1):
+        assert (
+            staff_api.post(URL, {"name": f"web-{n}", "address": address, "port": 80}, format="json").status_code == 201
+        )
+    body = {"name": "meta", "address": "169.254.169.254", "port": 80}
+    assert_error(staff_api.post(URL, body, format="json"), 400, "ValidationError", "address")
+
+
+def test_the_networks_the_settings_refuse_get_400(staff_api, settings):
+    settings.REFUSED_BACKEND_NETWORKS = ["10.0.5.0/24"]
+    body = {"name": "web-1", "address": "10.0.5.20", "port": 80}
+
+    data = assert_error(staff_api.post(URL, body, format="json"), 400, "ValidationError", "address")
+
+    assert "10.0.5.20 is in 10.0.5.0/24" in data["details"]["address"][0]
+    assert staff_api.post(URL, {**body, "address": "10.0.6.20"}, format="json").status_code == 201
+
+
+def test_moving_a_server_to_a_refused_address_gets_400_and_changes_nothing(staff_api):
+    server = ServerFactory(address="10.0.0.7")
+
+    assert_error(
+        staff_api.patch(f"{URL}{server.pk}/", {"address": "169.254.169.254"}, format="json"),
+        400,
+        "ValidationError",
+        "address",
+    )
+    assert Server.objects.get(pk=server.pk).address == "10.0.0.7"
+
+
+def test_a_server_registered_before_the_rule_cannot_join_a_load_balancer(staff_api, settings):
+    settings.ALLOW_LOOPBACK_BACKENDS = False
+    good = ServerFactory()
+    metadata = ServerFactory(name="meta", address="169.254.169.254")  # stored before the rule existed
+    loopback = ServerFactory(name="local", address="127.0.0.1")
+
+    body = {"name": "shop", "servers": [good.pk, metadata.pk, loopback.pk]}
+    data = assert_error(staff_api.post("/api/v1/load-balancers/", body, format="json"), 400, "ServerNotEligible")
+
+    assert data["details"]["server_ids"] == [metadata.pk, loopback.pk]
+    assert "169.254.169.254 is link-local (cloud metadata)" in data["details"]["servers"][0]
+    assert "127.0.0.1 is loopback" in data["details"]["servers"][1]
+    # ops may still take it out of service
+    assert staff_api.patch(f"{URL}{metadata.pk}/", {"status": "DOWN"}, format="json").status_code == 200
+
+
+def test_the_admin_form_refuses_the_same_addresses(db, settings):
+    from django.test import Client
+
+    from tests.factories import UserFactory
+
+    settings.ALLOW_LOOPBACK_BACKENDS = False
+    ops = Client()
+    ops.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    body = {"name": "web-1", "address": "::ffff:169.254.169.254", "port": "80", "status": "OK"}
+
+    answer = ops.post("/admin/servers/server/add/", body)
+
+    assert answer.status_code == 200  # the form again, with the problem next to the field
+    assert (
+        "is link-local (cloud metadata); servers must be reachable backends"
+        in answer.context["adminform"].form.errors["address"][0]
+    )
+    assert Server.objects.count() == 0
+    legacy = ServerFactory(name="old", address="127.0.0.1")
+    changed = ops.post(f"/admin/servers/server/{legacy.pk}/change/", {**body, "address": "127.0.0.1", "status": "DOWN"})
+    assert changed.status_code == 302  # kept as it is, the address is not judged again
+    assert Server.objects.get(pk=legacy.pk).status == "DOWN"

@@ -1,9 +1,13 @@
+import ipaddress
+
 import pytest
 
+from loadbalancers.domain.errors import ServerNotEligible
 from servers.application.pagination import PageRequest
 from servers.application.payloads import CreateServer, ServerQuery, UpdateServer
+from servers.application.services import ServerService
 from servers.domain.errors import ServerAddressTaken, ServerInUse, ServerNameTaken, ServerNotFound, ValidationFailed
-from servers.domain.model import ServerStatus
+from servers.domain.model import AddressPolicy, Server, ServerStatus
 
 
 def test_create_normalises_the_address_and_defaults_to_ok(portal):
@@ -148,3 +152,117 @@ def test_a_server_in_use_keeps_its_address_and_port_but_may_change_status_and_na
     same_place = portal.uow.servers.rows[used]
     portal.servers.update_one(used, UpdateServer(address=same_place.address, port=same_place.port, name="renamed"))
     assert portal.servers.update_status(used, "DOWN").name == "renamed"
+
+
+# -- addresses that must not become backends -------------------------------------------------
+
+REFUSED_ADDRESSES = [
+    ("169.254.169.254", "169.254.169.254 is link-local (cloud metadata); servers must be reachable backends"),
+    ("169.254.1.1", "is link-local (cloud metadata)"),
+    ("fe80::1", "fe80::1 is link-local"),
+    ("0.0.0.0", "0.0.0.0 is unspecified"),
+    ("::", ":: is unspecified"),
+    ("0.1.2.3", "0.1.2.3 is in 0.0.0.0/8"),
+    ("224.0.0.1", "224.0.0.1 is multicast"),
+    ("ff02::1", "ff02::1 is multicast"),
+    ("127.0.0.1", "127.0.0.1 is loopback (the portal's own host)"),
+    ("127.1.2.3", "127.1.2.3 is loopback"),
+    ("::1", "::1 is loopback"),
+    ("::ffff:127.0.0.1", "::ffff:127.0.0.1 (IPv4-mapped 127.0.0.1) is loopback"),
+    ("::ffff:169.254.169.254", "(IPv4-mapped 169.254.169.254) is link-local (cloud metadata)"),
+    ("::ffff:0.0.0.0", "(IPv4-mapped 0.0.0.0) is unspecified"),
+    ("::ffff:224.0.0.1", "(IPv4-mapped 224.0.0.1) is multicast"),
+    ("fd00:ec2::254", "fd00:ec2::254 is a cloud metadata service"),
+]
+
+
+@pytest.mark.parametrize(("address", "message"), REFUSED_ADDRESSES)
+def test_addresses_that_reach_the_portal_or_the_cloud_are_refused_and_nothing_is_stored(portal, address, message):
+    with pytest.raises(ValidationFailed) as failed:
+        portal.servers.create_one(CreateServer(name="web-1", address=address, port=80))
+
+    assert message in failed.value.details["address"][0]
+    assert failed.value.details["address"][0].endswith("servers must be reachable backends")
+    assert portal.uow.servers.rows == {}
+
+
+@pytest.mark.parametrize("address", ["10.1.2.3", "172.16.0.1", "192.168.1.1", "100.64.0.1", "fd12:3456::1", "8.8.8.8"])
+def test_private_and_public_addresses_stay_allowed(portal, address):
+    assert portal.servers.create_one(CreateServer(name="web-1", address=address, port=80)).id == 1
+
+
+def test_loopback_is_allowed_only_where_the_policy_says_so(portal):
+    laptop = ServerService(lambda: portal.uow, policy=AddressPolicy(allow_loopback=True))
+
+    for n, address in enumerate(("127.0.0.1", "::1", "::ffff:127.0.0.1"), start=1):
+        assert laptop.create_one(CreateServer(name=f"web-{n}", address=address, port=80)).id == n
+    with pytest.raises(ValidationFailed, match="address"):
+        laptop.create_one(CreateServer(name="meta", address="169.254.169.254", port=80))
+    assert len(portal.uow.servers.rows) == 3
+
+
+def test_the_policy_refuses_the_networks_it_is_given(portal):
+    policy = AddressPolicy(refused_networks=(ipaddress.ip_network("10.0.5.0/24"), ipaddress.ip_network("fd00:5::/64")))
+    service = ServerService(lambda: portal.uow, policy=policy)
+
+    for address in ("10.0.5.7", "::ffff:10.0.5.7", "fd00:5::9"):
+        with pytest.raises(ValidationFailed) as failed:
+            service.create_one(CreateServer(name="web-1", address=address, port=80))
+        assert "a network where the portal accepts no servers" in failed.value.details["address"][0]
+    assert service.create_one(CreateServer(name="web-1", address="10.0.6.1", port=80)).id == 1
+
+
+def test_moving_a_server_to_a_refused_address_changes_nothing(portal):
+    server = portal.servers.create_one(CreateServer(name="web-1", address="10.0.0.1", port=80))
+
+    with pytest.raises(ValidationFailed) as failed:
+        portal.servers.update_one(server.id, UpdateServer(address="::ffff:169.254.169.254", status="DOWN"))
+
+    assert "link-local (cloud metadata)" in failed.value.details["address"][0]
+    stored = portal.uow.servers.rows[server.id]
+    assert (stored.address, stored.status) == ("10.0.0.1", ServerStatus.OK)
+
+
+def _registered_before_the_rule(portal, address: str) -> int:
+    """A server stored before the address rule existed (written around the service)."""
+    server = portal.uow.servers.create_one(Server(name="old-meta", address=address, port=80))
+    assert server.id is not None
+    return server.id
+
+
+def test_a_server_registered_before_the_rule_may_still_be_renamed_marked_down_or_moved_away(portal):
+    old = _registered_before_the_rule(portal, "169.254.169.254")
+
+    assert portal.servers.update_one(old, UpdateServer(name="quarantined", status="DOWN")).status is ServerStatus.DOWN
+    moved = portal.servers.update_one(old, UpdateServer(address="10.0.0.9"))
+    assert moved.address == "10.0.0.9"
+
+
+def test_a_load_balancer_refuses_a_server_whose_address_is_refused_now(portal, alice):
+    from loadbalancers.application.payloads import CreateLoadBalancer
+
+    good = portal.add_server("web-1")
+    old = _registered_before_the_rule(portal, "169.254.169.254")
+
+    with pytest.raises(ServerNotEligible) as refused:
+        portal.load_balancers.create_one(alice, CreateLoadBalancer(name="shop", servers=[good, old]))
+
+    assert refused.value.details["server_ids"] == [old]
+    assert "169.254.169.254 is link-local (cloud metadata)" in refused.value.message
+    assert portal.uow.load_balancers.rows == {}
+
+
+def test_a_load_balancer_update_refuses_a_kept_member_whose_address_is_refused_now(portal, alice):
+    from loadbalancers.application.payloads import CreateLoadBalancer, UpdateLoadBalancer
+
+    good, other = portal.add_server("web-1"), portal.add_server("web-2")
+    lb = portal.load_balancers.create_one(alice, CreateLoadBalancer(name="shop", servers=[good]))
+    portal.settle()
+    portal.uow.servers.rows[good].address = "127.0.0.1"  # as if registered on a laptop's rules
+
+    with pytest.raises(ServerNotEligible, match=r"127\.0\.0\.1 is loopback"):
+        portal.load_balancers.update_one(alice, lb.id, UpdateLoadBalancer(servers=[good, other]))
+
+    assert portal.stored(lb.id).members == (good,)
+    portal.load_balancers.update_one(alice, lb.id, UpdateLoadBalancer(servers=[other]))
+    assert portal.stored(lb.id).members == (other,)
