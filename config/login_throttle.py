@@ -7,6 +7,7 @@ person out from elsewhere."""
 from __future__ import annotations
 
 import hashlib
+import math
 
 from django import forms
 from django.conf import settings
@@ -35,6 +36,21 @@ def _key(request: HttpRequest | None, username: object) -> str | None:
 def is_throttled(request: HttpRequest | None, username: object) -> bool:
     key = _key(request, username)
     return key is not None and cache.get(key, 0) >= settings.LOGIN_FAILURE_LIMIT
+
+
+def retry_after() -> int:
+    """Seconds after which a throttled sign-in is let through again, at the latest: the
+    count of failures expires with the window that began at the first of them."""
+    return math.ceil(settings.LOGIN_FAILURE_WINDOW)
+
+
+def throttled_message() -> str:
+    """Why a sign-in is refused, and for how long, in the words every way in uses."""
+    minutes = math.ceil(retry_after() / 60)
+    return (
+        f"Too many failed sign-ins for this account from here. "
+        f"Try again in {minutes} minute{'' if minutes == 1 else 's'}."
+    )
 
 
 class ThrottledModelBackend(ModelBackend):
@@ -73,16 +89,12 @@ class _SaysWhenThrottled:
 
     def clean(self):  # type: ignore[no-untyped-def]
         if is_throttled(self.request, self.data.get("username")):
-            minutes = max(1, round(settings.LOGIN_FAILURE_WINDOW / 60))
-            raise forms.ValidationError(
-                f"Too many failed sign-ins for this account from here. Try again in {minutes} minutes.",
-                code="throttled",
-            )
+            raise forms.ValidationError(throttled_message(), code="throttled")
         return super().clean()  # type: ignore[misc]
 
 
 class SignInForm(_SaysWhenThrottled, AuthenticationForm):
-    pass
+    """The sign-in pages' form: the portal's own and the browsable API's."""
 
 
 class AdminSignInForm(_SaysWhenThrottled, AdminAuthenticationForm):

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.views.main import SEARCH_VAR, ChangeList, ChangeListSearchForm
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils.functional import cached_property
+
+from servers.application.pagination import MAX_SEARCH_LENGTH
 
 _DB_INTEGERS = range(-(2**63), 2**63)
 
@@ -24,6 +28,19 @@ class CappedCountPaginator(Paginator):
         return self.object_list[: self.CAP + 1].count()
 
 
+class BoundedSearchForm(ChangeListSearchForm):
+    """The changelist's search box, bounded as the API's search is."""
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.fields[SEARCH_VAR] = forms.CharField(required=False, strip=False, max_length=MAX_SEARCH_LENGTH)
+
+
+class PortalChangeList(ChangeList):
+    # An invalid search is a message above the unfiltered list (Django's way), not a query.
+    search_form_class = BoundedSearchForm
+
+
 class PortalModelAdmin(admin.ModelAdmin):
     """Changelists that stay cheap on big tables, and that answer odd requests with a
     message or a 400 instead of a failure."""
@@ -31,14 +48,18 @@ class PortalModelAdmin(admin.ModelAdmin):
     show_full_result_count = False
     paginator = CappedCountPaginator
 
+    def get_changelist(self, request: HttpRequest, **kwargs) -> type[ChangeList]:  # type: ignore[no-untyped-def]
+        return PortalChangeList
+
     def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
         """Only the lookups the declared filters make: no free-form ones (a bad regex,
-        a year past 9999) from the query string."""
+        a year past 9999) from the query string; and only values a database can compare
+        (PostgreSQL refuses text with a NUL character in it).  Anything else is a 400."""
         names = [
             f if isinstance(f, str) else f[0] if isinstance(f, tuple) else f.parameter_name for f in self.list_filter
         ]
         allowed = {f"{name}{suffix}" for name in names for suffix in ("", "__exact", "__id__exact", "__isnull")}
-        return lookup in allowed
+        return lookup in allowed and "\x00" not in value
 
     def response_action(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         """Refuse a selection that names no possible row, instead of failing on it."""

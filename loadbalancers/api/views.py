@@ -97,7 +97,9 @@ class ProviderListView(APIView):
     """The LBaaS providers enabled in this portal; the default one is used when a
     create request names none."""
 
-    @extend_schema(responses={200: page_serializer(ProviderOutput)}, summary="List LBaaS providers")
+    @extend_schema(
+        responses={200: page_serializer(ProviderOutput), 401: ErrorSerializer}, summary="List LBaaS providers"
+    )
     def get(self, request: Request) -> Response:
         items = list(providers())
         return page_response(Page(items=items, total=len(items), limit=len(items), offset=0), ProviderOutput)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import logging
+import math
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
@@ -15,14 +16,13 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import InterfaceError, OperationalError
 from django.http import Http404
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.parsers import JSONParser
 from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.response import Response
-from rest_framework.views import exception_handler as drf_exception_handler
 
-from servers.application.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, PageRequest
+from servers.application.pagination import DEFAULT_LIMIT, MAX_LIMIT, MAX_SEARCH_LENGTH, Page, PageRequest
 from servers.domain.errors import PortalError
 
 logger = logging.getLogger(__name__)
@@ -38,6 +38,16 @@ class RequestTooLarge(exceptions.APIException):
 
 def error_body(name: str, message: str, details: Any = None) -> dict[str, Any]:
     return {"error": name, "message": message, "details": details or {}}
+
+
+def database_unavailable_body() -> dict[str, Any]:
+    return error_body("DependencyUnavailable", "the database is unavailable; try again later")
+
+
+def printable(text: object) -> str:
+    """Text a client sent, made safe to show back: what no encoding can carry (a lone
+    surrogate from a JSON \\ud800 escape) is written as its escape instead."""
+    return str(text).encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _summary(detail: Any) -> str:
@@ -62,14 +72,18 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         # The database cannot be reached (or is overloaded): a client can retry later.
         # Other database errors mean the portal let bad data through: a bug, a 500.
         logger.exception("database unavailable")
-        return Response(
-            error_body("DependencyUnavailable", "the database is unavailable; try again later"),
-            status=status.HTTP_503_SERVICE_UNAVAILABLE,
-        )
+        return Response(database_unavailable_body(), status=status.HTTP_503_SERVICE_UNAVAILABLE)
+    # Imported here: DRF's settings name this module, and rest_framework.views reads them
+    # when it is first imported, so importing it at the top would make a cycle.
+    from rest_framework.views import exception_handler as drf_exception_handler
+
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
-    if isinstance(exc, exceptions.ValidationError):
+    if isinstance(exc, exceptions.Throttled):
+        details = {} if exc.wait is None else {"retry_after": math.ceil(exc.wait)}
+        response.data = error_body("Throttled", _summary(exc.detail), details)
+    elif isinstance(exc, exceptions.ValidationError):
         details = exc.detail if isinstance(exc.detail, Mapping) else {"non_field_errors": exc.detail}
         fields = ", ".join(details)
         response.data = error_body("ValidationError", f"the request is not valid: check {fields}", details)
@@ -145,7 +159,8 @@ class InputSerializer(serializers.Serializer):
         for key in data:
             if key in self.fields:
                 continue
-            errors[str(key)] = ["this field is read-only" if key in self.read_only_names else "unknown field"]
+            # Named as sent, but escaped: any text may be a key.
+            errors[printable(key)] = ["this field is read-only" if key in self.read_only_names else "unknown field"]
         try:
             value = super().to_internal_value(data)
         except exceptions.ValidationError as invalid:
@@ -159,21 +174,28 @@ class InputSerializer(serializers.Serializer):
 
 
 class ListQuerySerializer(serializers.Serializer):
+    """The list query, from a query string.  A parameter left empty (``?sort_by=``, as
+    a form's blank field sends it) means the same as one left out: its default."""
+
     limit = serializers.IntegerField(required=False, default=DEFAULT_LIMIT, help_text=f"1 to {MAX_LIMIT}")
     offset = serializers.IntegerField(required=False, default=0)
-    sort_by = serializers.CharField(required=False)
-    sort_direction = serializers.ChoiceField(choices=["asc", "desc"], required=False, default="asc")
-    search = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    sort_by = serializers.CharField(required=False, help_text="Empty or left out: the list's default order.")
+    sort_direction = serializers.ChoiceField(
+        choices=["asc", "desc"],
+        required=False,
+        help_text="Default: asc when sort_by is given, otherwise the direction of the list's default order.",
+    )
+    search = serializers.CharField(required=False, allow_blank=True, max_length=MAX_SEARCH_LENGTH)
 
     default_sort = ("created_at", "asc")
 
     def page_request(self) -> PageRequest:
+        # Only what was validated counts: an empty parameter was sent, but means its default.
         data = self.validated_data
         sort_by, sort_direction = self.default_sort
-        if "sort_by" in self.initial_data:
-            sort_by, sort_direction = data["sort_by"], data["sort_direction"]
-        elif "sort_direction" in self.initial_data:
-            sort_direction = data["sort_direction"]
+        if "sort_by" in data:
+            sort_by, sort_direction = data["sort_by"], "asc"
+        sort_direction = data.get("sort_direction", sort_direction)
         return PageRequest(limit=data["limit"], offset=data["offset"], sort_by=sort_by, sort_direction=sort_direction)
 
 
@@ -195,17 +217,21 @@ def page_response(page: Page[Any], serializer_class: type[serializers.Serializer
 
 
 def page_serializer(item_serializer: type[serializers.Serializer]) -> type[serializers.Serializer]:
-    """The documented shape of a page of ``item_serializer``, for the OpenAPI schema."""
+    """The documented shape of a page of ``item_serializer``, for the OpenAPI schema.
+    One object, even for a list action (which the schema would otherwise document as
+    an array of them)."""
     name = item_serializer.__name__.removesuffix("Serializer").removesuffix("Output")
-    return type(
-        f"{name}Page",
-        (serializers.Serializer,),
-        {
-            "items": item_serializer(many=True),
-            "total": serializers.IntegerField(),
-            "limit": serializers.IntegerField(),
-            "offset": serializers.IntegerField(),
-        },
+    return extend_schema_serializer(many=False)(
+        type(
+            f"{name}Page",
+            (serializers.Serializer,),
+            {
+                "items": item_serializer(many=True),
+                "total": serializers.IntegerField(),
+                "limit": serializers.IntegerField(),
+                "offset": serializers.IntegerField(),
+            },
+        )
     )
 
 

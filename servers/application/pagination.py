@@ -12,6 +12,9 @@ T = TypeVar("T")
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
 MAX_OFFSET = 2**53  # far past any table, and safe for every database's integers
+# Search texts are bounded (API, pages and admin alike): an unbounded one makes a query
+# too big for some databases (SQLite refuses a LIKE pattern over 50,000 bytes).
+MAX_SEARCH_LENGTH = 200
 
 
 @dataclass(frozen=True)

@@ -237,3 +237,49 @@ def test_a_tampered_selection_is_refused_with_a_message(ops_web, url, data):
 def test_free_form_lookups_in_the_query_string_get_400_not_500(ops_web, query):
     ServerFactory()
     assert ops_web.get(f"{SERVER_ADMIN}?{query}").status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("url", "query"),
+    [
+        (LB_ADMIN, "provider__exact=%00"),
+        (LB_ADMIN, "provider=%00"),
+        (LB_ADMIN, "provisioning_status__exact=%00"),
+        (LB_ADMIN, "operating_status__exact=ONLINE%00"),
+        (LB_ADMIN, "owner__id__exact=%00"),
+        (LB_ADMIN, "owner__isnull=%00"),
+        (SERVER_ADMIN, "status__exact=%00"),
+        (SERVER_ADMIN, "status=OK%00"),
+        (SERVER_ADMIN, "status__exact=OK&q=web&status=%00"),
+    ],
+)
+def test_a_filter_value_no_database_can_compare_gets_400_not_500(ops_web, url, query):
+    """PostgreSQL refuses text with a NUL character: such a filter is refused up front."""
+    LoadBalancerRowFactory()
+    assert ops_web.get(f"{url}?{query}").status_code == 400
+
+
+@pytest.mark.parametrize("url", [LB_ADMIN, SERVER_ADMIN])
+def test_a_search_with_a_nul_says_so_and_shows_the_list(ops_web, url):
+    LoadBalancerRowFactory(name="shop")
+    ServerFactory(name="web-1")
+
+    response = ops_web.get(f"{url}?q=we%00b")
+
+    assert response.status_code == 200
+    assert len(response.context["cl"].result_list) == 1
+    assert "Null characters are not allowed." in response.content.decode()
+
+
+@pytest.mark.parametrize("url", [LB_ADMIN, SERVER_ADMIN])
+def test_a_search_longer_than_the_api_allows_says_so_and_shows_the_list(ops_web, url):
+    """SQLite refuses a LIKE pattern over 50,000 bytes: the search is bounded (as the API's)."""
+    LoadBalancerRowFactory()
+    ServerFactory()
+
+    response = ops_web.get(f"{url}?q={'x' * 60_000}")
+
+    assert response.status_code == 200
+    assert len(response.context["cl"].result_list) == 1
+    assert "Ensure this value has at most 200 characters" in response.content.decode()
+    assert len(ops_web.get(f"{url}?q={'x' * 200}").context["cl"].result_list) == 0  # the longest one searched
