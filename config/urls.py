@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from config.health import healthz, readyz
 from config.login_throttle import AdminSignInForm, SignInForm
+from loadbalancers.views import favicon
 
 admin.site.login_form = AdminSignInForm
 
@@ -21,9 +22,15 @@ urlpatterns = [
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+    # The browsable API's sign-in: DRF's page, with the form that says when sign-in is throttled.
+    path(
+        "api-auth/login/",
+        LoginView.as_view(template_name="rest_framework/login.html", authentication_form=SignInForm),
+    ),
     path("api-auth/", include("rest_framework.urls")),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
+    path("favicon.ico", favicon, name="favicon"),
 ]
 
 

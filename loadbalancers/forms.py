@@ -7,7 +7,10 @@ from __future__ import annotations
 from django import forms
 
 from loadbalancers.domain.model import Algorithm, ListenerProtocol
+from servers.application.pagination import PageRequest
+from servers.application.payloads import ServerQuery
 from servers.domain.errors import PortalError
+from servers.domain.model import ServerStatus
 
 ALGORITHM_LABELS = {
     Algorithm.ROUND_ROBIN: "Round robin: each server in turn",
@@ -52,6 +55,39 @@ class LoadBalancerEditForm(forms.Form):
     algorithm = forms.CharField(required=False)
     description = forms.CharField(required=False, strip=False)
     version = forms.CharField(required=False, widget=forms.HiddenInput)
+
+
+class ServerSearchForm(forms.Form):
+    """What the server picker looks for in the whole inventory: part of a name or an
+    address, and a status.  It travels by GET (its own little form, so that a page
+    without script can search too) or from the picker's script, never with the load
+    balancer's form."""
+
+    server_search = forms.CharField(required=False, max_length=200, label="Find servers")
+    server_status = forms.ChoiceField(
+        required=False,
+        label="Status",
+        choices=[
+            ("", "Any status"),
+            *((s.value, "OK: can be used" if s is ServerStatus.OK else s.value) for s in ServerStatus),
+        ],
+    )
+
+    def query(self, limit: int) -> ServerQuery:
+        """The first ``limit`` matching servers by name; a part that is not valid is left out
+        (and its error shown next to it), the rest still applies."""
+        self.is_valid()
+        return ServerQuery(
+            page=PageRequest(limit=limit, sort_by="name"),
+            search=self.cleaned_data.get("server_search") or None,
+            status=self.cleaned_data.get("server_status") or None,
+        )
+
+    def describe(self) -> str:
+        """The search in words, to end a sentence about the servers it finds."""
+        self.is_valid()
+        status, search = self.cleaned_data.get("server_status"), self.cleaned_data.get("server_search")
+        return (f" in {status} status" if status else "") + (f" matching \u201c{search}\u201d" if search else "")
 
 
 def show_errors(form: forms.Form, error: PortalError) -> None:

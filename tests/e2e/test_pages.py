@@ -104,6 +104,38 @@ class TestList:
         assert response.status_code == 200
         assert "Some filters are not valid" in response.content.decode()
 
+    @pytest.mark.parametrize("path", ["/load-balancers/", "/servers/"])
+    def test_an_empty_sort_as_a_blank_form_field_sends_it_means_the_default_order(self, alice_web, alice, path):
+        for i in range(3):
+            ServerFactory(name=f"web-{2 - i}")
+            LoadBalancerRowFactory(name=f"lb-{i}", owner=alice)
+
+        def shown(query):
+            response = alice_web.get(f"{path}?{query}")
+            assert response.status_code == 200
+            assert "Some filters are not valid" not in response.content.decode()
+            return [item.name for item in response.context["page"].items]
+
+        assert shown("sort_by=") == shown("sort_by=&sort_direction=") == shown("") != []
+        assert shown("sort_by=&sort_direction=asc") == shown("sort_direction=asc")
+
+    @pytest.mark.parametrize(
+        ("path", "name"),
+        [
+            ("/load-balancers/", "search"),
+            ("/load-balancers/", "provisioning_status"),
+            ("/load-balancers/", "operating_status"),
+            ("/load-balancers/", "sort_by"),
+            ("/servers/", "search"),
+            ("/servers/", "status"),
+            ("/servers/", "sort_by"),
+        ],
+    )
+    def test_a_nul_in_a_filter_is_named_instead_of_failing(self, alice_web, path, name):
+        response = alice_web.get(f"{path}?{name}=a%00")
+        assert response.status_code == 200
+        assert f"Some filters are not valid: {name}" in response.content.decode()
+
 
 class TestCreate:
     def test_the_picker_offers_only_ok_servers_and_says_why_not(self, alice_web):
@@ -270,7 +302,7 @@ class TestEdit:
         assert lb.provisioning_status == "ACTIVE"
 
     def test_members_beyond_the_first_page_of_the_inventory_stay_picked(self, alice_web, alice, monkeypatch):
-        monkeypatch.setattr("loadbalancers.views.MAX_LIMIT", 2)
+        monkeypatch.setattr("loadbalancers.views.PICKER_PAGE_SIZE", 2)
         ServerFactory(name="aaa-1")
         ServerFactory(name="aaa-2")
         member = ServerFactory(name="zzz-member")
@@ -382,7 +414,42 @@ class TestSignInThrottle:
         token = client.post(
             "/api/v1/auth/token/", {"username": "ops", "password": "secret-password"}, content_type="application/json"
         )
-        assert token.status_code == 400
+        assert token.status_code == 429
+        assert token.json() == {
+            "error": "Throttled",
+            "message": "Too many failed sign-ins for this account from here. Try again in 15 minutes.",
+            "details": {"retry_after": 900},
+        }
+        assert token["Retry-After"] == "900"
+
+    def test_the_browsable_api_sign_in_says_why_it_refuses(self, client, alice, bob):
+        assert client.get("/api-auth/login/").status_code == 200
+        self.fail(client, "/api-auth/login/")
+
+        refused = client.post("/api-auth/login/", {"username": "alice", "password": "secret-password"})
+
+        assert refused.status_code == 200
+        html = refused.content.decode()
+        assert "Too many failed sign-ins for this account from here. Try again in 15 minutes." in html
+        assert "Please enter a correct username and password" not in html
+        assert "_auth_user_id" not in client.session
+        assert 'action="/api-auth/login/"' in html  # still DRF's own sign-in page
+        other = client.post("/api-auth/login/", {"username": "bob", "password": "secret-password", "next": "/api/v1/"})
+        assert other["Location"] == "/api/v1/"
+
+    @pytest.mark.parametrize(("window", "said"), [(60, "1 minute."), (61, "2 minutes."), (3600, "60 minutes.")])
+    def test_the_wait_is_said_in_whole_minutes_rounded_up(self, client, alice, settings, window, said):
+        settings.LOGIN_FAILURE_WINDOW = window
+        self.fail(client, "/accounts/login/")
+
+        refused = client.post("/accounts/login/", {"username": "alice", "password": "secret-password"})
+
+        assert f"Try again in {said}" in refused.content.decode()
+        token = client.post(
+            "/api/v1/auth/token/", {"username": "alice", "password": "secret-password"}, content_type="application/json"
+        )
+        assert token.json()["message"].endswith(f"Try again in {said}")
+        assert token["Retry-After"] == str(window)
 
     def test_a_forged_forwarded_for_header_does_not_reset_the_count(self, client, alice):
         for i in range(3):

@@ -6,41 +6,86 @@
   var summary = document.getElementById("error-summary");
   if (summary) summary.focus();
 
-  // The server picker gets a filter box (without script, the whole list simply shows):
-  // typing part of a name, address or status narrows the list; ticked servers always
-  // stay in view, so nothing picked is ever hidden.
-  document.querySelectorAll("table.picker").forEach(function (table) {
-    var rows = Array.prototype.filter.call(table.tBodies[0].rows, function (row) {
-      return row.querySelector("input[type=checkbox]");
-    });
-    if (rows.length < 2) return;
-    var box = document.createElement("div");
-    box.className = "picker-filter";
-    box.innerHTML =
-      '<label for="server-filter">Filter servers</label>' +
-      '<input type="search" id="server-filter" autocomplete="off" aria-describedby="server-filter-count">' +
-      '<p class="hint" id="server-filter-count" aria-live="polite"></p>';
-    table.parentNode.parentNode.insertBefore(box, table.parentNode);
-    var input = box.querySelector("input");
-    var count = box.querySelector("p");
-    function apply() {
-      var words = input.value.toLowerCase().split(/\s+/).filter(Boolean);
-      var visible = 0;
-      rows.forEach(function (row) {
-        var text = row.textContent.toLowerCase();
-        var match = words.every(function (word) { return text.indexOf(word) >= 0; });
-        row.hidden = !(match || row.querySelector("input").checked);
-        if (!row.hidden) visible += 1;
-      });
-      count.textContent = words.length
-        ? "Showing " + visible + " of " + rows.length + " servers (ticked ones always stay)."
-        : "Showing all " + rows.length + " servers.";
+  // The server picker.  The page lists the first servers that match its search (by GET,
+  // which works without script) below the picked ones.  Here the search asks the portal
+  // as the user types, so the whole inventory can be searched however large it is; the
+  // picked servers stay listed above the matches whatever the search, and are sent.
+  function serverPicker(picker) {
+    var form = document.getElementById("server-search-form");
+    var input = document.getElementById("server-search");
+    var picked = picker.querySelector("tbody[data-picked]");
+    var found = picker.querySelector("tbody[data-found]");
+    var count = document.getElementById("server-count");
+    var summary = document.getElementById("server-summary");
+    var asked = 0; // the latest search: only its answer is shown, whatever order answers come in
+    var typing = null;
+
+    function rows(tbody) { return Array.prototype.slice.call(tbody.rows); }
+    function ticked(row) {
+      var box = row.querySelector("input[name=servers]");
+      return Boolean(box && box.checked && !box.disabled);
     }
-    input.addEventListener("input", apply);
-    // Enter in the filter narrows the list; it must not submit the form.
-    input.addEventListener("keydown", function (event) { if (event.key === "Enter") event.preventDefault(); });
-    apply();
-  });
+    function name(row) { return row.querySelector("label").textContent; }
+    function summarize() {
+      var names = rows(picked).concat(rows(found)).filter(ticked).map(name).sort();
+      summary.textContent = names.length ? "Selected (" + names.length + "): " + names.join(", ") + "." : "None selected yet.";
+    }
+    // Before the matches change: what was ticked among them joins the picked rows, and
+    // what was unticked there leaves them (current members stay, to be ticked again).
+    function settle() {
+      rows(found).filter(ticked).forEach(function (row) { picked.appendChild(row); });
+      rows(picked).forEach(function (row) { if (!ticked(row) && !("kept" in row.dataset)) row.remove(); });
+      rows(picked).sort(function (a, b) { return name(a) < name(b) ? -1 : 1; })
+        .forEach(function (row) { picked.appendChild(row); });
+    }
+    function show(answer) {
+      settle();
+      var listed = {};
+      rows(picked).forEach(function (row) { listed[row.dataset.server] = true; });
+      var template = document.createElement("template");
+      template.innerHTML = answer.rows;
+      var matches = Array.prototype.filter.call(template.content.children, function (row) {
+        return !listed[row.dataset.server];
+      });
+      found.replaceChildren.apply(found, matches);
+      count.textContent = answer.count;
+    }
+    function search() {
+      window.clearTimeout(typing);
+      var query = new URLSearchParams(new FormData(form)).toString();
+      var ticket = ++asked;
+      // The address says what is shown, so a reload (or a failed submit) shows it again.
+      window.history.replaceState(null, "", window.location.pathname + "?" + query);
+      fetch(picker.dataset.url + "?" + query, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+        .then(function (response) {
+          return response.json().catch(function () { return {}; }).then(function (answer) {
+            if (!response.ok || typeof answer.rows !== "string") {
+              throw new Error(answer.message || "the portal answered " + response.status);
+            }
+            return answer;
+          });
+        })
+        .then(function (answer) { if (ticket === asked) show(answer); })
+        .catch(function (error) {
+          if (ticket === asked) count.textContent = "The servers could not be searched: " + error.message;
+        });
+    }
+
+    input.addEventListener("input", function () {
+      window.clearTimeout(typing);
+      typing = window.setTimeout(search, 250); // one request once the user pauses, not one per key
+    });
+    document.getElementById("server-status").addEventListener("change", search);
+    // Enter in the search box, or its button: search here instead of loading the page again.
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      search();
+    });
+    picker.addEventListener("change", function (event) { if (event.target.name === "servers") summarize(); });
+    summarize(); // the browser may have restored ticks (going back to the page)
+  }
+  var picker = document.getElementById("server-picker");
+  if (picker) serverPicker(picker);
 
   // A load balancer's page follows its status while it is PENDING_*, and stops once final.
   var card = document.getElementById("status");
