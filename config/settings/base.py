@@ -29,12 +29,14 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "portal",
     "servers",
     "loadbalancers",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -42,6 +44,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.unavailable.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -74,8 +77,10 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# API rate limits are counted in this cache: share one (Redis) between web processes.
-CACHES = {"default": env.cache("CACHE_URL", "locmemcache://")}
+# API rate limits and failed sign-ins are counted in this cache, so every web process must
+# share it: by default a folder under VAR_DIR, shared by the processes of this machine
+# (production requires CACHE_URL, Redis or a database cache: see prod.py).
+CACHES = {"default": env.cache("CACHE_URL", f"filecache://{(VAR_DIR / 'cache').resolve()}")}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -134,6 +139,42 @@ REST_FRAMEWORK = {
     "NUM_PROXIES": env.whole("NUM_PROXIES", 0, minimum=0, maximum=10),
 }
 
+# -- security headers and backend addresses ------------------------------------------------
+# X-Forwarded-Proto says whether the client spoke HTTPS to the proxy.  Trusted only behind
+# a proxy (NUM_PROXIES >= 1), which must set it, replacing whatever the client sent:
+# without one, any client could write it.
+if REST_FRAMEWORK["NUM_PROXIES"] >= 1:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_REFERRER_POLICY = "same-origin"
+# The Content-Security-Policy of every response (config/security.py): the portal's pages
+# and the admin run only scripts and styles the portal serves itself, as files.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+# DRF's browsable API and its sign-in page write style="" attributes, and its "Log out"
+# link submits a form with one inline onclick, allowed by its hash and nothing else.
+CONTENT_SECURITY_POLICY_BROWSABLE_API = (
+    f"{CONTENT_SECURITY_POLICY}; style-src 'self' 'unsafe-inline'; "
+    "script-src-attr 'unsafe-hashes' 'sha256-tHTC1YgZ5UbAs8E2Ib4NjuSS8R05d1nfPHtbmXq05WA='"
+)
+# Swagger UI and ReDoc run an inline script, inject their styles, draw data: images, and
+# ReDoc searches in a blob: worker; they show the schema only, no user's data.
+CONTENT_SECURITY_POLICY_API_DOCS = (
+    f"{CONTENT_SECURITY_POLICY}; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; worker-src 'self' blob:"
+)
+CONTENT_SECURITY_POLICY_BY_PATH = {
+    "/api/v1/docs/": CONTENT_SECURITY_POLICY_API_DOCS,
+    "/api/v1/redoc/": CONTENT_SECURITY_POLICY_API_DOCS,
+    "/api-auth/": CONTENT_SECURITY_POLICY_BROWSABLE_API,
+}
+
+# Server addresses (servers/bootstrap.py): unspecified, link-local (cloud metadata) and
+# multicast addresses are always refused; loopback only where this allows it (dev.py);
+# and any address in these networks (the portal's own, say).
+ALLOW_LOOPBACK_BACKENDS = env.flag("ALLOW_LOOPBACK_BACKENDS", False)
+REFUSED_BACKEND_NETWORKS = env.networks("REFUSED_BACKEND_NETWORKS", [])
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "Load balancer portal API",
     "DESCRIPTION": "Self-service load balancers: create, change and delete them; the portal provisions "
@@ -148,28 +189,71 @@ SPECTACULAR_SETTINGS = {
 
 # -- background work (Celery) ------------------------------------------------------------
 # The embedded default needs no broker server: kombu's filesystem transport passes
-# messages between processes on one machine through a folder.
+# messages between processes on one machine through a folder (the portal's own variant
+# makes the folder again if it disappears, instead of stopping the worker).
 CELERY_BROKER_URL = env.text("CELERY_BROKER_URL", "filesystem://")
+# The longest a request waits on the broker to hand work over (and /readyz to check
+# it): past it the request goes on, and the reconciler sends the work later.
+BROKER_TIMEOUT = env.number("BROKER_TIMEOUT", 2.0, minimum=0.1, maximum=60)
 BROKER_DIR = VAR_DIR / "broker"
+CELERY_BROKER_CONNECTION_TIMEOUT = BROKER_TIMEOUT
 if CELERY_BROKER_URL.startswith("filesystem://"):
     for _folder in ("queue", "control"):
         (BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT = "portal.broker:SelfHealingFilesystemTransport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
         "control_folder": str(BROKER_DIR / "control"),
         "polling_interval": 0.2,
     }
+else:
+    # Every socket operation is bounded (Redis and AMQP read the options they know), so a
+    # broker that accepts connections and never answers cannot hold a process forever.
+    # Reads get at least 10 s: a worker's blocking poll of Redis lasts 1 s.
+    _socket_timeout = max(BROKER_TIMEOUT, 10.0)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "socket_connect_timeout": BROKER_TIMEOUT,
+        "socket_timeout": _socket_timeout,
+        "read_timeout": _socket_timeout,
+        "write_timeout": _socket_timeout,
+    }
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULER = "portal.beat:HeartbeatScheduler"
 RECONCILE_INTERVAL = env.number("RECONCILE_INTERVAL", 30.0, minimum=1.0, maximum=86400)
+# The worker and the scheduler show they are alive every HEARTBEAT_INTERVAL seconds;
+# /readyz reports one whose last heartbeat is older than HEARTBEAT_MAX_AGE.
+HEARTBEAT_INTERVAL = env.number("HEARTBEAT_INTERVAL", 10.0, minimum=1.0, maximum=3600)
+HEARTBEAT_MAX_AGE = env.number("HEARTBEAT_MAX_AGE", 60.0, minimum=2.0, maximum=86400)
+if HEARTBEAT_MAX_AGE <= HEARTBEAT_INTERVAL:
+    raise env.ImproperlyConfigured(
+        f"HEARTBEAT_MAX_AGE ({HEARTBEAT_MAX_AGE:g}) must be longer than HEARTBEAT_INTERVAL ({HEARTBEAT_INTERVAL:g})"
+    )
 CELERY_BEAT_SCHEDULE = {
     "reconcile-load-balancers": {"task": "loadbalancers.reconcile", "schedule": RECONCILE_INTERVAL},
+    "worker-heartbeat": {
+        "task": "portal.heartbeat",
+        "schedule": HEARTBEAT_INTERVAL,
+        "options": {"expires": HEARTBEAT_MAX_AGE},
+    },
 }
+
+# -- this installation ------------------------------------------------------------------------
+# Every resource the portal makes at a provider carries this identity, and the reconciler
+# only ever touches resources that carry it.  Empty: generated once and kept in the database.
+PORTAL_INSTANCE_ID = env.identifier("PORTAL_INSTANCE_ID", "")
+# An orphan (a resource of this installation that no record owns) is deleted only once it
+# has been seen for RECONCILE_ORPHAN_GRACE seconds, and a pass deletes none when more than
+# RECONCILE_ORPHAN_MAX_DELETES are due (a restored database backup looks like that): an
+# operator then decides in the admin.
+RECONCILE_ORPHAN_GRACE = env.number("RECONCILE_ORPHAN_GRACE", 3600.0, minimum=0.0, maximum=30 * 86400)
+RECONCILE_ORPHAN_MAX_DELETES = env.whole("RECONCILE_ORPHAN_MAX_DELETES", 10, minimum=0, maximum=10000)
 
 # -- LBaaS providers ------------------------------------------------------------------------
 KNOWN_LBAAS_PROVIDERS = ("sandbox", "haproxy", "elbv2")

@@ -1,12 +1,18 @@
 """The test suite: fast hashing, a quick sandbox, tasks on an in-memory broker."""
 
+from config import env
+from config.security import TEST_SECRET_KEY
 from config.settings.dev import *  # noqa: F403
 from config.settings.dev import DATABASES, REST_FRAMEWORK, SANDBOX_LBAAS, VAR_DIR
 
-SECRET_KEY = "test-only-key"
+SECRET_KEY = TEST_SECRET_KEY
+# One cache per process: parallel test processes (pytest -n) must not clear or count into
+# each other's rate limits (tests/conftest.py clears the cache before every test).
+CACHES = {"default": env.cache("CACHE_URL", "locmemcache://")}
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_BROKER_URL = "memory://"
+CELERY_BROKER_TRANSPORT = None  # the URL's (dev sets the embedded broker's transport)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"polling_interval": 0.01}
 LBAAS_POLL_INTERVAL = 0.05
 SANDBOX_LBAAS = {**SANDBOX_LBAAS, "delay": 0.2, "path": str(VAR_DIR / "test-sandbox-lbaas.sqlite3")}

@@ -1,16 +1,20 @@
 """Hands follow-up work to Celery, only once the current transaction commits, so a
-task never runs for a row that was rolled back.  If the broker cannot be reached,
-the request still succeeds: the reconciler restarts the work later."""
+task never runs for a row that was rolled back.  The hand-over waits on the broker
+for at most BROKER_TIMEOUT seconds; if the broker refuses, fails or does not answer,
+the request still succeeds and the reconciler sends the work later (the row is
+committed in PENDING_* and nobody has looked at it)."""
 
 from __future__ import annotations
 
 import logging
 from uuid import UUID
 
+from django.conf import settings
 from django.db import transaction
 
 from loadbalancers import tasks
 from loadbalancers.application.ports import TaskScheduler
+from portal.broker import call_within
 
 logger = logging.getLogger(__name__)
 
@@ -30,4 +34,14 @@ class CeleryTaskScheduler(TaskScheduler):
 
     @staticmethod
     def _send(task, lb_id: UUID, countdown: float | None = None) -> None:  # type: ignore[no-untyped-def]
-        transaction.on_commit(lambda: task.apply_async(args=[str(lb_id)], countdown=countdown), robust=True)
+        def publish() -> None:
+            try:
+                call_within(
+                    settings.BROKER_TIMEOUT,
+                    lambda: task.apply_async(args=[str(lb_id)], countdown=countdown),
+                    what=f"sending {task.name}",
+                )
+            except Exception as exc:  # noqa: BLE001 - any broker failure: the reconciler sends it later
+                logger.warning("%s for load balancer %s not sent (the reconciler will): %s", task.name, lb_id, exc)
+
+        transaction.on_commit(publish)

@@ -17,13 +17,22 @@ def test_healthz_needs_nothing(client):
     assert (response.status_code, response.json()) == (200, {"status": "ok"})
 
 
-def test_readyz_checks_database_and_broker(client):
+@pytest.fixture
+def heartbeats():
+    """The worker and the scheduler alive, as far as /readyz can tell."""
+    from portal.runtime import SCHEDULER, WORKER, record_heartbeat
+
+    for component in (WORKER, SCHEDULER):
+        record_heartbeat(component)
+
+
+def test_readyz_checks_database_broker_worker_and_scheduler(client, heartbeats):
     response = client.get("/readyz")
     assert response.status_code == 200
-    assert response.json()["checks"] == {"database": "ok", "broker": "ok"}
+    assert response.json()["checks"] == {"database": "ok", "broker": "ok", "worker": "ok", "scheduler": "ok"}
 
 
-def test_readyz_is_503_when_the_broker_is_down(client, monkeypatch):
+def test_readyz_is_503_when_the_broker_is_down(client, monkeypatch, heartbeats):
     from celery import Celery
 
     from config import health
@@ -33,7 +42,42 @@ def test_readyz_is_503_when_the_broker_is_down(client, monkeypatch):
 
     assert response.status_code == 503
     assert response.json()["error"] == "DependencyUnavailable"
-    assert "broker" in response.json()["details"]
+    assert list(response.json()["details"]) == ["broker"]
+
+
+def test_readyz_names_a_worker_and_a_scheduler_that_sent_no_heartbeat(client):
+    details = client.get("/readyz").json()["details"]
+
+    assert set(details) == {"worker", "scheduler"}
+    assert details["scheduler"] == "no heartbeat from the scheduler yet"
+    assert "cannot arrive while the scheduler is down" in details["worker"]
+
+
+def test_readyz_names_a_dead_worker_when_the_scheduler_is_alive(client, settings, heartbeats):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from portal.models import Heartbeat
+
+    Heartbeat.objects.filter(component="worker").update(seen_at=timezone.now() - timedelta(seconds=120))
+    settings.HEARTBEAT_MAX_AGE = 60
+
+    response = client.get("/readyz")
+
+    assert response.status_code == 503
+    assert list(response.json()["details"]) == ["worker"]
+    assert response.json()["details"]["worker"].startswith("the worker's last heartbeat was 120 s ago")
+    assert "the worker is down, stuck, or the broker does not deliver" in response.json()["details"]["worker"]
+
+
+def test_the_heartbeat_task_records_the_worker(db):
+    from portal.models import Heartbeat
+    from portal.tasks import heartbeat
+
+    heartbeat.apply()
+
+    assert Heartbeat.objects.filter(component="worker").exists()
 
 
 def test_the_openapi_schema_and_docs_are_served_without_credentials(client):

@@ -1,0 +1,129 @@
+"""Bounded waits on the Celery broker, and an embedded broker that survives losing
+its folder.
+
+A broker can accept a connection and never answer; no request of the portal may wait
+on it for longer than ``BROKER_TIMEOUT``.  Transport timeouts bound each socket
+operation, but not every broker library has them for every step, so the wait itself
+is bounded here too: the call runs in a daemon thread that is abandoned (and ends at
+its socket timeout) when the deadline passes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from queue import Empty
+from typing import TypeVar
+
+from kombu.exceptions import ChannelError
+from kombu.transport import filesystem
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class BrokerTimeout(Exception):
+    """The broker did not answer in time."""
+
+
+def call_within(seconds: float, call: Callable[[], T], *, what: str) -> T:
+    """The result of ``call()``, or BrokerTimeout after ``seconds``; the call's own
+    exceptions are raised as they are."""
+    outcome: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            outcome["result"] = call()
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, name=f"bounded: {what}", daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        raise BrokerTimeout(f"{what}: the broker did not answer within {seconds:g} s")
+    if "error" in outcome:
+        raise outcome["error"]  # type: ignore[misc]
+    return outcome["result"]  # type: ignore[return-value]
+
+
+def folder_problem(folders: list[Path]) -> str | None:
+    """Why the embedded broker cannot take messages, if it cannot: each folder must
+    exist and take a new file."""
+    for folder in folders:
+        try:
+            with tempfile.NamedTemporaryFile(dir=folder, prefix=".ready-", suffix=".probe"):
+                pass
+        except OSError as exc:
+            return f"the broker folder {folder} is not writable: {exc.strerror or exc}"
+    return None
+
+
+class _SelfHealingChannel(filesystem.Channel):
+    """kombu's filesystem channel, which fails for good (the worker exits) when its
+    folders disappear.  This one makes them again before each use and binds its
+    queues again; messages that were in a lost folder are lost, and the reconciler
+    sends their work again.  While a folder cannot be made (a file stands in its
+    place, the disk is read-only), the worker polls on and takes nothing, a send fails
+    with a ChannelError, and /readyz says why."""
+
+    def __init__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        self._bindings: list[tuple[str, str, str, str]] = []
+        self._problem: str | None = None
+        super().__init__(*args, **kwargs)
+
+    def _heal(self) -> bool:
+        """Make what is missing again; False while that is not possible."""
+        try:
+            for folder in {str(self.data_folder_in), str(self.data_folder_out), str(self.control_folder)}:
+                if not os.path.isdir(folder):
+                    os.makedirs(folder, exist_ok=True)
+                    logger.warning("the broker folder %s was missing: made it again", folder)
+            for exchange, routing_key, pattern, queue in self._bindings:
+                if not self._exchange_file(exchange).exists():
+                    super()._queue_bind(exchange, routing_key, pattern, queue)
+        except OSError as exc:
+            self._report(f"the broker folders cannot be used: {exc}")
+            return False
+        self._report(None)
+        return True
+
+    def _report(self, problem: str | None) -> None:
+        """Log a change of state once, not at every poll."""
+        if problem != self._problem:
+            if problem:
+                logger.error("%s; taking no messages until it can", problem)
+            else:
+                logger.warning("the broker folders can be used again")
+            self._problem = problem
+
+    def _queue_bind(self, exchange, routing_key, pattern, queue):  # type: ignore[no-untyped-def]
+        binding = (exchange, routing_key, pattern, queue)
+        if binding not in self._bindings:
+            self._bindings.append(binding)
+        return super()._queue_bind(exchange, routing_key, pattern, queue)
+
+    def _put(self, queue, payload, **kwargs):  # type: ignore[no-untyped-def]
+        if not self._heal():
+            raise ChannelError(self._problem)
+        return super()._put(queue, payload, **kwargs)
+
+    def _get(self, queue):  # type: ignore[no-untyped-def]
+        if not self._heal():
+            raise Empty()
+        return super()._get(queue)
+
+    def _size(self, queue):  # type: ignore[no-untyped-def]
+        return super()._size(queue) if self._heal() else 0
+
+    def _purge(self, queue):  # type: ignore[no-untyped-def]
+        return super()._purge(queue) if self._heal() else 0
+
+
+class SelfHealingFilesystemTransport(filesystem.Transport):
+    Channel = _SelfHealingChannel
