@@ -14,6 +14,7 @@ from django.http import HttpRequest
 from loadbalancers import models
 from loadbalancers.actors import actor_of
 from loadbalancers.bootstrap import load_balancer_service, provisioning_service
+from portal.runtime import instance_id
 from servers.admin_base import PortalModelAdmin
 from servers.domain.errors import PortalError
 
@@ -161,4 +162,46 @@ class LoadBalancerAdmin(PortalModelAdmin):
     def get_actions(self, request: HttpRequest) -> dict:
         actions = super().get_actions(request)
         actions.pop("delete_selected", None)  # it would delete rows around the services
+        return actions
+
+
+@admin.register(models.Orphan)
+class OrphanAdmin(PortalModelAdmin):
+    """Resources this installation made at a provider that no live load balancer owns.
+    The reconciler deletes them itself after RECONCILE_ORPHAN_GRACE, a few at a time;
+    when more are due than one pass may delete, it holds them all, and an operator
+    decides here."""
+
+    list_display = ("ref", "provider", "client_token", "first_seen_at", "last_seen_at", "deleted_at")
+    list_filter = (ProviderFilter, ("deleted_at", admin.EmptyFieldListFilter))
+    search_fields = ("ref", "client_token")
+    fields = (*list_display, "deletion_reason")
+    readonly_fields = fields
+    actions = ("delete_at_provider",)
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):  # type: ignore[no-untyped-def]
+        subtitle = f"Installation {instance_id()}: only resources that carry this identity are ever deleted"
+        return super().changelist_view(request, {**(extra_context or {}), "subtitle": subtitle})
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: models.Orphan | None = None) -> bool:
+        return obj is None and super().has_change_permission(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: models.Orphan | None = None) -> bool:
+        return False
+
+    @admin.action(description="Delete at the provider now (checked again first)", permissions=["change"])
+    def delete_at_provider(self, request: HttpRequest, queryset: QuerySet) -> None:
+        outcome = provisioning_service().delete_orphans(
+            list(queryset.values_list("pk", flat=True)), by=request.user.get_username()
+        )
+        for ref, what in outcome.items():
+            level = messages.SUCCESS if what in ("deleted", "already gone at the provider") else messages.ERROR
+            self.message_user(request, f"{ref}: {what}", level)
+
+    def get_actions(self, request: HttpRequest) -> dict:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # forgetting a record would not delete the resource
         return actions

@@ -19,9 +19,9 @@ class LoadbalancersConfig(AppConfig):
         stops the process with its message instead of failing the first request."""
         from django.core.exceptions import ImproperlyConfigured
 
-        from loadbalancers.bootstrap import providers
+        from loadbalancers.bootstrap import check_providers
 
         try:
-            providers()
+            check_providers()
         except ValueError as invalid:
             raise ImproperlyConfigured(f"LBaaS provider settings: {invalid}") from None

@@ -18,19 +18,22 @@ from loadbalancers.application.messagebus import MessageBus, provisioning_handle
 from loadbalancers.application.ports import LBaaSClient, Providers
 from loadbalancers.application.services import LoadBalancerService, ProvisioningPolicy, ProvisioningService
 from loadbalancers.selectors import DjangoLoadBalancerReadModel
+from portal.runtime import instance_id
+from servers.bootstrap import address_policy
 
-PROVIDER_FACTORIES: dict[str, tuple[str, Callable[[], LBaaSClient]]] = {
+# Each factory takes the installation's identity, which every resource it makes carries.
+PROVIDER_FACTORIES: dict[str, tuple[str, Callable[[str], LBaaSClient]]] = {
     "sandbox": (
         "Simulated LBaaS built into the portal: no traffic, real provisioning behaviour.",
-        lambda: SandboxLBaaS(**settings.SANDBOX_LBAAS),
+        lambda installation: SandboxLBaaS(**settings.SANDBOX_LBAAS, installation=installation),
     ),
     "haproxy": (
         "HAProxy on this host: a real data plane that balances traffic.",
-        lambda: HAProxyLBaaS(**settings.HAPROXY_LBAAS),
+        lambda installation: HAProxyLBaaS(**settings.HAPROXY_LBAAS, installation=installation),
     ),
     "elbv2": (
         "AWS Elastic Load Balancing v2: application (HTTP) and network (TCP) load balancers.",
-        lambda: Elbv2LBaaS(**settings.ELBV2_LBAAS),
+        lambda installation: Elbv2LBaaS(**settings.ELBV2_LBAAS, installation=installation),
     ),
 }
 
@@ -39,13 +42,19 @@ def providers() -> Providers:
     """The enabled providers, built once for each configuration (clients keep their
     connections between requests)."""
     config = repr((settings.SANDBOX_LBAAS, settings.HAPROXY_LBAAS, settings.ELBV2_LBAAS))
-    return _providers(tuple(settings.LBAAS_PROVIDERS), settings.LBAAS_PROVIDER, config)
+    return _providers(tuple(settings.LBAAS_PROVIDERS), settings.LBAAS_PROVIDER, config, instance_id())
+
+
+def check_providers() -> None:
+    """Build every enabled provider once, without keeping them: a bad setting raises
+    ValueError.  Needs no database (the installation's identity is not read)."""
+    _providers.__wrapped__(tuple(settings.LBAAS_PROVIDERS), settings.LBAAS_PROVIDER, "", "")
 
 
 @functools.cache
-def _providers(enabled: tuple[str, ...], default: str, _config: str) -> Providers:
+def _providers(enabled: tuple[str, ...], default: str, _config: str, installation: str) -> Providers:
     return Providers(
-        {name: PROVIDER_FACTORIES[name][1]() for name in enabled},
+        {name: PROVIDER_FACTORIES[name][1](installation) for name in enabled},
         default=default,
         descriptions={name: PROVIDER_FACTORIES[name][0] for name in enabled},
     )
@@ -62,6 +71,7 @@ def load_balancer_service() -> LoadBalancerService:
         providers=providers(),
         bus=_bus(),
         clock=DjangoClock(),
+        address_policy=address_policy(),
     )
 
 
@@ -76,5 +86,8 @@ def provisioning_service() -> ProvisioningService:
             poll_interval=settings.LBAAS_POLL_INTERVAL,
             pending_timeout=settings.LBAAS_PENDING_TIMEOUT,
             stuck_after=settings.LBAAS_STUCK_AFTER,
+            orphan_grace=settings.RECONCILE_ORPHAN_GRACE,
+            orphan_max_deletes=settings.RECONCILE_ORPHAN_MAX_DELETES,
         ),
+        installation=instance_id(),
     )

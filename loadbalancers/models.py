@@ -72,3 +72,22 @@ class Member(models.Model):
 
     def __str__(self) -> str:
         return f"{self.load_balancer_id} -> server {self.server_id}"
+
+
+class Orphan(models.Model):
+    """A resource this installation made at a provider that no live load balancer owns."""
+
+    provider = models.CharField(max_length=32)
+    ref = models.CharField(max_length=255)
+    client_token = models.CharField(max_length=255, blank=True)
+    first_seen_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    deletion_reason = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["first_seen_at", "pk"]
+        constraints = [models.UniqueConstraint(fields=["provider", "ref"], name="orphan_unique_ref_per_provider")]
+
+    def __str__(self) -> str:
+        return f"{self.provider}: {self.ref}"

@@ -20,6 +20,7 @@ from loadbalancers.application.ports import (
     LoadBalancerView,
     MemberHealth,
     MemberView,
+    OrphanRepository,
     ProviderLoadBalancer,
     Providers,
     UnitOfWork,
@@ -30,7 +31,7 @@ from loadbalancers.domain.errors import (
     NameTaken,
     ProviderResourceNotFound,
 )
-from loadbalancers.domain.model import PENDING, LoadBalancer, OperatingStatus, ProvisioningStatus
+from loadbalancers.domain.model import PENDING, LoadBalancer, OperatingStatus, Orphan, ProvisioningStatus
 from servers.application.pagination import Page
 from servers.application.payloads import ServerQuery
 from servers.application.ports import ServerRepository, ServersUnitOfWork
@@ -170,6 +171,40 @@ class FakeLoadBalancerRepository(LoadBalancerRepository):
         return copied
 
 
+class FakeOrphanRepository(OrphanRepository):
+    def __init__(self) -> None:
+        self.rows: dict[int, Orphan] = {}
+        self._ids = itertools.count(1)
+
+    def get_list(
+        self, *, provider: str | None = None, ids: Iterable[int] | None = None, deleted: bool | None = False
+    ) -> list[Orphan]:
+        wanted = None if ids is None else set(ids)
+        return [
+            copy.deepcopy(orphan)
+            for orphan in self.rows.values()
+            if (provider is None or orphan.provider == provider)
+            and (wanted is None or orphan.id in wanted)
+            and (deleted is None or (orphan.deleted_at is not None) == deleted)
+        ]
+
+    def create_one(self, orphan: Orphan) -> Orphan:
+        if any((o.provider, o.ref) == (orphan.provider, orphan.ref) for o in self.rows.values()):
+            raise AssertionError(f"orphan {orphan.ref} recorded twice")
+        orphan.id = next(self._ids)
+        self.rows[orphan.id] = copy.deepcopy(orphan)
+        return orphan
+
+    def update_one(self, orphan: Orphan) -> Orphan:
+        assert orphan.id is not None
+        self.rows[orphan.id] = copy.deepcopy(orphan)
+        return orphan
+
+    def delete_batch(self, ids: Iterable[int]) -> None:
+        for orphan_id in list(ids):
+            self.rows.pop(orphan_id, None)
+
+
 class FakeUnitOfWork(UnitOfWork, ServersUnitOfWork):
     """Serves both apps' use cases.  Changes made in a unit of work that is not
     committed are thrown away, as a database transaction would."""
@@ -177,11 +212,12 @@ class FakeUnitOfWork(UnitOfWork, ServersUnitOfWork):
     def __init__(self, clock: FakeClock) -> None:
         self.load_balancers = FakeLoadBalancerRepository(clock)
         self.servers = FakeServerRepository(clock)
+        self.orphans = FakeOrphanRepository()
         self.usage = self
         self.commits = 0
 
     def __enter__(self) -> FakeUnitOfWork:
-        self._snapshot = (copy.deepcopy(self.load_balancers.rows), copy.deepcopy(self.servers.rows))
+        self._snapshot = tuple(copy.deepcopy(repo.rows) for repo in (self.load_balancers, self.servers, self.orphans))
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -194,7 +230,7 @@ class FakeUnitOfWork(UnitOfWork, ServersUnitOfWork):
 
     def rollback(self) -> None:
         if self._snapshot is not None:
-            self.load_balancers.rows, self.servers.rows = self._snapshot
+            self.load_balancers.rows, self.servers.rows, self.orphans.rows = self._snapshot
             self._snapshot = None
 
     def users_of(self, server_id: int) -> list[str]:
@@ -289,6 +325,7 @@ class _Remote:
     status: ProvisioningStatus
     vip: str
     error: str | None = None
+    installation: str | None = None
 
 
 @dataclass
@@ -301,6 +338,7 @@ class FakeLBaaS(LBaaSClient):
     calls: list[str] = field(default_factory=list)
     fail_next: list[Exception] = field(default_factory=list)
     operating_status: OperatingStatus = OperatingStatus.ONLINE
+    installation: str | None = "this-portal"
 
     def create(self, spec: LoadBalancerSpec, *, client_token: str) -> ProviderLoadBalancer:
         self._call("create")
@@ -309,7 +347,9 @@ class FakeLBaaS(LBaaSClient):
                 return self._answer(ref)
         ref = f"fake-{len(self.resources) + 1}"
         vip = f"192.0.2.{len(self.resources) + 1}"
-        self.resources[ref] = _Remote(client_token, spec, ProvisioningStatus.PENDING_CREATE, vip)
+        self.resources[ref] = _Remote(
+            client_token, spec, ProvisioningStatus.PENDING_CREATE, vip, installation=self.installation
+        )
         return self._answer(ref)
 
     def get(self, ref: str) -> ProviderLoadBalancer:
@@ -361,18 +401,27 @@ class FakeLBaaS(LBaaSClient):
             members=tuple(MemberHealth(m.address, m.port, OperatingStatus.ONLINE) for m in remote.spec.members),
             error=remote.error,
             client_token=remote.token,
+            installation=remote.installation,
         )
 
 
 class Portal:
     """Every use case wired to fakes, the way bootstrap wires the real adapters."""
 
-    def __init__(self, policy: ProvisioningPolicy | None = None) -> None:
+    def __init__(
+        self,
+        policy: ProvisioningPolicy | None = None,
+        *,
+        provider: LBaaSClient | None = None,
+        installation: str = "this-portal",
+    ) -> None:
+        """With ``provider``, a real adapter stands where the fake provider does."""
         self.clock = FakeClock()
         self.uow = FakeUnitOfWork(self.clock)
         self.usernames = {1: "alice", 2: "bob", 3: "ops"}
         self.lbaas = FakeLBaaS(name="fake")
-        self.providers = Providers({"fake": self.lbaas}, default="fake", descriptions={"fake": "test double"})
+        client = provider or self.lbaas
+        self.providers = Providers({client.name: client}, default=client.name, descriptions={client.name: "test"})
         self.scheduler = FakeScheduler()
         self.policy = policy or ProvisioningPolicy(poll_interval=1, pending_timeout=600, stuck_after=60)
         bus = MessageBus(provisioning_handlers(self.scheduler))
@@ -391,6 +440,7 @@ class Portal:
             bus=bus,
             clock=self.clock,
             policy=self.policy,
+            installation=installation,
         )
 
     def add_server(self, name: str | None = None, status: ServerStatus = ServerStatus.OK) -> int:

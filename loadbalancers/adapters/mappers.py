@@ -8,6 +8,7 @@ from loadbalancers.domain.model import (
     ListenerProtocol,
     LoadBalancer,
     OperatingStatus,
+    Orphan,
     ProvisioningStatus,
 )
 
@@ -55,3 +56,14 @@ def member_rows(lb: LoadBalancer) -> list[models.Member]:
         models.Member(load_balancer_id=lb.id, server_id=server_id, position=position)
         for position, server_id in enumerate(lb.members)
     ]
+
+
+_ORPHAN_FIELDS = ("provider", "ref", "client_token", "first_seen_at", "last_seen_at", "deleted_at", "deletion_reason")
+
+
+def orphan_to_domain(row: models.Orphan) -> Orphan:
+    return Orphan(id=row.pk, **{name: getattr(row, name) for name in _ORPHAN_FIELDS})
+
+
+def orphan_values(orphan: Orphan) -> dict[str, object]:
+    return {name: getattr(orphan, name) for name in _ORPHAN_FIELDS}

@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from loadbalancers import models
 from loadbalancers.adapters import mappers
-from loadbalancers.application.ports import LoadBalancerRepository
+from loadbalancers.application.ports import LoadBalancerRepository, OrphanRepository
 from loadbalancers.domain.errors import LoadBalancerNotFound, NameTaken
-from loadbalancers.domain.model import PENDING, LoadBalancer, ProvisioningStatus
+from loadbalancers.domain.model import PENDING, LoadBalancer, Orphan, ProvisioningStatus
 from servers.domain.errors import StaleVersion
 
 
@@ -117,3 +117,28 @@ class DjangoLoadBalancerRepository(LoadBalancerRepository):
             .exclude(provisioning_status=ProvisioningStatus.DELETED)
             .exists()
         )
+
+
+class DjangoOrphanRepository(OrphanRepository):
+    def get_list(
+        self, *, provider: str | None = None, ids: Iterable[int] | None = None, deleted: bool | None = False
+    ) -> list[Orphan]:
+        rows = models.Orphan.objects.all()
+        if provider is not None:
+            rows = rows.filter(provider=provider)
+        if ids is not None:
+            rows = rows.filter(pk__in=list(ids))
+        if deleted is not None:
+            rows = rows.filter(deleted_at__isnull=not deleted)
+        return [mappers.orphan_to_domain(row) for row in rows]
+
+    def create_one(self, orphan: Orphan) -> Orphan:
+        orphan.id = models.Orphan.objects.create(**mappers.orphan_values(orphan)).pk
+        return orphan
+
+    def update_one(self, orphan: Orphan) -> Orphan:
+        models.Orphan.objects.filter(pk=orphan.id).update(**mappers.orphan_values(orphan))
+        return orphan
+
+    def delete_batch(self, ids: Iterable[int]) -> None:
+        models.Orphan.objects.filter(pk__in=list(ids)).delete()

@@ -1,4 +1,4 @@
-from loadbalancers.adapters.repositories import DjangoLoadBalancerRepository
+from loadbalancers.adapters.repositories import DjangoLoadBalancerRepository, DjangoOrphanRepository
 from loadbalancers.application.ports import UnitOfWork
 from servers.adapters.repositories import DjangoServerRepository
 from servers.adapters.unit_of_work import AtomicUnitOfWork
@@ -8,3 +8,4 @@ class DjangoUnitOfWork(AtomicUnitOfWork, UnitOfWork):
     def _open_repositories(self) -> None:
         self.load_balancers = DjangoLoadBalancerRepository()
         self.servers = DjangoServerRepository()
+        self.orphans = DjangoOrphanRepository()

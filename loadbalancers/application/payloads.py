@@ -10,11 +10,15 @@ from servers.application.pagination import PageRequest
 
 @dataclass(frozen=True)
 class Actor:
-    """Who is asking: users see and touch their own load balancers, staff all."""
+    """Who is asking: users see and touch their own load balancers; operations staff
+    see all of them (``sees_all``) and change or delete all of them (``changes_all``)
+    only with the permissions the admin asks for the same, so an account has the
+    same power on every path."""
 
     user_id: int
     username: str
-    is_staff: bool = False
+    sees_all: bool = False
+    changes_all: bool = False
 
 
 @dataclass(frozen=True)

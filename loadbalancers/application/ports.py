@@ -11,7 +11,7 @@ from uuid import UUID
 
 from loadbalancers.application.payloads import LoadBalancerQuery
 from loadbalancers.domain.errors import ProviderRejected
-from loadbalancers.domain.model import LoadBalancer, OperatingStatus, ProvisioningStatus
+from loadbalancers.domain.model import LoadBalancer, OperatingStatus, Orphan, ProvisioningStatus
 from servers.application.pagination import Page
 from servers.application.ports import ServerRepository
 
@@ -51,9 +51,28 @@ class LoadBalancerRepository(abc.ABC):
         otherwise), and return the aggregate with its new version."""
 
 
+class OrphanRepository(abc.ABC):
+    @abc.abstractmethod
+    def get_list(
+        self, *, provider: str | None = None, ids: Iterable[int] | None = None, deleted: bool | None = False
+    ) -> list[Orphan]:
+        """The orphans matching every filter given (``deleted=None``: deleted or not)."""
+
+    @abc.abstractmethod
+    def create_one(self, orphan: Orphan) -> Orphan: ...
+
+    @abc.abstractmethod
+    def update_one(self, orphan: Orphan) -> Orphan: ...
+
+    @abc.abstractmethod
+    def delete_batch(self, ids: Iterable[int]) -> None:
+        """Forget these orphans (they are no longer orphans)."""
+
+
 class UnitOfWork(abc.ABC):
     load_balancers: LoadBalancerRepository
     servers: ServerRepository
+    orphans: OrphanRepository
 
     def __enter__(self) -> UnitOfWork:
         return self
@@ -150,12 +169,16 @@ class ProviderLoadBalancer:
     members: tuple[MemberHealth, ...] = field(default_factory=tuple)
     error: str | None = None
     client_token: str | None = None
+    installation: str | None = None
+    """The portal installation that made it (None: made before installations had an
+    identity, or not by a portal)."""
 
 
 class LBaaSClient(abc.ABC):
     """The port every LBaaS adapter implements.  Adapters translate their SDK's
     errors into ProviderUnavailable (transient), ProviderRejected (permanent) and
-    ProviderResourceNotFound; no SDK exception leaves an adapter."""
+    ProviderResourceNotFound; no SDK exception leaves an adapter.  Every resource an
+    adapter creates carries the installation it was built for, and reports it."""
 
     name: str
 

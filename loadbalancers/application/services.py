@@ -23,6 +23,7 @@ from loadbalancers.application.ports import (
     LoadBalancerSpec,
     LoadBalancerView,
     MemberSpec,
+    ProviderLoadBalancer,
     Providers,
     TaskScheduler,
     UnitOfWork,
@@ -39,12 +40,13 @@ from loadbalancers.domain.errors import (
 from loadbalancers.domain.model import (
     LoadBalancer,
     OperatingStatus,
+    Orphan,
     ProvisioningStatus,
     member_errors,
 )
 from servers.application.pagination import Page
-from servers.domain.errors import Conflict, FieldErrors, StaleVersion, ValidationFailed
-from servers.domain.model import choice_errors
+from servers.domain.errors import Conflict, FieldErrors, PermissionDenied, StaleVersion, ValidationFailed
+from servers.domain.model import STRICT_ADDRESS_POLICY, AddressPolicy, choice_errors
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +61,7 @@ class LoadBalancerService:
         bus: MessageBus,
         clock: Clock,
         new_id: Callable[[], UUID] = uuid4,
+        address_policy: AddressPolicy = STRICT_ADDRESS_POLICY,
     ):
         self._uow_factory = uow_factory
         self._read_model = read_model
@@ -66,12 +69,13 @@ class LoadBalancerService:
         self._bus = bus
         self._clock = clock
         self._new_id = new_id
+        self._address_policy = address_policy
 
     # -- reads --------------------------------------------------------------------------
 
     def get_one(self, actor: Actor, lb_id: UUID) -> LoadBalancerView:
         view = self._read_model.get_one(lb_id)
-        if view is None or not self._may_see(actor, view.owner_id):
+        if view is None or not (actor.sees_all or actor.user_id == view.owner_id):
             raise LoadBalancerNotFound(lb_id)
         return view
 
@@ -85,7 +89,7 @@ class LoadBalancerService:
             for message in choice_errors(query.operating_status, OperatingStatus, what="operating_status"):
                 errors.add("operating_status", message)
         errors.raise_if_any("the list query is not valid")
-        owner_id = None if actor.is_staff else actor.user_id
+        owner_id = None if actor.sees_all else actor.user_id
         return self._read_model.get_plist(replace(query, owner_id=owner_id))
 
     # -- writes -------------------------------------------------------------------------
@@ -179,14 +183,19 @@ class LoadBalancerService:
     # -- helpers ------------------------------------------------------------------------
 
     @staticmethod
-    def _may_see(actor: Actor, owner_id: int) -> bool:
-        return actor.is_staff or actor.user_id == owner_id
-
-    def _get_own(self, uow: UnitOfWork, actor: Actor, lb_id: UUID) -> LoadBalancer:
+    def _get_own(uow: UnitOfWork, actor: Actor, lb_id: UUID) -> LoadBalancer:
+        """The load balancer, if the actor may change it.  Someone who may see it but
+        not change it (read-only operations staff) is refused; anyone else is told
+        it does not exist, so names do not leak."""
         lb = uow.load_balancers.get_one(lb_id, for_update=True)
-        if not self._may_see(actor, lb.owner_id):
-            raise LoadBalancerNotFound(lb_id)
-        return lb
+        if actor.changes_all or actor.user_id == lb.owner_id:
+            return lb
+        if actor.sees_all:
+            raise PermissionDenied(
+                "you may see this load balancer but not change it: that needs the permission to change"
+                " load balancers (Load balancers | load balancer | Can change, as in the admin)"
+            )
+        raise LoadBalancerNotFound(lb_id)
 
     def _get_changeable(self, uow: UnitOfWork, actor: Actor, lb_id: UUID) -> LoadBalancer:
         lb = self._get_own(uow, actor, lb_id)
@@ -194,10 +203,11 @@ class LoadBalancerService:
             raise ProviderDisabled(lb.name, lb.provider)
         return lb
 
-    @staticmethod
-    def _member_problems(uow: UnitOfWork, server_ids: object, keep: Sequence[int] = ()) -> list[tuple[int, str]]:
-        """Each requested server that does not exist, or is new here and not OK.
-        The servers are locked until commit, so none changes status meanwhile."""
+    def _member_problems(self, uow: UnitOfWork, server_ids: object, keep: Sequence[int] = ()) -> list[tuple[int, str]]:
+        """Each requested server that does not exist, is new here and not OK, or has an
+        address the servers' rules refuse now (kept members too: registered before the
+        rule, it must not be sent to the provider again).  The servers are locked until
+        commit, so none changes status meanwhile."""
         if member_errors(server_ids):
             return []
         assert isinstance(server_ids, Sequence)
@@ -210,6 +220,11 @@ class LoadBalancerService:
             elif server_id not in keep and not server.is_eligible:
                 problems.append(
                     (server_id, f"server {server_id} ({server.name}) is {server.status}; only OK servers may be used")
+                )
+            else:
+                problems.extend(
+                    (server_id, f"server {server_id} ({server.name}) cannot be used: {refusal}")
+                    for refusal in self._address_policy.refusals(server.address)
                 )
         return problems
 
@@ -230,6 +245,12 @@ class ProvisioningPolicy:
     """Seconds a load balancer may stay PENDING_* before it is put in ERROR."""
     stuck_after: float = 60.0
     """Seconds without a look at the provider before the reconciler restarts the work."""
+    orphan_grace: float = 3600.0
+    """Seconds a resource must have been an orphan before the reconciler deletes it."""
+    orphan_max_deletes: int = 10
+    """The most orphans one reconcile pass deletes: when more are due, it deletes none
+    and leaves them to an operator (mass orphans mean a restored backup or a shared
+    account, not lost records)."""
 
 
 @dataclass
@@ -238,7 +259,9 @@ class ReconcileReport:
     timed_out: list[UUID] = field(default_factory=list)
     refreshed: list[UUID] = field(default_factory=list)
     lost: list[UUID] = field(default_factory=list)
+    orphans_waiting: list[str] = field(default_factory=list)
     orphans_deleted: list[str] = field(default_factory=list)
+    orphans_held: list[str] = field(default_factory=list)
     unreachable: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
 
@@ -253,6 +276,7 @@ class ProvisioningService:
         bus: MessageBus,
         clock: Clock,
         policy: ProvisioningPolicy,
+        installation: str,
     ):
         self._uow_factory = uow_factory
         self._providers = providers
@@ -260,6 +284,7 @@ class ProvisioningService:
         self._bus = bus
         self._clock = clock
         self._policy = policy
+        self._installation = installation
 
     def provision(self, lb_id: UUID) -> None:
         """Ask the provider to create a PENDING_CREATE load balancer, then follow it.
@@ -409,8 +434,9 @@ class ProvisioningService:
         lost message, a worker that died) and puts in ERROR what has been pending too
         long, so no load balancer stays PENDING forever; then compares every
         provider's inventory with the records: operating status changes, load
-        balancers gone out of band, and orphans (resources no live record owns),
-        which are deleted.  One row's failure never stops the pass."""
+        balancers gone out of band, and orphans: resources this installation made
+        that no live record owns (see ``_handle_orphans``).  Resources of another
+        installation are never touched.  One row's failure never stops the pass."""
         report = ReconcileReport()
         self._restart_stuck(report)
         for name in self._providers.names:
@@ -462,19 +488,109 @@ class ProvisioningService:
                     if self._change(lb.id, refresh):
                         report.refreshed.append(lb.id)
 
-        owned = {token: resource for resource in remote if (token := _as_uuid(resource.client_token))}
+        ours = {
+            token: resource
+            for resource in remote
+            if resource.installation == self._installation and (token := _as_uuid(resource.client_token))
+        }
         with self._uow_factory() as uow:
             live = {
                 lb.id
-                for lb in uow.load_balancers.get_list(ids=owned)
+                for lb in uow.load_balancers.get_list(ids=ours)
                 if lb.provisioning_status is not ProvisioningStatus.DELETED
             }
-        for token, resource in owned.items():
-            if token not in live:
-                with self._isolated(report, resource.ref):
-                    logger.warning("reconcile: deleting orphan %s at %s (client token %s)", resource.ref, name, token)
-                    client.delete(resource.ref)
-                    report.orphans_deleted.append(resource.ref)
+        orphans = {resource.ref: resource for token, resource in ours.items() if token not in live}
+        with self._isolated(report, f"orphans at {name}"):
+            self._handle_orphans(name, orphans, report)
+
+    def _handle_orphans(self, name: str, found: dict[str, ProviderLoadBalancer], report: ReconcileReport) -> None:
+        """Record the orphans seen at this provider (forgetting those that are no longer
+        orphans), then delete the ones older than the grace period, unless more are due
+        than one pass may delete: then none, and an operator decides."""
+        now = self._clock.now()
+        with self._uow_factory() as uow:
+            # Deleted ones stay on record; one still listed is being deleted at the provider.
+            known = {orphan.ref: orphan for orphan in uow.orphans.get_list(provider=name, deleted=None)}
+            uow.orphans.delete_batch(
+                orphan.id for ref, orphan in known.items() if ref not in found and orphan.deleted_at is None
+            )
+            orphans = []
+            for ref, resource in found.items():
+                orphan = known.get(ref)
+                if orphan is not None and orphan.deleted_at is not None:
+                    continue
+                if orphan is None:
+                    token = resource.client_token or ""
+                    orphan = uow.orphans.create_one(
+                        Orphan(provider=name, ref=ref, client_token=token, first_seen_at=now, last_seen_at=now)
+                    )
+                else:
+                    orphan.seen(now)
+                    uow.orphans.update_one(orphan)
+                orphans.append(orphan)
+            uow.commit()
+        grace = self._policy.orphan_grace
+        due = [orphan for orphan in orphans if orphan.is_due(now, grace)]
+        report.orphans_waiting.extend(orphan.ref for orphan in orphans if orphan not in due)
+        if len(due) > self._policy.orphan_max_deletes:
+            logger.warning(
+                "reconcile: %d orphans at %s are due, more than the %d one pass may delete: none deleted; "
+                "an operator decides in the admin (Orphaned resources). A database restored from an older "
+                "backup looks like this.",
+                len(due),
+                name,
+                self._policy.orphan_max_deletes,
+            )
+            report.orphans_held.extend(orphan.ref for orphan in due)
+            return
+        for orphan in due:
+            with self._isolated(report, orphan.ref):
+                reason = (
+                    f"orphan: no live load balancer has client token {orphan.client_token}; "
+                    f"seen as an orphan since {orphan.first_seen_at:%Y-%m-%d %H:%M:%S} UTC (grace {grace:.0f} s)"
+                )
+                self._delete_orphan(name, orphan, reason)
+                report.orphans_deleted.append(orphan.ref)
+
+    def delete_orphans(self, ids: Sequence[int], *, by: str) -> dict[str, str]:
+        """Delete these orphans at their providers now (an operator's decision), each
+        checked again first: still there, still this installation's, still owned by no
+        live load balancer.  Returns what happened to each, by reference."""
+        with self._uow_factory() as uow:
+            orphans = uow.orphans.get_list(ids=ids)
+        outcome = {}
+        for orphan in orphans:
+            try:
+                outcome[orphan.ref] = self._delete_orphan_checked(orphan, by=by)
+            except ProviderError as failed:
+                outcome[orphan.ref] = f"not deleted: {failed.message}"
+        return outcome
+
+    def _delete_orphan_checked(self, orphan: Orphan, *, by: str) -> str:
+        try:
+            remote = self._providers.get(orphan.provider).get(orphan.ref)
+        except ProviderResourceNotFound:
+            with self._uow_factory() as uow:
+                uow.orphans.delete_batch([orphan.id] if orphan.id else [])
+                uow.commit()
+            return "already gone at the provider"
+        if remote.installation != self._installation:
+            return f"not deleted: it belongs to installation {remote.installation or '(none)'}, not this one"
+        token = _as_uuid(remote.client_token)
+        with self._uow_factory() as uow:
+            owners = uow.load_balancers.get_list(ids=[token]) if token else []
+        if any(lb.provisioning_status is not ProvisioningStatus.DELETED for lb in owners):
+            return "not deleted: a live load balancer owns it again"
+        self._delete_orphan(orphan.provider, orphan, f"deleted by {by} in the admin")
+        return "deleted"
+
+    def _delete_orphan(self, name: str, orphan: Orphan, reason: str) -> None:
+        logger.warning("reconcile: deleting orphan %s at %s: %s", orphan.ref, name, reason)
+        self._providers.get(name).delete(orphan.ref)
+        with self._uow_factory() as uow:
+            orphan.mark_deleted(self._clock.now(), reason)
+            uow.orphans.update_one(orphan)
+            uow.commit()
 
     @contextmanager
     def _isolated(self, report: ReconcileReport, what: object) -> Iterator[None]:

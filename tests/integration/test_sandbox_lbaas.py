@@ -439,3 +439,22 @@ def test_an_unusable_path_is_a_transient_provider_error(tmp_path: Path) -> None:
 def test_invalid_options_are_refused(make: Any, options: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         make(**options)
+
+
+def test_a_state_file_from_before_installations_gets_the_column_and_keeps_its_rows(db_path: str) -> None:
+    Path(db_path).parent.mkdir(parents=True, exist_ok=True)
+    old = sqlite3.connect(db_path)
+    old.executescript(
+        """CREATE TABLE load_balancers (ref TEXT PRIMARY KEY, client_token TEXT NOT NULL UNIQUE,
+        vip_address TEXT NOT NULL UNIQUE, spec TEXT NOT NULL, action TEXT NOT NULL, ready_at REAL NOT NULL,
+        error TEXT);
+        INSERT INTO load_balancers VALUES ('sbx-old', 'tok-old', '198.51.100.1',
+        '{"name": "old", "listener_protocol": "HTTP", "listener_port": 80, "algorithm": "ROUND_ROBIN",
+          "members": []}', 'create', 0, NULL);"""
+    )
+    old.close()
+
+    client = SandboxLBaaS(path=db_path, delay=0, installation="this-portal")
+    new = client.create(spec(), client_token="tok-new")
+
+    assert {(lb.ref, lb.installation) for lb in client.get_list()} == {("sbx-old", None), (new.ref, "this-portal")}

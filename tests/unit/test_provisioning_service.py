@@ -291,22 +291,96 @@ class TestReconcileWithTheProvider:
         portal.settle()
         assert status(portal, created) is ProvisioningStatus.DELETED
 
-    def test_orphans_are_deleted_and_foreign_resources_left_alone(self, portal, created):
+    @staticmethod
+    def _make_remote(portal, *, token=None, installation="this-portal"):
         from uuid import uuid4
 
         from loadbalancers.application.ports import LoadBalancerSpec
 
+        portal.lbaas.installation = installation
+        try:
+            spec = LoadBalancerSpec("x", "HTTP", 80, "ROUND_ROBIN", ())
+            return portal.lbaas.create(spec, client_token=token or str(uuid4())).ref
+        finally:
+            portal.lbaas.installation = "this-portal"
+
+    def test_an_orphan_is_deleted_only_after_the_grace_period(self, portal, created):
         portal.settle()
-        spec = LoadBalancerSpec("x", "HTTP", 80, "ROUND_ROBIN", ())
-        orphan = portal.lbaas.create(spec, client_token=str(uuid4())).ref
-        foreign = portal.lbaas.create(spec, client_token="not-the-portals").ref
+        orphan = self._make_remote(portal)
+
+        first = portal.provisioning.reconcile()
+        assert (first.orphans_waiting, first.orphans_deleted) == ([orphan], [])
+        portal.clock.advance(portal.policy.orphan_grace - 1)
+        assert portal.provisioning.reconcile().orphans_deleted == []
+        assert portal.lbaas.resources[orphan].status is ProvisioningStatus.PENDING_CREATE
+        portal.clock.advance(1)
 
         report = portal.provisioning.reconcile()
 
         assert report.orphans_deleted == [orphan]
         assert portal.lbaas.resources[orphan].status is ProvisioningStatus.PENDING_DELETE
-        assert foreign in portal.lbaas.resources
+        [record] = portal.uow.orphans.get_list(deleted=True)
+        assert record.ref == orphan
+        assert "no live load balancer has client token" in record.deletion_reason
         assert status(portal, created) is ProvisioningStatus.ACTIVE
+
+    def test_resources_of_another_installation_or_of_none_are_never_touched(self, portal, created):
+        portal.settle()
+        theirs = self._make_remote(portal, installation="other-portal")
+        legacy = self._make_remote(portal, installation=None)
+        not_a_token = self._make_remote(portal, token="not-the-portals")
+
+        portal.clock.advance(portal.policy.orphan_grace * 10)
+        for _ in range(3):
+            report = portal.provisioning.reconcile()
+
+        assert (report.orphans_waiting, report.orphans_deleted, report.orphans_held) == ([], [], [])
+        for ref in (theirs, legacy, not_a_token):
+            assert portal.lbaas.resources[ref].status is ProvisioningStatus.PENDING_CREATE
+        assert portal.uow.orphans.get_list(deleted=None) == []
+
+    def test_more_due_orphans_than_a_pass_may_delete_are_all_held_for_an_operator(self, alice):
+        from loadbalancers.application.services import ProvisioningPolicy
+
+        portal = Portal(policy=ProvisioningPolicy(orphan_grace=0, orphan_max_deletes=2))
+        orphans = [self._make_remote(portal) for _ in range(3)]
+
+        report = portal.provisioning.reconcile()
+
+        assert (sorted(report.orphans_held), report.orphans_deleted) == (sorted(orphans), [])
+        assert all(portal.lbaas.resources[ref].status is ProvisioningStatus.PENDING_CREATE for ref in orphans)
+
+        held = [orphan.id for orphan in portal.uow.orphans.get_list()]
+        outcome = portal.provisioning.delete_orphans(held, by="ops")
+
+        assert outcome == dict.fromkeys(orphans, "deleted")
+        assert all(portal.lbaas.resources[ref].status is ProvisioningStatus.PENDING_DELETE for ref in orphans)
+        assert {o.deletion_reason for o in portal.uow.orphans.get_list(deleted=True)} == {"deleted by ops in the admin"}
+
+    def test_an_operator_cannot_delete_what_became_owned_again_or_is_not_ours(self, alice):
+        from loadbalancers.application.services import ProvisioningPolicy
+
+        portal = Portal(policy=ProvisioningPolicy(orphan_grace=3600))
+        orphan = self._make_remote(portal)
+        portal.provisioning.reconcile()
+        [record] = portal.uow.orphans.get_list()
+        portal.lbaas.resources[orphan].installation = "other-portal"
+
+        outcome = portal.provisioning.delete_orphans([record.id], by="ops")
+
+        assert outcome[orphan].startswith("not deleted: it belongs to installation other-portal")
+        assert portal.lbaas.resources[orphan].status is ProvisioningStatus.PENDING_CREATE
+
+    def test_an_orphan_that_is_owned_again_or_gone_is_forgotten(self, portal, created):
+        portal.settle()
+        orphan = self._make_remote(portal)
+        portal.provisioning.reconcile()
+        assert len(portal.uow.orphans.get_list()) == 1
+        del portal.lbaas.resources[orphan]
+
+        portal.provisioning.reconcile()
+
+        assert portal.uow.orphans.get_list(deleted=None) == []
 
     def test_an_unreachable_provider_is_reported_and_stuck_work_still_restarted(self, portal, created):
         portal.scheduler.take()

@@ -23,7 +23,9 @@ Names and idempotency
 Tags
     Everything the adapter creates carries ``portal:client-token`` (the token),
     ``portal:managed-by`` (the name prefix: the marker ``get_list`` and the ownership
-    checks use) and ``portal:name`` (the portal's name, for people in the AWS console).
+    checks use), ``portal:installation`` (the portal installation that made it: two
+    portals sharing an account and a prefix tell their resources apart by it) and
+    ``portal:name`` (the portal's name, for people in the AWS console).
     ``get``, ``update`` and ``delete`` refuse a load balancer the marker does not mark as
     this portal's.
 
@@ -100,6 +102,7 @@ from loadbalancers.domain.model import Algorithm, ListenerProtocol, OperatingSta
 TOKEN_TAG = "portal:client-token"
 MANAGED_TAG = "portal:managed-by"
 NAME_TAG = "portal:name"
+INSTALLATION_TAG = "portal:installation"
 
 NAME_MAX_LENGTH = 32
 PREFIX_MAX_LENGTH = 15  # leaves at least 16 hex digits (64 bits) of the token's hash
@@ -209,6 +212,7 @@ class Elbv2LBaaS(LBaaSClient):
         max_attempts: int = 3,
         proxies: dict[str, str] | None = None,
         client: Any = None,
+        installation: str | None = None,
     ):
         if not region:
             raise ValueError("elbv2 region is required")
@@ -240,6 +244,7 @@ class Elbv2LBaaS(LBaaSClient):
         self._scheme = scheme
         self._security_group_ids = list(security_group_ids) if security_group_ids else None
         self._health_check_path = health_check_path
+        self._installation = installation
         if client is None:
             config = Config(
                 connect_timeout=connect_timeout,
@@ -280,35 +285,36 @@ class Elbv2LBaaS(LBaaSClient):
             lb = self._find_load_balancer(name)
             if lb is None:
                 lb = self._create_load_balancer(name, spec, tags)
-            if self._owner_tags(lb["LoadBalancerArn"]).get(TOKEN_TAG) != client_token:
+            owner = self._owner_tags(lb["LoadBalancerArn"])
+            if owner.get(TOKEN_TAG) != client_token:
                 raise ProviderRejected(
                     f"elbv2: a load balancer named {name} exists but was not made for client token {client_token}"
                 )
             self._require_type(lb, spec)
             if lb.get("State", {}).get("Code") == "failed":  # reported as ERROR, nothing to complete
-                return self._present(lb, client_token, self._find_target_group(name))
+                return self._present(lb, owner, self._find_target_group(name))
             target_group = self._converge(lb, spec, attributes, tags)
         except ProviderResourceNotFound as gone:
             # Something vanished between two calls (deleted out of band): asking again
             # creates what is missing.
             raise ProviderUnavailable(f"elbv2: a resource disappeared while being created: {gone.message}") from gone
-        return self._present(lb, client_token, target_group)
+        return self._present(lb, owner, target_group)
 
     def get(self, ref: str) -> ProviderLoadBalancer:
         lb = self._load_balancer(ref)
-        token = self._owned(ref)
-        return self._present(lb, token, self._find_target_group(lb["LoadBalancerName"]))
+        owner = self._owned(ref)
+        return self._present(lb, owner, self._find_target_group(lb["LoadBalancerName"]))
 
     def update(self, ref: str, spec: LoadBalancerSpec) -> ProviderLoadBalancer:
         attributes = _attributes_for(spec)
         lb = self._load_balancer(ref)
-        token = self._owned(ref)
+        owner = self._owned(ref)
         self._require_type(lb, spec)
         state = lb.get("State", {})
         if state.get("Code") == "failed":
             raise ProviderRejected(f"elbv2: load balancer {ref} failed ({state.get('Reason') or 'no reason given'})")
-        target_group = self._converge(lb, spec, attributes, self._tags_for(token, spec.name))
-        return self._present(lb, token, target_group)
+        target_group = self._converge(lb, spec, attributes, self._tags_for(owner[TOKEN_TAG], spec.name))
+        return self._present(lb, owner, target_group)
 
     def delete(self, ref: str) -> None:
         """Listeners first (which frees the target group), then the target group, the
@@ -348,7 +354,7 @@ class Elbv2LBaaS(LBaaSClient):
         for lb in sorted(owned, key=_creation_order):
             arn = lb["LoadBalancerArn"]
             try:
-                found.append(self._present(lb, tags[arn][TOKEN_TAG], groups.get(lb["LoadBalancerName"])))
+                found.append(self._present(lb, tags[arn], groups.get(lb["LoadBalancerName"])))
             except ProviderResourceNotFound:
                 continue  # deleted while we were looking
         return found
@@ -499,8 +505,9 @@ class Elbv2LBaaS(LBaaSClient):
         return found[0] if found else None
 
     def _present(
-        self, lb: dict[str, Any], client_token: str, target_group: dict[str, Any] | None
+        self, lb: dict[str, Any], owner: dict[str, str], target_group: dict[str, Any] | None
     ) -> ProviderLoadBalancer:
+        """The load balancer as the port reports it; ``owner`` are its portal tags."""
         arn = lb["LoadBalancerArn"]
         state = lb.get("State", {})
         code = state.get("Code")
@@ -532,7 +539,8 @@ class Elbv2LBaaS(LBaaSClient):
             vip_address=lb.get("DNSName"),
             members=members,
             error=error,
-            client_token=client_token,
+            client_token=owner[TOKEN_TAG],
+            installation=owner.get(INSTALLATION_TAG),
         )
 
     def _members(self, target_group_arn: str) -> tuple[MemberHealth, ...]:
@@ -551,11 +559,14 @@ class Elbv2LBaaS(LBaaSClient):
     # -- ownership ----------------------------------------------------------------------
 
     def _tags_for(self, client_token: str, name: str) -> list[dict[str, str]]:
-        return [
+        tags = [
             {"Key": TOKEN_TAG, "Value": client_token},
             {"Key": MANAGED_TAG, "Value": self._prefix},
             {"Key": NAME_TAG, "Value": _TAG_VALUE_UNSAFE.sub("-", name)[:256] or "-"},
         ]
+        if self._installation:
+            tags.append({"Key": INSTALLATION_TAG, "Value": self._installation})
+        return tags
 
     def _tags_of(self, arns: list[str]) -> dict[str, dict[str, str]]:
         tags: dict[str, dict[str, str]] = {}
@@ -571,14 +582,14 @@ class Elbv2LBaaS(LBaaSClient):
     def _is_ours(self, tags: dict[str, str] | None) -> bool:
         return bool(tags) and tags.get(MANAGED_TAG) == self._prefix and bool(tags.get(TOKEN_TAG))
 
-    def _owned(self, ref: str) -> str:
-        """The client token of a load balancer this portal made; ProviderRejected for any other."""
+    def _owned(self, ref: str) -> dict[str, str]:
+        """The tags of a load balancer a portal made; ProviderRejected for any other."""
         tags = self._owner_tags(ref)
         if not self._is_ours(tags):
             raise ProviderRejected(
                 f"elbv2: load balancer {ref} is not managed by this portal (no {MANAGED_TAG}={self._prefix} tag)"
             )
-        return tags[TOKEN_TAG]
+        return tags
 
     @staticmethod
     def _require_type(lb: dict[str, Any], spec: LoadBalancerSpec) -> None:

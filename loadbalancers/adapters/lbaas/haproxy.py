@@ -46,7 +46,8 @@ CREATE TABLE IF NOT EXISTS load_balancers (
     client_token TEXT NOT NULL UNIQUE,
     vip_address TEXT NOT NULL UNIQUE,
     spec TEXT NOT NULL,
-    created_at REAL NOT NULL
+    created_at REAL NOT NULL,
+    installation TEXT
 );
 """
 
@@ -65,6 +66,7 @@ class HAProxyLBaaS(LBaaSClient):
         haproxy_bin: str = "haproxy",
         check_interval: float = 2.0,
         timeout: float = 10.0,
+        installation: str | None = None,
     ):
         try:
             self._vips = ipaddress.ip_network(vip_network)
@@ -76,7 +78,13 @@ class HAProxyLBaaS(LBaaSClient):
         self._bin = haproxy_bin
         self._check_ms = max(100, int(check_interval * 1000))
         self._timeout = timeout
-        self._state = SQLiteState(self._dir / "state.sqlite3", _SCHEMA, owner="haproxy")
+        self._state = SQLiteState(
+            self._dir / "state.sqlite3",
+            _SCHEMA,
+            owner="haproxy",
+            added_columns=[("load_balancers", "installation", "TEXT")],
+        )
+        self._installation = installation
 
     @property
     def config_path(self) -> Path:
@@ -90,14 +98,15 @@ class HAProxyLBaaS(LBaaSClient):
             row = db.execute("SELECT * FROM load_balancers WHERE client_token = ?", (client_token,)).fetchone()
             if row is None:
                 db.execute(
-                    "INSERT INTO load_balancers (ref, client_token, vip_address, spec, created_at)"
-                    " VALUES (?, ?, ?, ?, ?)",
+                    "INSERT INTO load_balancers (ref, client_token, vip_address, spec, created_at, installation)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
                     (
                         f"hap-{uuid4().hex[:16]}",
                         client_token,
                         lowest_free_vip(db, self._vips),
                         _dump(spec),
                         time.time(),
+                        self._installation,
                     ),
                 )
                 self._apply(db)
@@ -270,6 +279,7 @@ class HAProxyLBaaS(LBaaSClient):
             vip_address=row["vip_address"],
             members=members,
             client_token=row["client_token"],
+            installation=row["installation"],
         )
 
     def _admin_answers(self) -> bool:

@@ -41,9 +41,13 @@ CREATE TABLE IF NOT EXISTS load_balancers (
     spec TEXT NOT NULL,
     action TEXT NOT NULL CHECK (action IN ('create', 'update', 'delete')),
     ready_at REAL NOT NULL,
-    error TEXT
+    error TEXT,
+    installation TEXT
 )
 """
+
+# Added after the first version: files made before it get the column when opened.
+_INSTALLATION_COLUMN = ("load_balancers", "installation", "TEXT")
 
 # A row whose delete is over is gone, even before a write purges it.
 _LIVE = "NOT (action = 'delete' AND ready_at <= :now)"
@@ -78,6 +82,7 @@ class SandboxLBaaS(LBaaSClient):
         fail_at: str = "",
         seed: int | None = None,
         clock: Callable[[], float] = time.time,
+        installation: str | None = None,
     ):
         try:
             self._vip_range = ipaddress.ip_network(vip_range)
@@ -91,7 +96,8 @@ class SandboxLBaaS(LBaaSClient):
             raise ValueError(f"sandbox delay must be zero or more seconds (got {delay!r})")
         if not latency >= 0.0:
             raise ValueError(f"sandbox latency must be zero or more seconds (got {latency!r})")
-        self._state = SQLiteState(path, _SCHEMA, owner="sandbox")
+        self._state = SQLiteState(path, _SCHEMA, owner="sandbox", added_columns=[_INSTALLATION_COLUMN])
+        self._installation = installation
         self._delay = delay
         self._latency = latency
         self._error_rate = error_rate
@@ -109,8 +115,9 @@ class SandboxLBaaS(LBaaSClient):
                 # Within BEGIN IMMEDIATE no other process can insert meanwhile; the
                 # UNIQUE index is the guarantee, and re-reading returns the winner.
                 db.execute(
-                    "INSERT INTO load_balancers (ref, client_token, vip_address, spec, action, ready_at, error)"
-                    " VALUES (?, ?, ?, ?, 'create', ?, ?) ON CONFLICT (client_token) DO NOTHING",
+                    "INSERT INTO load_balancers"
+                    " (ref, client_token, vip_address, spec, action, ready_at, error, installation)"
+                    " VALUES (?, ?, ?, ?, 'create', ?, ?, ?) ON CONFLICT (client_token) DO NOTHING",
                     (
                         f"sbx-{uuid4().hex}",
                         client_token,
@@ -118,6 +125,7 @@ class SandboxLBaaS(LBaaSClient):
                         json.dumps(dataclasses.asdict(spec)),
                         now + self._delay,
                         "sandbox: simulated failure while activating" if self._fail_at == "activate" else None,
+                        self._installation,
                     ),
                 )
             row = db.execute("SELECT * FROM load_balancers WHERE client_token = ?", (client_token,)).fetchone()
@@ -220,4 +228,5 @@ def _present(row: sqlite3.Row, now: float) -> ProviderLoadBalancer:
         members=tuple(MemberHealth(m["address"], m["port"], member_status) for m in members),
         error=row["error"] if status is ProvisioningStatus.ERROR else None,
         client_token=row["client_token"],
+        installation=row["installation"],
     )

@@ -10,7 +10,7 @@ import ipaddress
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -21,9 +21,14 @@ BUSY_TIMEOUT = 30.0
 
 
 class SQLiteState:
-    def __init__(self, path: str | Path, schema: str, *, owner: str):
+    def __init__(
+        self, path: str | Path, schema: str, *, owner: str, added_columns: Sequence[tuple[str, str, str]] = ()
+    ):
+        """``added_columns`` are (table, column, declaration) that later versions added
+        to the schema: a file made by an earlier version gets them when first opened."""
         self._path = Path(path)
         self._schema = schema
+        self._added_columns = tuple(added_columns)
         self._owner = owner
         # The file is prepared on first use, not here, so that building an adapter
         # (e.g. while loading settings) never touches the disk.
@@ -92,6 +97,18 @@ class SQLiteState:
         try:
             db.execute("PRAGMA journal_mode = WAL")
             db.executescript(self._schema)
+            if self._added_columns:
+                # Under the write lock: processes opening an old file together add each column once.
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    for table, column, declaration in self._added_columns:
+                        present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+                        if column not in present:
+                            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
+                db.execute("COMMIT")
         finally:
             db.close()
 

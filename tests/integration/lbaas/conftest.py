@@ -4,7 +4,7 @@ from loadbalancers.adapters.lbaas.sandbox import SandboxLBaaS
 from loadbalancers.application.ports import MemberSpec
 from tests.integration.lbaas.elbv2_fixtures import elbv2_lbaas  # noqa: F401
 from tests.integration.lbaas.haproxy_fixtures import haproxy_client, haproxy_lbaas  # noqa: F401
-from tests.integration.lbaas.harness import Harness
+from tests.integration.lbaas.harness import INSTALLATION, Harness
 
 
 @pytest.fixture
@@ -14,5 +14,7 @@ def sandbox_lbaas(tmp_path) -> Harness:
     def settle() -> None:
         now[0] += 10
 
-    client = SandboxLBaaS(path=str(tmp_path / "sandbox.sqlite3"), delay=5, clock=lambda: now[0])
+    client = SandboxLBaaS(
+        path=str(tmp_path / "sandbox.sqlite3"), delay=5, clock=lambda: now[0], installation=INSTALLATION
+    )
     return Harness(client=client, members=[MemberSpec(f"10.0.0.{i}", 8080) for i in range(1, 4)], settle=settle)

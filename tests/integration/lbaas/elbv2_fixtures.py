@@ -25,7 +25,7 @@ from botocore.config import Config
 
 from loadbalancers.adapters.lbaas.elbv2 import Elbv2LBaaS
 from loadbalancers.application.ports import MemberSpec
-from tests.integration.lbaas.harness import Harness
+from tests.integration.lbaas.harness import INSTALLATION, Harness
 
 REGION = "eu-west-1"
 CREDENTIALS = {"access_key_id": "testing", "secret_access_key": "testing"}
@@ -131,7 +131,7 @@ def clean_up(client: Elbv2LBaaS) -> None:
 
 @pytest.fixture
 def elbv2_lbaas(pytestconfig) -> Iterator[Harness]:
-    client = moto_aws(pytestconfig).adapter()
+    client = moto_aws(pytestconfig).adapter(installation=INSTALLATION)
     yield Harness(
         client=client,
         members=[MemberSpec(f"10.20.{1 + i % 2}.{10 + i}", 8080 + i) for i in range(3)],

@@ -17,7 +17,7 @@ import pytest
 
 from loadbalancers.adapters.lbaas.haproxy import HAProxyLBaaS
 from loadbalancers.application.ports import MemberSpec
-from tests.integration.lbaas.harness import Harness
+from tests.integration.lbaas.harness import INSTALLATION, Harness
 
 HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
 
@@ -84,7 +84,7 @@ def running_haproxy(**options: object) -> Iterator[HAProxyLBaaS]:
 
 @pytest.fixture
 def haproxy_client() -> Iterator[HAProxyLBaaS]:
-    yield from running_haproxy(check_interval=0.3)
+    yield from running_haproxy(check_interval=0.3, installation=INSTALLATION)
 
 
 @pytest.fixture

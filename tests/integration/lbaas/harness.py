@@ -7,6 +7,9 @@ from dataclasses import dataclass
 
 from loadbalancers.application.ports import LBaaSClient, LoadBalancerSpec, MemberSpec
 
+# The installation every adapter under test is built for.
+INSTALLATION = "contract-portal"
+
 
 @dataclass
 class Harness:

@@ -6,7 +6,7 @@ import pytest
 
 from loadbalancers.domain.errors import ProviderResourceNotFound
 from loadbalancers.domain.model import ProvisioningStatus
-from tests.integration.lbaas.harness import Harness
+from tests.integration.lbaas.harness import INSTALLATION, Harness
 
 ADAPTERS = ["sandbox", "haproxy", "elbv2"]
 
@@ -24,6 +24,14 @@ def test_the_same_client_token_never_creates_twice(lbaas):
     assert again.ref == first.ref
     assert [r.ref for r in lbaas.client.get_list()] == [first.ref]
     assert first.client_token == token
+
+
+def test_every_resource_carries_the_installation_that_made_it(lbaas):
+    ref = lbaas.client.create(lbaas.spec("shop", 0), client_token=str(uuid4())).ref
+    lbaas.settle()
+
+    assert lbaas.client.get(ref).installation == INSTALLATION
+    assert [(r.ref, r.installation) for r in lbaas.client.get_list()] == [(ref, INSTALLATION)]
 
 
 def test_a_created_load_balancer_ends_active_with_a_vip_and_its_members(lbaas):
