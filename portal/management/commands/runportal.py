@@ -1,30 +1,57 @@
 """Serve the portal with its background worker and scheduler in one command, the way
-`make run` does; Ctrl-C stops them all."""
+`make run` does: gunicorn (the production WSGI server) for the web, a Celery worker
+with the beat scheduler beside it.  This process supervises both: when either stops,
+for whatever reason, it stops the other and exits with an error, so the portal never
+goes on answering 202 with nobody to do the work.  Ctrl-C (SIGINT), SIGTERM and
+SIGHUP stop them all, whatever signal dispositions the shell started it with."""
 
+from __future__ import annotations
+
+import contextlib
 import os
 import signal
 import subprocess
 import sys
-import threading
+import time
 
-from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+GRACE = 15.0
 
 
 class Command(BaseCommand):
-    help = "Run the web server, a Celery worker and the Celery scheduler together until interrupted."
+    help = "Run gunicorn, a Celery worker and the Celery scheduler together until interrupted."
 
-    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
         parser.add_argument("--concurrency", type=int, default=2, help="worker processes (default 2)")
+        parser.add_argument("--web-workers", type=int, default=2, help="gunicorn worker processes (default 2)")
 
-    def handle(self, *args: object, addrport: str, concurrency: int, **options: object) -> None:
-        if concurrency < 1:
-            raise CommandError("--concurrency must be at least 1")
-        worker = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
+    def handle(self, *args: object, addrport: str, concurrency: int, web_workers: int, **options: object) -> None:
+        if concurrency < 1 or web_workers < 1:
+            raise CommandError("--concurrency and --web-workers must be at least 1")
+        if ":" not in addrport:
+            addrport = f"127.0.0.1:{addrport}"
+        stopping: list[int] = []
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, lambda signum, _frame: stopping.append(signum))
+        children = {
+            "web server": self._start(
+                "gunicorn",
+                "config.wsgi:application",
+                "--bind",
+                addrport,
+                "--workers",
+                str(web_workers),
+                "--threads",
+                "4",
+                "--graceful-timeout",
+                "10",
+                "--access-logfile",
+                "-",
+            ),
+            "Celery worker": self._start(
                 "celery",
                 "-A",
                 "config",
@@ -36,25 +63,42 @@ class Command(BaseCommand):
                 str(concurrency),
                 "--without-gossip",
                 "--without-mingle",
-            ]
-        )
-        # A polite stop (SIGTERM from a supervisor or `timeout`) must stop the worker too.
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-        threading.Thread(target=self._stop_if_worker_dies, args=(worker,), daemon=True).start()
-        try:
-            call_command("runserver", addrport, use_reloader=False)
-        except (KeyboardInterrupt, SystemExit):
-            pass
-        finally:
-            worker.terminate()
-            try:
-                worker.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                worker.kill()
+            ),
+        }
+        self.stdout.write(f"the portal is starting on http://{addrport}/ (Ctrl-C stops it)")
+        failed = None
+        while not stopping and failed is None:
+            failed = next(((name, child) for name, child in children.items() if child.poll() is not None), None)
+            time.sleep(0.2)
+        if failed is not None:
+            name, child = failed
+            self.stderr.write(f"the {name} stopped with exit code {child.returncode}; stopping the portal")
+        else:
+            self.stdout.write("stopping the portal")
+        self._stop(list(children.values()))
+        if failed is not None:
+            sys.exit(1)
 
-    def _stop_if_worker_dies(self, worker: subprocess.Popen) -> None:
-        """Serving without a worker would leave every load balancer PENDING: stop."""
-        code = worker.wait()
-        if code not in (0, -signal.SIGTERM, -signal.SIGINT):
-            self.stderr.write(f"the Celery worker stopped with exit code {code}; stopping the portal")
-            os.kill(os.getpid(), signal.SIGINT)
+    @staticmethod
+    def _start(module: str, *arguments: str) -> subprocess.Popen:
+        # Each child leads a process group of its own, so that stopping it stops what it
+        # started too (a worker killed with -9 leaves its pool and beat behind otherwise).
+        # This process handles the stop signals by now, so the children start with the
+        # default dispositions (exec resets handled signals; only ignored ones stay so).
+        return subprocess.Popen([sys.executable, "-m", module, *arguments], process_group=0)
+
+    @staticmethod
+    def _stop(children: list[subprocess.Popen]) -> None:
+        for child in children:
+            _signal_group(child, signal.SIGTERM)
+        deadline = time.monotonic() + GRACE
+        for child in children:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            _signal_group(child, signal.SIGKILL)  # whatever is left of the group
+            child.wait()
+
+
+def _signal_group(child: subprocess.Popen, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(child.pid, signum)
