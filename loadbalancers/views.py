@@ -3,13 +3,16 @@ result or the error; the rules live in the services, as for the API."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from uuid import UUID
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.templatetags.static import static
 from django.views.decorators.http import require_http_methods, require_safe
 
 from loadbalancers.actors import actor_of
@@ -19,15 +22,23 @@ from loadbalancers.application.ports import LoadBalancerView
 from loadbalancers.bootstrap import load_balancer_service, providers
 from loadbalancers.domain.errors import LoadBalancerNotFound
 from loadbalancers.domain.model import ListenerProtocol, OperatingStatus, ProvisioningStatus
-from loadbalancers.forms import ALGORITHM_LABELS, LoadBalancerEditForm, LoadBalancerForm, as_number, show_errors
-from servers.application.pagination import MAX_LIMIT, PageRequest
-from servers.application.payloads import ServerQuery
+from loadbalancers.forms import (
+    ALGORITHM_LABELS,
+    LoadBalancerEditForm,
+    LoadBalancerForm,
+    ServerSearchForm,
+    as_number,
+    show_errors,
+)
+from servers.application.pagination import Page
 from servers.bootstrap import server_service
 from servers.domain.errors import Conflict, PortalError, StaleVersion, ValidationFailed
 from servers.domain.model import Server
 from servers.pages import list_page
 
 PAGE_SIZE = 25
+# The server picker shows this many matching servers at a time; typing narrows them.
+PICKER_PAGE_SIZE = 50
 
 
 def _load_balancer(request: HttpRequest, lb_id: UUID) -> LoadBalancerView:
@@ -37,14 +48,44 @@ def _load_balancer(request: HttpRequest, lb_id: UUID) -> LoadBalancerView:
         raise Http404("no such load balancer") from None
 
 
-def _inventory(*also: int) -> list[Server]:
-    """The servers the picker shows: the inventory (the first MAX_LIMIT by name) and,
-    wherever they sort, the ones given (current members, what the user ticked)."""
-    shown = server_service().get_plist(ServerQuery(page=PageRequest(limit=MAX_LIMIT, sort_by="name"))).items
-    missing = set(also) - {s.id for s in shown}
-    if missing:
-        shown = sorted([*shown, *server_service().get_list(sorted(missing))], key=lambda s: s.name)
-    return shown
+def _matching_servers(search: ServerSearchForm) -> Page[Server]:
+    return server_service().get_plist(search.query(PICKER_PAGE_SIZE))
+
+
+def _count(page: Page[Server], search: ServerSearchForm) -> str:
+    """What the picker shows of what matches, in so many words."""
+    what = search.describe()
+    if not page.total:
+        return f"No servers{what}." if what else "The inventory has no servers yet; ask operations to add some."
+    if len(page.items) < page.total:
+        return f"Showing {len(page.items):,} of {page.total:,} servers{what}; search to narrow them down."
+    return f"Showing the only server{what}." if page.total == 1 else f"Showing all {page.total:,} servers{what}."
+
+
+def _summary(chosen: list[Server]) -> str:
+    """What is picked, in a sentence (the picker's script words it the same way)."""
+    return f"Selected ({len(chosen)}): {', '.join(s.name for s in chosen)}." if chosen else "None selected yet."
+
+
+def _picker(request: HttpRequest, selected: set[int], keep: Collection[int]) -> dict[str, object]:
+    """The server picker: the first matching servers (the search comes by GET), and
+    above them every picked server and current member, wherever they sort and whatever
+    the search, so that nothing picked is ever out of sight."""
+    search = ServerSearchForm(request.GET)
+    page = _matching_servers(search)
+    picked = sorted(server_service().get_list(sorted(selected | set(keep))), key=lambda s: s.name)
+    listed = {s.id for s in picked}
+    usable = [s for s in picked if s.id in selected and (s.is_eligible or s.id in keep)]
+    return {
+        "search": search,
+        "picked": picked,
+        "found": [s for s in page.items if s.id not in listed],
+        "total": page.total,
+        "count": _count(page, search),
+        "summary": _summary(usable),
+        "selected": selected,
+        "keep": set(keep),
+    }
 
 
 def _ticked(form: forms.Form) -> set[int]:
@@ -67,6 +108,7 @@ def load_balancer_list(request: HttpRequest) -> HttpResponse:
         {
             "page": page,
             "params": params,
+            "sees_all": actor.sees_all,
             "provisioning_statuses": list(ProvisioningStatus),
             "operating_statuses": list(OperatingStatus),
         },
@@ -104,14 +146,33 @@ def load_balancer_create(request: HttpRequest) -> HttpResponse:
         "loadbalancers/form.html",
         {
             "form": form,
-            "inventory": _inventory(*selected),
-            "selected": selected,
-            "keep": (),
+            **_picker(request, selected, keep=()),
             "providers": enabled,
             "protocols": list(ListenerProtocol),
             "algorithms": ALGORITHM_LABELS,
         },
     )
+
+
+@require_safe
+def server_choices(request: HttpRequest) -> JsonResponse:
+    """What the picker's script asks for as the user types: the count and the rows of
+    the first matching servers, rendered by the same template as the page's."""
+    if not request.user.is_authenticated:
+        return JsonResponse({"error": "NotAuthenticated", "message": "sign in first", "details": {}}, status=401)
+    search = ServerSearchForm(request.GET)
+    if not search.is_valid():
+        details = {field: list(errors) for field, errors in search.errors.items()}
+        message = " ".join(error for errors in details.values() for error in errors)
+        return JsonResponse({"error": "ValidationError", "message": message, "details": details}, status=400)
+    page = _matching_servers(search)
+    count = _count(page, search)
+    rows = render_to_string(
+        "loadbalancers/picker_rows.html",
+        {"servers": page.items, "total": page.total, "count": count, "selected": (), "keep": ()},
+        request=request,
+    )
+    return JsonResponse({"count": count, "total": page.total, "rows": rows})
 
 
 def _provider_enabled(lb: LoadBalancerView) -> bool:
@@ -184,17 +245,13 @@ def load_balancer_edit(request: HttpRequest, lb_id: UUID) -> HttpResponse:
         else:
             messages.success(request, f"Load balancer {lb.name} is being updated.")
             return redirect("load-balancer-page", lb_id=lb.id)
-    keep = [s.id for s in lb.servers]
-    selected = _ticked(form)
     return render(
         request,
         "loadbalancers/form.html",
         {
             "form": form,
             "lb": lb,
-            "inventory": _inventory(*keep, *selected),
-            "selected": selected,
-            "keep": keep,
+            **_picker(request, _ticked(form), keep=[s.id for s in lb.servers]),
             "algorithms": ALGORITHM_LABELS,
         },
     )
@@ -215,3 +272,10 @@ def load_balancer_delete(request: HttpRequest, lb_id: UUID) -> HttpResponse:
             messages.success(request, f"Load balancer {lb.name} is being deleted.")
         return redirect("load-balancer-page", lb_id=lb.id)
     return render(request, "loadbalancers/delete.html", {"lb": lb})
+
+
+@require_safe
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask every site for /favicon.ico (for the pages that link no icon, such as
+    the admin's): the portal's icon is one of its static files."""
+    return redirect(static("portal/favicon.svg"))

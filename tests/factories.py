@@ -39,3 +39,13 @@ class LoadBalancerRowFactory(factory.django.DjangoModelFactory):
     provisioning_status = "ACTIVE"
     operating_status = "ONLINE"
     provider = "sandbox"
+
+
+def grant_operations(user, *, codenames: tuple[str, ...] = ("view", "add", "change", "delete")):  # type: ignore[no-untyped-def]
+    """Give a staff account the model permissions operations staff have on load
+    balancers and servers (the admin and the API both ask for them)."""
+    from django.contrib.auth.models import Permission
+
+    wanted = [f"{action}_{model}" for action in codenames for model in ("loadbalancer", "server")]
+    user.user_permissions.add(*Permission.objects.filter(codename__in=wanted))
+    return user

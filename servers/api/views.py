@@ -12,11 +12,24 @@ from servers.domain.errors import ServerNotFound
 ERRORS = dict.fromkeys((400, 401, 403, 404, 409), ErrorSerializer)
 
 
-class IsStaffOrReadOnly(permissions.BasePermission):
-    message = "only staff may change the server inventory"
+class InventoryPermission(permissions.BasePermission):
+    """Every user reads the inventory; a change needs what the admin asks for the same
+    change: staff status and the model permission (add, change or delete server)."""
+
+    NEEDED = {"POST": "add", "PUT": "change", "PATCH": "change", "DELETE": "delete"}
 
     def has_permission(self, request: Request, view: object) -> bool:
-        return request.method in permissions.SAFE_METHODS or bool(request.user and request.user.is_staff)
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        action = self.NEEDED.get(request.method or "", "change")
+        user = request.user
+        if user and user.is_staff and user.has_perm(f"servers.{action}_server"):
+            return True
+        self.message = (
+            f"changing the server inventory needs staff status and the permission to {action} servers"
+            f" (Servers | server | Can {action} server), as in the admin"
+        )
+        return False
 
 
 def _server_id(raw: str) -> int:
@@ -40,7 +53,7 @@ def _server_id(raw: str) -> int:
 class ServerViewSet(viewsets.GenericViewSet):
     """The server inventory: every user reads it, staff change it."""
 
-    permission_classes = [permissions.IsAuthenticated, IsStaffOrReadOnly]
+    permission_classes = [permissions.IsAuthenticated, InventoryPermission]
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     lookup_value_regex = "[^/]+"
     serializer_class = ServerOutput

@@ -21,4 +21,10 @@ def bob() -> Actor:
 
 @pytest.fixture
 def ops() -> Actor:
-    return Actor(user_id=3, username="ops", is_staff=True)
+    return Actor(user_id=3, username="ops", sees_all=True, changes_all=True)
+
+
+@pytest.fixture
+def auditor() -> Actor:
+    """Operations staff who may read every load balancer but change none of others'."""
+    return Actor(user_id=4, username="auditor", sees_all=True)

@@ -15,7 +15,7 @@ from loadbalancers.domain.errors import (
 )
 from loadbalancers.domain.model import ProvisioningStatus
 from servers.application.pagination import PageRequest
-from servers.domain.errors import StaleVersion, ValidationFailed
+from servers.domain.errors import PermissionDenied, StaleVersion, ValidationFailed
 from servers.domain.model import ServerStatus
 
 
@@ -309,6 +309,22 @@ class TestVisibility:
         assert {v.name for v in portal.load_balancers.get_plist(bob, LoadBalancerQuery()).items} == {"b1"}
         assert portal.load_balancers.get_plist(ops, LoadBalancerQuery()).total == 3
         assert portal.load_balancers.get_one(ops, portal.load_balancers.get_plist(bob, LoadBalancerQuery()).items[0].id)
+
+    def test_staff_who_may_only_see_read_everything_and_change_nothing_of_others(self, portal, alice, auditor):
+        view = create(portal, alice, "a1")
+        portal.settle()
+        settled = portal.stored(view.id).version
+
+        assert portal.load_balancers.get_plist(auditor, LoadBalancerQuery()).total == 1
+        assert portal.load_balancers.get_one(auditor, view.id).name == "a1"
+        for action in (
+            lambda: portal.load_balancers.delete_one(auditor, view.id),
+            lambda: portal.load_balancers.update_one(auditor, view.id, UpdateLoadBalancer(description="x")),
+            lambda: portal.load_balancers.retry(auditor, view.id),
+        ):
+            with pytest.raises(PermissionDenied, match="permission to change load balancers"):
+                action()
+        assert portal.stored(view.id).version == settled
 
 
 class TestList:
