@@ -4,14 +4,13 @@ import functools
 import os
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from tests.factories import ServerFactory, UserFactory
+from tests.factories import ServerFactory, UserFactory, grant_operations
 
 POSTGRES = os.environ.get("DATABASE_URL", "").startswith(("postgres", "postgresql", "pgsql"))
 needs_postgres = pytest.mark.skipif(not POSTGRES, reason="needs PostgreSQL (set DATABASE_URL)")
@@ -50,7 +49,8 @@ def bob(db):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def staff(db):  # type: ignore[no-untyped-def]
-    return UserFactory(username="ops", is_staff=True)
+    """Operations staff: staff status and the model permissions on load balancers and servers."""
+    return grant_operations(UserFactory(username="ops", is_staff=True))
 
 
 @pytest.fixture
@@ -78,51 +78,63 @@ class _WorkerGate:
 
     The worker outlives each test (it is started once per module), but the test's
     database does not: a countdown task still queued, or one running, when the test
-    ends would touch a database that is being flushed, or run in the next test.  So
-    every task published while the worker runs is recorded, and when a test ends
-    they are all revoked and a barrier task is sent through the (single, solo)
-    worker thread: once the barrier has run, nothing that was running before it is
-    still running, and nothing revoked will run again."""
+    ends would touch a database that is being flushed, or run in the next test.
 
-    BARRIER = "tests.worker_barrier"
+    Every task published while the worker runs is recorded.  When a test ends, its
+    tasks are cancelled and the gate waits until none of them is running.  Revoking
+    them in Celery is not enough on its own: the solo pool runs countdown tasks on the
+    timer's thread, beside the consumer's, and one that passed Celery's revoked check
+    just before the revoke would still run.  So the gate also checks every task as it
+    starts (``before_start``, where raising Ignore skips its body cleanly), under the
+    same lock that cancels: a task either started before its cancellation, and is
+    waited for, or never runs at all."""
 
     def __init__(self, app) -> None:  # type: ignore[no-untyped-def]
-        self._lock = threading.Lock()
+        self._state = threading.Condition()
         self._published: set[str] = set()
-        self._passed: dict[str, threading.Event] = {}
-        passed = self._passed
+        self._cancelled: set[str] = set()
+        self._running: set[str] = set()
+        gate = self
 
-        @app.task(name=self.BARRIER)
-        def barrier(token: str) -> None:
-            passed[token].set()
+        def before_start(task, task_id: str, args: object, kwargs: object) -> None:  # type: ignore[no-untyped-def]
+            gate._start(task_id)
 
-        self._barrier = barrier
+        for task in app.tasks.values():
+            if not task.name.startswith("celery."):
+                type(task).before_start = before_start
+                task.__trace__ = None  # built again, with the hook, on its next run
 
     def record(self, sender=None, headers=None, **_) -> None:  # type: ignore[no-untyped-def]
-        if sender != self.BARRIER and headers and headers.get("id"):
-            with self._lock:
+        if headers and headers.get("id"):
+            with self._state:
                 self._published.add(headers["id"])
+
+    def _start(self, task_id: str) -> None:
+        from celery.exceptions import Ignore
+
+        with self._state:
+            if task_id in self._cancelled:
+                raise Ignore(f"task {task_id} belongs to a test that has ended")
+            self._running.add(task_id)
+
+    def finished(self, task_id=None, **_) -> None:  # type: ignore[no-untyped-def]
+        with self._state:
+            self._running.discard(task_id)
+            self._state.notify_all()
 
     def drain(self, timeout: float = 20.0) -> None:
         from celery.worker import state
 
-        deadline = time.monotonic() + timeout
-        while True:
-            with self._lock:
-                batch, self._published = self._published, set()
-            for task_id in batch:
-                state.revoked.add(task_id)
-            token = uuid.uuid4().hex
-            passed = self._passed[token] = threading.Event()
-            self._barrier.apply_async(args=[token])
-            try:
-                if not passed.wait(max(0.0, deadline - time.monotonic())):
-                    raise AssertionError("the Celery worker did not become idle after the test")
-            finally:
-                del self._passed[token]
-            with self._lock:
-                if not self._published:
-                    return
+        with self._state:
+            # Each pass cancels what was published so far; a task still running may
+            # publish more, which the next pass cancels.
+            while self._published or self._running:
+                for task_id in self._published:
+                    state.revoked.add(task_id)
+                self._cancelled |= self._published
+                self._published = set()
+                if not self._state.wait_for(lambda: not self._running, timeout):
+                    raise AssertionError(f"tasks still running after the test: {sorted(self._running)}")
 
 
 @functools.cache
@@ -133,7 +145,7 @@ def _worker_gate(app) -> _WorkerGate:  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="module")
 def worker_gate() -> Iterator[_WorkerGate]:
     from celery.contrib.testing.worker import start_worker
-    from celery.signals import before_task_publish
+    from celery.signals import before_task_publish, task_postrun
 
     from config.celery import app
 
@@ -141,11 +153,13 @@ def worker_gate() -> Iterator[_WorkerGate]:
     with app.connection_for_write() as conn:  # messages earlier tests sent without a worker
         conn.default_channel.queue_purge(app.conf.task_default_queue)
     before_task_publish.connect(gate.record, weak=False)
+    task_postrun.connect(gate.finished, weak=False)
     try:
         with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10, loglevel="WARNING"):
             yield gate
     finally:
         before_task_publish.disconnect(gate.record)
+        task_postrun.disconnect(gate.finished)
 
 
 @pytest.fixture
