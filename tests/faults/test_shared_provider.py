@@ -1,0 +1,115 @@
+"""Two portals share one sandbox, or one AWS account and name prefix (staging and
+production): neither ever deletes what the other made.  A portal whose database was
+restored from an older backup deletes nothing in bulk: it holds what looks orphaned
+for an operator."""
+
+from __future__ import annotations
+
+from uuid import UUID, uuid4
+
+import pytest
+
+from loadbalancers.adapters.lbaas.sandbox import SandboxLBaaS
+from loadbalancers.application.payloads import Actor, CreateLoadBalancer
+from loadbalancers.application.ports import LBaaSClient
+from loadbalancers.application.services import ProvisioningPolicy
+from loadbalancers.domain.model import ProvisioningStatus
+from tests.fakes import Portal
+from tests.integration.lbaas.elbv2_fixtures import clean_up, moto_aws
+
+ALICE = Actor(user_id=1, username="alice")
+AT_ONCE = ProvisioningPolicy(poll_interval=0, orphan_grace=0, orphan_max_deletes=10)
+
+
+@pytest.fixture(params=["sandbox", "elbv2"])
+def make_client(request, tmp_path):  # type: ignore[no-untyped-def]
+    """Builds clients of one shared provider, each for another installation."""
+    made: list[LBaaSClient] = []
+    if request.param == "sandbox":
+        path = str(tmp_path / "shared-sandbox.sqlite3")
+
+        def make(installation: str) -> LBaaSClient:
+            return SandboxLBaaS(path=path, delay=0, installation=installation)
+    else:
+        aws = moto_aws(request.config)
+        prefix = f"s{uuid4().hex[:8]}"  # both installations use it, as two portals in one account would
+
+        def make(installation: str) -> LBaaSClient:
+            client = aws.adapter(name_prefix=prefix, installation=installation)
+            made.append(client)
+            return client
+
+    yield make
+    for client in made[:1]:
+        clean_up(client)  # the prefix is shared: one clean-up deletes what both made
+
+
+def provider_of(portal: Portal) -> LBaaSClient:
+    return portal.providers.get(portal.providers.default)
+
+
+def portal_on(client: LBaaSClient, installation: str, policy: ProvisioningPolicy = AT_ONCE) -> Portal:
+    portal = Portal(policy, provider=client, installation=installation)
+    for _ in range(3):
+        portal.add_server()
+    return portal
+
+
+def create(portal: Portal, name: str) -> UUID:
+    servers = list(portal.uow.servers.rows)[:2]
+    lb_id = portal.load_balancers.create_one(ALICE, CreateLoadBalancer(name=name, servers=servers)).id
+    run_until_idle(portal)
+    assert portal.stored(lb_id).provisioning_status is ProvisioningStatus.ACTIVE
+    return lb_id
+
+
+def run_until_idle(portal: Portal) -> None:
+    for _ in range(50):
+        if not portal.scheduler.sent:
+            return
+        portal.run_tasks()
+    raise AssertionError("the work did not end")
+
+
+def remote_refs(client: LBaaSClient) -> set[str]:
+    return {lb.ref for lb in client.get_list()}
+
+
+def test_two_portals_on_one_provider_never_delete_each_others_resources(make_client):
+    staging = portal_on(make_client("staging"), "staging")
+    production = portal_on(make_client("production"), "production")
+    ours = [create(production, f"prod-{n}") for n in range(3)]
+    theirs = create(staging, "stage-0")
+    everything = remote_refs(provider_of(staging))
+
+    for portal in (staging, production, staging, production):
+        report = portal.provisioning.reconcile()
+        assert (report.orphans_waiting, report.orphans_deleted, report.orphans_held, report.lost) == ([], [], [], [])
+
+    assert remote_refs(provider_of(production)) == everything
+    assert len(everything) == 4
+    for portal, ids in ((production, ours), (staging, [theirs])):
+        assert {portal.stored(i).provisioning_status for i in ids} == {ProvisioningStatus.ACTIVE}
+
+
+def test_a_portal_restored_from_an_older_backup_holds_its_orphans_for_an_operator(make_client):
+    client = make_client("production")
+    production = portal_on(client, "production", ProvisioningPolicy(poll_interval=0, orphan_max_deletes=2))
+    made_after_the_backup = [create(production, f"prod-{n}") for n in range(3)]
+    refs = {production.stored(i).provider_ref for i in made_after_the_backup}
+    for lb_id in made_after_the_backup:  # the backup did not have them
+        del production.uow.load_balancers.rows[lb_id]
+
+    waiting = production.provisioning.reconcile()
+    production.clock.advance(production.policy.orphan_grace)
+    held = production.provisioning.reconcile()
+
+    assert (set(waiting.orphans_waiting), waiting.orphans_deleted) == (refs, [])
+    assert (set(held.orphans_held), held.orphans_deleted) == (refs, [])
+    assert remote_refs(client) == refs, "nothing was deleted without an operator"
+
+    chosen = [orphan.id for orphan in production.uow.orphans.get_list()]
+    outcome = production.provisioning.delete_orphans(chosen, by="ops")
+
+    assert outcome == dict.fromkeys(refs, "deleted")
+    assert remote_refs(client) == set()
