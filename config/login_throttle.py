@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import time
 
 from django import forms
 from django.conf import settings
@@ -67,19 +68,28 @@ def count_failure(sender: object, credentials: dict, request: HttpRequest | None
     key = _key(request, credentials.get("username"))
     if key is None:
         return
-    if cache.add(key, 1, timeout=settings.LOGIN_FAILURE_WINDOW):
+    window = settings.LOGIN_FAILURE_WINDOW
+    now = time.time()
+    if cache.add(key, 1, timeout=window):
+        cache.set(f"{key}:since", now, timeout=window)
         return
     try:
         cache.incr(key)
     except ValueError:  # expired between add and incr
-        cache.add(key, 1, timeout=settings.LOGIN_FAILURE_WINDOW)
+        cache.add(key, 1, timeout=window)
+        cache.set(f"{key}:since", now, timeout=window)
+        return
+    # Some caches (file, database) give a key the default timeout again when they
+    # increment it: the window still ends where it began, at the first failure.
+    since = cache.get(f"{key}:since", now)
+    cache.touch(key, max(1.0, since + window - now))
 
 
 @receiver(user_logged_in)
 def forget_failures(sender: object, request: HttpRequest | None, user: object, **kwargs: object) -> None:
     key = _key(request, getattr(user, "get_username", lambda: None)())
     if key is not None:
-        cache.delete(key)
+        cache.delete_many([key, f"{key}:since"])
 
 
 class _SaysWhenThrottled:
