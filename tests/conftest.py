@@ -91,6 +91,7 @@ class _WorkerGate:
 
     def __init__(self, app) -> None:  # type: ignore[no-untyped-def]
         self._state = threading.Condition()
+        self._open = False
         self._published: set[str] = set()
         self._cancelled: set[str] = set()
         self._running: set[str] = set()
@@ -104,10 +105,23 @@ class _WorkerGate:
                 type(task).before_start = before_start
                 task.__trace__ = None  # built again, with the hook, on its next run
 
+    def open(self) -> None:
+        """The worker runs: keep count.  (The hook stays on the tasks; a test that runs
+        a task in its own thread while no worker runs is none of the gate's business.)"""
+        with self._state:
+            self._open = True
+
+    def close(self) -> None:
+        with self._state:
+            self._open = False
+            self._published.clear()
+            self._running.clear()
+
     def record(self, sender=None, headers=None, **_) -> None:  # type: ignore[no-untyped-def]
         if headers and headers.get("id"):
             with self._state:
-                self._published.add(headers["id"])
+                if self._open:
+                    self._published.add(headers["id"])
 
     def _start(self, task_id: str) -> None:
         from celery.exceptions import Ignore
@@ -115,7 +129,8 @@ class _WorkerGate:
         with self._state:
             if task_id in self._cancelled:
                 raise Ignore(f"task {task_id} belongs to a test that has ended")
-            self._running.add(task_id)
+            if self._open:
+                self._running.add(task_id)
 
     def finished(self, task_id=None, **_) -> None:  # type: ignore[no-untyped-def]
         with self._state:
@@ -154,10 +169,12 @@ def worker_gate() -> Iterator[_WorkerGate]:
         conn.default_channel.queue_purge(app.conf.task_default_queue)
     before_task_publish.connect(gate.record, weak=False)
     task_postrun.connect(gate.finished, weak=False)
+    gate.open()
     try:
         with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10, loglevel="WARNING"):
             yield gate
     finally:
+        gate.close()
         before_task_publish.disconnect(gate.record)
         task_postrun.disconnect(gate.finished)
 

@@ -14,9 +14,10 @@ import pytest
 # around it are ordinary synchronous code.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from servers.models import Server
+from tests.e2e.chromium import launched
 from tests.factories import LoadBalancerRowFactory, ServerFactory, UserFactory
 
 # Assertions wait as long as actions do: a loaded two-core machine runs the browser,
@@ -24,7 +25,6 @@ from tests.factories import LoadBalancerRowFactory, ServerFactory, UserFactory
 expect.set_options(timeout=15_000)
 
 SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 PASSWORD = "secret-password"
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -32,25 +32,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture(scope="module")
 def browser():
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("CI"):
-            pytest.fail(f"Chromium is missing at {CHROMIUM}: `make test` installs it")
-        pytest.skip(f"Chromium is not installed at {CHROMIUM} (`make test` installs it)")
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        yield browser
-        browser.close()
+    yield from launched()
 
 
 @pytest.fixture

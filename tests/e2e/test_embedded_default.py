@@ -3,48 +3,17 @@ separate processes on SQLite, the sandbox and the filesystem broker.  A load bal
 created over real HTTP becomes ACTIVE across processes, and Ctrl-C stops them all."""
 
 import contextlib
-import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def call(method: str, url: str, token: str, body: dict | None = None) -> tuple[int, dict]:
-    request = urllib.request.Request(
-        url,
-        method=method,
-        data=None if body is None else json.dumps(body).encode(),
-        headers={"Authorization": f"Token {token}", "Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read() or b"{}")
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"{}")
-
-
-def group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+from tests.processes import ROOT, call, free_port, process_group_alive
 
 
 @pytest.fixture
@@ -91,18 +60,19 @@ def test_make_run_serves_provisions_across_processes_and_stops_on_ctrl_c(portal_
                 assert time.monotonic() < deadline, "the portal did not start"
                 time.sleep(0.3)
 
-        status, servers = call("GET", f"{base}/api/v1/servers/?status=OK", token)
-        assert status == 200
-        assert servers["total"] >= 2
-        ids = [s["id"] for s in servers["items"][:2]]
-        status, record = call("POST", f"{base}/api/v1/load-balancers/", token, {"name": "shop", "servers": ids})
-        assert (status, record["provisioning_status"]) == (202, "PENDING_CREATE")
+        servers = call("GET", f"{base}/api/v1/servers/?status=OK", token)
+        assert servers.status == 200
+        assert servers.body["total"] >= 2
+        ids = [s["id"] for s in servers.body["items"][:2]]
+        created = call("POST", f"{base}/api/v1/load-balancers/", token, {"name": "shop", "servers": ids})
+        record = created.body
+        assert (created.status, record["provisioning_status"]) == (202, "PENDING_CREATE")
 
         deadline = time.monotonic() + 60
         while record["provisioning_status"] != "ACTIVE":
             assert time.monotonic() < deadline, f"still {record['provisioning_status']}"
             time.sleep(0.3)
-            record = call("GET", f"{base}/api/v1/load-balancers/{record['id']}/", token)[1]
+            record = call("GET", f"{base}/api/v1/load-balancers/{record['id']}/", token).body
         assert record["vip_address"].startswith("198.51.100.")
     finally:
         with contextlib.suppress(ProcessLookupError):
@@ -110,9 +80,9 @@ def test_make_run_serves_provisions_across_processes_and_stops_on_ctrl_c(portal_
         with contextlib.suppress(subprocess.TimeoutExpired):
             portal.wait(timeout=30)
         deadline = time.monotonic() + 20
-        while group_alive(pgid) and time.monotonic() < deadline:
+        while process_group_alive(pgid) and time.monotonic() < deadline:
             time.sleep(0.2)
-        outlived = group_alive(pgid)
+        outlived = process_group_alive(pgid)
         if outlived:  # never leave them running for the rest of the suite
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(pgid, signal.SIGKILL)

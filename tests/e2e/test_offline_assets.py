@@ -15,39 +15,20 @@ import pytest
 # around it are ordinary synchronous code.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
+from tests.e2e.chromium import launched
 from tests.factories import ServerFactory, UserFactory
 
 expect.set_options(timeout=15_000)
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 LOCAL = ("localhost", "127.0.0.1")
 PASSWORD = "secret-password"
 
 
 @pytest.fixture(scope="module")
 def offline_browser() -> Iterator[Browser]:
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("CI"):
-            pytest.fail(f"Chromium is missing at {CHROMIUM}: `make test` installs it")
-        pytest.skip(f"Chromium is not installed at {CHROMIUM} (`make test` installs it)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--no-proxy-server",
-                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost",
-            ],
-        )
-        yield browser
-        browser.close()
+    yield from launched("--no-proxy-server", "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost")
 
 
 class Watched:

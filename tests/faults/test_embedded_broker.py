@@ -6,7 +6,8 @@ from __future__ import annotations
 import shutil
 
 from loadbalancers.models import LoadBalancer
-from tests.faults.conftest import call, free_port, runportal, wait_for
+from tests.faults.conftest import runportal
+from tests.processes import call, free_port, wait_for
 
 
 def status_of(lb_id: str) -> str:

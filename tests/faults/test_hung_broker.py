@@ -9,7 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from loadbalancers.models import LoadBalancer
-from tests.faults.conftest import call, free_port, gunicorn, wait_for
+from tests.faults.conftest import gunicorn
+from tests.processes import call, free_port, wait_for
 
 # Generous for a busy machine; without the bound, these requests never return at all.
 BOUND = 15.0

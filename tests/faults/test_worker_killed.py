@@ -8,15 +8,8 @@ import signal
 import time
 
 from loadbalancers.models import LoadBalancer
-from tests.faults.conftest import (
-    call,
-    children_of,
-    command_of,
-    free_port,
-    process_group_alive,
-    runportal,
-    wait_for,
-)
+from tests.faults.conftest import runportal
+from tests.processes import call, children_of, command_of, free_port, process_group_alive, wait_for
 
 
 def _ignore_sigint() -> None:
