@@ -89,8 +89,11 @@ class Command(BaseCommand):
 
     @staticmethod
     def _stop(children: list[subprocess.Popen]) -> None:
+        # The leader first, so that it stops its own children in order (Celery's warm
+        # shutdown finishes the tasks under way); whatever is left then is killed.
         for child in children:
-            _signal_group(child, signal.SIGTERM)
+            if child.poll() is None:
+                child.terminate()
         deadline = time.monotonic() + GRACE
         for child in children:
             with contextlib.suppress(subprocess.TimeoutExpired):
