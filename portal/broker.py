@@ -14,6 +14,7 @@ import logging
 import os
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from queue import Empty
@@ -50,6 +51,25 @@ def call_within(seconds: float, call: Callable[[], T], *, what: str) -> T:
     if "error" in outcome:
         raise outcome["error"]  # type: ignore[misc]
     return outcome["result"]  # type: ignore[return-value]
+
+
+class Breaker:
+    """Stops asking a broker that has just failed, for a while: the request that met the
+    failure waited up to BROKER_TIMEOUT; those in the next ``cooldown`` seconds do not
+    wait at all.  Their work is left to the reconciler, as the failed one's is."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic):
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._closed_at = float("-inf")
+
+    def allows(self) -> bool:
+        with self._lock:
+            return self._clock() >= self._closed_at
+
+    def failed(self, cooldown: float) -> None:
+        with self._lock:
+            self._closed_at = self._clock() + cooldown
 
 
 def folder_problem(folders: list[Path]) -> str | None:

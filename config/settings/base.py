@@ -195,6 +195,8 @@ CELERY_BROKER_URL = env.text("CELERY_BROKER_URL", "filesystem://")
 # The longest a request waits on the broker to hand work over (and /readyz to check
 # it): past it the request goes on, and the reconciler sends the work later.
 BROKER_TIMEOUT = env.number("BROKER_TIMEOUT", 2.0, minimum=0.1, maximum=60)
+# After a hand-over failed, a process leaves the broker alone this long (0: never).
+BROKER_COOLDOWN = env.number("BROKER_COOLDOWN", 10.0, minimum=0.0, maximum=3600)
 BROKER_DIR = VAR_DIR / "broker"
 CELERY_BROKER_CONNECTION_TIMEOUT = BROKER_TIMEOUT
 if CELERY_BROKER_URL.startswith("filesystem://"):

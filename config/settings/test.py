@@ -13,6 +13,7 @@ DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_BROKER_URL = "memory://"
 CELERY_BROKER_TRANSPORT = None  # the URL's (dev sets the embedded broker's transport)
+BROKER_COOLDOWN = 0  # a test whose broker fails leaves the next tests' hand-overs alone
 CELERY_BROKER_TRANSPORT_OPTIONS = {"polling_interval": 0.01}
 LBAAS_POLL_INTERVAL = 0.05
 SANDBOX_LBAAS = {**SANDBOX_LBAAS, "delay": 0.2, "path": str(VAR_DIR / "test-sandbox-lbaas.sqlite3")}

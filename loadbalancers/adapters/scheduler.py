@@ -2,7 +2,8 @@
 task never runs for a row that was rolled back.  The hand-over waits on the broker
 for at most BROKER_TIMEOUT seconds; if the broker refuses, fails or does not answer,
 the request still succeeds and the reconciler sends the work later (the row is
-committed in PENDING_* and nobody has looked at it)."""
+committed in PENDING_* and nobody has looked at it), and for BROKER_COOLDOWN seconds
+this process does not ask the broker again."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from django.db import transaction
 
 from loadbalancers import tasks
 from loadbalancers.application.ports import TaskScheduler
-from portal.broker import call_within
+from portal.broker import Breaker, call_within
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +36,9 @@ class CeleryTaskScheduler(TaskScheduler):
     @staticmethod
     def _send(task, lb_id: UUID, countdown: float | None = None) -> None:  # type: ignore[no-untyped-def]
         def publish() -> None:
+            if not BREAKER.allows():
+                logger.warning("%s for load balancer %s not sent: the broker failed just now", task.name, lb_id)
+                return
             try:
                 call_within(
                     settings.BROKER_TIMEOUT,
@@ -42,6 +46,12 @@ class CeleryTaskScheduler(TaskScheduler):
                     what=f"sending {task.name}",
                 )
             except Exception as exc:  # noqa: BLE001 - any broker failure: the reconciler sends it later
+                BREAKER.failed(settings.BROKER_COOLDOWN)
                 logger.warning("%s for load balancer %s not sent (the reconciler will): %s", task.name, lb_id, exc)
 
         transaction.on_commit(publish)
+
+
+# One per process: after a failure, the requests of the next BROKER_COOLDOWN seconds do
+# not wait on the broker (a hung one would hold a web thread BROKER_TIMEOUT each).
+BREAKER = Breaker()
