@@ -10,11 +10,13 @@ its socket timeout) when the deadline passes.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from queue import Empty
@@ -22,6 +24,8 @@ from typing import TypeVar
 
 from kombu.exceptions import ChannelError
 from kombu.transport import filesystem
+from kombu.utils.encoding import str_to_bytes
+from kombu.utils.json import dumps
 
 logger = logging.getLogger(__name__)
 
@@ -128,15 +132,39 @@ class _SelfHealingChannel(filesystem.Channel):
             self._bindings.append(binding)
         return super()._queue_bind(exchange, routing_key, pattern, queue)
 
+    def get_table(self, exchange):  # type: ignore[no-untyped-def]
+        # Routing reads the bindings from the control folder: bring back the ones this
+        # channel made before a message is routed by them.
+        self._heal()
+        return super().get_table(exchange)
+
     def _put(self, queue, payload, **kwargs):  # type: ignore[no-untyped-def]
+        """Write the message under a name no reader takes, then rename it into the
+        queue: kombu's own writes the file in place, and a reader that takes it between
+        its creation and its write reads nothing (and the worker stopped on that)."""
         if not self._heal():
             raise ChannelError(self._problem)
-        return super()._put(queue, payload, **kwargs)
+        name = f"{round(time.monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg"
+        partial = os.path.join(self.data_folder_out, f".{name}.part")
+        try:
+            with open(partial, "wb") as file:
+                file.write(str_to_bytes(dumps(payload)))
+            os.replace(partial, os.path.join(self.data_folder_out, name))
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.remove(partial)
+            raise ChannelError(f"cannot add a message to {self.data_folder_out}: {exc}") from exc
 
     def _get(self, queue):  # type: ignore[no-untyped-def]
         if not self._heal():
             raise Empty()
-        return super()._get(queue)
+        try:
+            return super()._get(queue)
+        except ValueError as unreadable:
+            # A message no one can read (cut short by a full disk, written by hand):
+            # dropped, so the worker goes on; the reconciler sends its work again.
+            logger.error("dropped an unreadable message from %s: %s", self.data_folder_in, unreadable)
+            raise Empty() from unreadable
 
     def _size(self, queue):  # type: ignore[no-untyped-def]
         return super()._size(queue) if self._heal() else 0
