@@ -15,7 +15,7 @@ from loadbalancers import models
 from loadbalancers.actors import actor_of
 from loadbalancers.bootstrap import load_balancer_service, provisioning_service
 from portal.runtime import instance_id
-from servers.admin_base import PortalModelAdmin
+from servers.admin_base import ReadOnlyRecordsAdmin
 from servers.domain.errors import PortalError
 
 
@@ -56,7 +56,7 @@ class ProviderFilter(admin.SimpleListFilter):
 
 
 @admin.register(models.LoadBalancer)
-class LoadBalancerAdmin(PortalModelAdmin):
+class LoadBalancerAdmin(ReadOnlyRecordsAdmin):
     list_display = (
         "name",
         "owner",
@@ -100,16 +100,6 @@ class LoadBalancerAdmin(PortalModelAdmin):
         ),
     )
     actions = ("retry_provisioning", "refresh_from_provider", "delete_through_provider", "mark_stuck_as_error")
-
-    # The change page is for reading; writes are the actions below.
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: models.LoadBalancer | None = None) -> bool:
-        return obj is None and super().has_change_permission(request)
-
-    def has_delete_permission(self, request: HttpRequest, obj: models.LoadBalancer | None = None) -> bool:
-        return False
 
     def get_readonly_fields(self, request: HttpRequest, obj: models.LoadBalancer | None = None) -> list[str]:
         return [field for _, options in self.fieldsets for field in options["fields"]]
@@ -159,14 +149,9 @@ class LoadBalancerAdmin(PortalModelAdmin):
 
         self._each(request, queryset, mark)
 
-    def get_actions(self, request: HttpRequest) -> dict:
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)  # it would delete rows around the services
-        return actions
-
 
 @admin.register(models.Orphan)
-class OrphanAdmin(PortalModelAdmin):
+class OrphanAdmin(ReadOnlyRecordsAdmin):
     """Resources this installation made at a provider that no live load balancer owns.
     The reconciler deletes them itself after RECONCILE_ORPHAN_GRACE, a few at a time;
     when more are due than one pass may delete, it holds them all, and an operator
@@ -183,15 +168,6 @@ class OrphanAdmin(PortalModelAdmin):
         subtitle = f"Installation {instance_id()}: only resources that carry this identity are ever deleted"
         return super().changelist_view(request, {**(extra_context or {}), "subtitle": subtitle})
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: models.Orphan | None = None) -> bool:
-        return obj is None and super().has_change_permission(request)
-
-    def has_delete_permission(self, request: HttpRequest, obj: models.Orphan | None = None) -> bool:
-        return False
-
     @admin.action(description="Delete at the provider now (checked again first)", permissions=["change"])
     def delete_at_provider(self, request: HttpRequest, queryset: QuerySet) -> None:
         outcome = provisioning_service().delete_orphans(
@@ -200,8 +176,3 @@ class OrphanAdmin(PortalModelAdmin):
         for ref, what in outcome.items():
             level = messages.SUCCESS if what in ("deleted", "already gone at the provider") else messages.ERROR
             self.message_user(request, f"{ref}: {what}", level)
-
-    def get_actions(self, request: HttpRequest) -> dict:
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)  # forgetting a record would not delete the resource
-        return actions

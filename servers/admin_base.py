@@ -75,3 +75,23 @@ class PortalModelAdmin(admin.ModelAdmin):
                 )
                 return HttpResponseRedirect(request.get_full_path())
         return super().response_action(request, queryset)
+
+
+class ReadOnlyRecordsAdmin(PortalModelAdmin):
+    """Records that operations read but never edit or delete as rows: their page is for
+    reading, and every write is an action that calls a service."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        # The changelist (and so its actions) needs it; no object's change form does.
+        return obj is None and super().has_change_permission(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def get_actions(self, request: HttpRequest) -> dict:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # it would delete rows around the services
+        return actions
