@@ -78,7 +78,8 @@ def gunicorn(processes: Processes, world: World, port: int, **env: str) -> str:
 
 @pytest.fixture
 def hung_broker() -> Iterator[int]:
-    """A port that accepts TCP connections and never says a word: a broker that hangs."""
+    """A port that accepts TCP connections and never says a word: a broker (or a
+    database server) that hangs."""
     listener = socket.socket()
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", 0))
