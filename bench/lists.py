@@ -11,11 +11,11 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import django_ready, var_dir
 
 
 def main() -> None:
@@ -24,24 +24,14 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=20, help="requests per page size")
     args = parser.parse_args()
 
-    var_dir = Path(os.environ.setdefault("PORTAL_VAR_DIR", tempfile.mkdtemp(prefix="bench-")))
-    (var_dir / "static").mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
-    os.environ.setdefault("DEBUG", "false")
+    var_dir("bench-")
     os.environ.setdefault("API_THROTTLE_USER", "1000000/minute")
-    import django
-
-    django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
+    django_ready()
     from django.db import connection, transaction
     from django.test import Client
 
-    from tests.factories import LoadBalancerRowFactory, ServerFactory, UserFactory
-
-    settings.ALLOWED_HOSTS = ["testserver"]
-    call_command("migrate", verbosity=0)
     from loadbalancers import models
+    from tests.factories import LoadBalancerRowFactory, ServerFactory, UserFactory
 
     user = UserFactory(username="bench", is_staff=True, is_superuser=True)
     servers = ServerFactory.create_batch(5)

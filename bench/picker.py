@@ -9,15 +9,14 @@ SQLite database (or DATABASE_URL if set).
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import django_ready, var_dir
 
 
 def main() -> None:
@@ -26,32 +25,22 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=20, help="requests per address")
     args = parser.parse_args()
 
-    throw_away = "PORTAL_VAR_DIR" not in os.environ
-    var_dir = Path(os.environ.setdefault("PORTAL_VAR_DIR", tempfile.mkdtemp(prefix="bench-picker-")))
-    (var_dir / "static").mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.dev")
-    os.environ.setdefault("DEBUG", "false")
+    folder, throw_away = var_dir("bench-picker-")
     try:
         measure(args)
     finally:
         if throw_away:  # its SQLite database holds the whole inventory: leave nothing behind
-            shutil.rmtree(var_dir, ignore_errors=True)
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def measure(args: argparse.Namespace) -> None:
-    import django
-
-    django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
+    django_ready()
     from django.db import connection, transaction
     from django.test import Client
 
     from servers.models import Server
     from tests.factories import UserFactory
 
-    settings.ALLOWED_HOSTS = ["testserver"]
-    call_command("migrate", verbosity=0)
     Server.objects.all().delete()
     start = time.perf_counter()
     with transaction.atomic():
