@@ -46,6 +46,6 @@ def grant_operations(user, *, codenames: tuple[str, ...] = ("view", "add", "chan
     balancers and servers (the admin and the API both ask for them)."""
     from django.contrib.auth.models import Permission
 
-    wanted = [f"{action}_{model}" for action in codenames for model in ("loadbalancer", "server")]
+    wanted = [f"{action}_{model}" for action in codenames for model in ("loadbalancer", "server", "orphan")]
     user.user_permissions.add(*Permission.objects.filter(codename__in=wanted))
     return user
