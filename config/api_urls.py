@@ -1,8 +1,8 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from config.auth import TokenView
 from loadbalancers.api.views import LoadBalancerViewSet, ProviderListView
+from portal.api.token import TokenView
 from servers.api.views import ServerViewSet
 
 router = DefaultRouter()

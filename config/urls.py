@@ -5,9 +5,9 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from config.health import healthz, readyz
-from config.login_throttle import AdminSignInForm, SignInForm
-from loadbalancers.views import favicon
+from portal.health import healthz, readyz
+from portal.signin import AdminSignInForm, SignInForm
+from portal.web import favicon
 
 admin.site.login_form = AdminSignInForm
 

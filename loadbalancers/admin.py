@@ -12,11 +12,11 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from loadbalancers import models
-from loadbalancers.actors import actor_of
 from loadbalancers.bootstrap import load_balancer_service, provisioning_service
+from portal.actors import actor_of
+from portal.admin import ReadOnlyRecordsAdmin
+from portal.kernel.errors import PortalError
 from portal.runtime import instance_id
-from servers.admin_base import ReadOnlyRecordsAdmin
-from servers.domain.errors import PortalError
 
 
 class MemberInline(admin.TabularInline):

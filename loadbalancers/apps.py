@@ -6,7 +6,6 @@ class LoadbalancersConfig(AppConfig):
     verbose_name = "Load balancers"
 
     def ready(self) -> None:
-        from loadbalancers import signals  # noqa: F401 - connects the receivers
         from loadbalancers.adapters.usage import LoadBalancerServerUsage
         from servers.bootstrap import register_usage
 

@@ -14,10 +14,15 @@ from loadbalancers.adapters.lbaas.haproxy import HAProxyLBaaS
 from loadbalancers.adapters.lbaas.sandbox import SandboxLBaaS
 from loadbalancers.adapters.scheduler import CeleryTaskScheduler
 from loadbalancers.adapters.unit_of_work import DjangoUnitOfWork
-from loadbalancers.application.messagebus import MessageBus, provisioning_handlers
 from loadbalancers.application.ports import LBaaSClient, Providers
-from loadbalancers.application.services import LoadBalancerService, ProvisioningPolicy, ProvisioningService
+from loadbalancers.application.services import (
+    LoadBalancerService,
+    ProvisioningPolicy,
+    ProvisioningService,
+    provisioning_handlers,
+)
 from loadbalancers.selectors import DjangoLoadBalancerReadModel
+from portal.kernel.messagebus import MessageBus
 from portal.runtime import instance_id
 from servers.bootstrap import address_policy
 

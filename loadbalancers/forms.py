@@ -7,9 +7,9 @@ from __future__ import annotations
 from django import forms
 
 from loadbalancers.domain.model import Algorithm, ListenerProtocol
-from servers.application.pagination import PageRequest
+from portal.kernel.errors import PortalError
+from portal.kernel.pagination import PageRequest
 from servers.application.payloads import ServerQuery
-from servers.domain.errors import PortalError
 from servers.domain.model import ServerStatus
 
 ALGORITHM_LABELS = {

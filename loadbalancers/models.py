@@ -13,7 +13,7 @@ from loadbalancers.domain.model import (
     OperatingStatus,
     ProvisioningStatus,
 )
-from servers.domain.model import NAME_MAX_LENGTH
+from portal.kernel.validators import NAME_MAX_LENGTH
 
 
 def _choices(enum) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]

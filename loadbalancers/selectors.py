@@ -14,7 +14,7 @@ from loadbalancers import models
 from loadbalancers.application.payloads import LoadBalancerQuery
 from loadbalancers.application.ports import LoadBalancerReadModel, LoadBalancerView, MemberView
 from loadbalancers.domain.model import ProvisioningStatus
-from servers.application.pagination import Page
+from portal.kernel.pagination import Page
 
 
 def load_balancer_rows() -> QuerySet[models.LoadBalancer]:

@@ -19,7 +19,7 @@ from django.db import InterfaceError, OperationalError
 
 from loadbalancers import bootstrap
 from loadbalancers.domain.errors import LoadBalancerNotFound
-from servers.domain.errors import DependencyUnavailable, StaleVersion
+from portal.kernel.errors import DependencyUnavailable, StaleVersion
 
 logger = logging.getLogger(__name__)
 

@@ -12,10 +12,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
-from django.templatetags.static import static
 from django.views.decorators.http import require_http_methods, require_safe
 
-from loadbalancers.actors import actor_of
 from loadbalancers.api.serializers import LoadBalancerListQuery
 from loadbalancers.application.payloads import CreateLoadBalancer, UpdateLoadBalancer
 from loadbalancers.application.ports import LoadBalancerView
@@ -30,11 +28,12 @@ from loadbalancers.forms import (
     as_number,
     show_errors,
 )
-from servers.application.pagination import Page
+from portal.actors import actor_of
+from portal.kernel.errors import Conflict, PortalError, StaleVersion, ValidationFailed
+from portal.kernel.pagination import Page
+from portal.web import list_page
 from servers.bootstrap import server_service
-from servers.domain.errors import Conflict, PortalError, StaleVersion, ValidationFailed
 from servers.domain.model import Server
-from servers.pages import list_page
 
 PAGE_SIZE = 25
 # The server picker shows this many matching servers at a time; typing narrows them.
@@ -272,10 +271,3 @@ def load_balancer_delete(request: HttpRequest, lb_id: UUID) -> HttpResponse:
             messages.success(request, f"Load balancer {lb.name} is being deleted.")
         return redirect("load-balancer-page", lb_id=lb.id)
     return render(request, "loadbalancers/delete.html", {"lb": lb})
-
-
-@require_safe
-def favicon(request: HttpRequest) -> HttpResponse:
-    """Browsers ask every site for /favicon.ico (for the pages that link no icon, such as
-    the admin's): the portal's icon is one of its static files."""
-    return redirect(static("portal/favicon.svg"))

@@ -8,11 +8,11 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
+from portal.admin import PortalModelAdmin
+from portal.kernel.errors import PortalError, ValidationFailed
 from servers import models
-from servers.admin_base import PortalModelAdmin
 from servers.application.payloads import CreateServer, UpdateServer
 from servers.bootstrap import address_policy, server_service
-from servers.domain.errors import PortalError, ValidationFailed
 from servers.domain.model import Server, ServerStatus
 
 

@@ -3,7 +3,8 @@
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from servers.domain.model import NAME_MAX_LENGTH, PORT_MAX, PORT_MIN, ServerStatus
+from portal.kernel.validators import NAME_MAX_LENGTH, PORT_MAX, PORT_MIN
+from servers.domain.model import ServerStatus
 
 
 class Server(models.Model):

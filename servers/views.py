@@ -3,10 +3,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
+from portal.web import list_page
 from servers.api.serializers import ServerListQuery
 from servers.bootstrap import server_service
 from servers.domain.model import ServerStatus
-from servers.pages import list_page
 
 PAGE_SIZE = 50
 

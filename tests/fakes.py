@@ -10,7 +10,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-from loadbalancers.application.messagebus import MessageBus, provisioning_handlers
 from loadbalancers.application.payloads import LoadBalancerQuery
 from loadbalancers.application.ports import (
     LBaaSClient,
@@ -25,18 +24,25 @@ from loadbalancers.application.ports import (
     Providers,
     UnitOfWork,
 )
-from loadbalancers.application.services import LoadBalancerService, ProvisioningPolicy, ProvisioningService
+from loadbalancers.application.services import (
+    LoadBalancerService,
+    ProvisioningPolicy,
+    ProvisioningService,
+    provisioning_handlers,
+)
 from loadbalancers.domain.errors import (
     LoadBalancerNotFound,
     NameTaken,
     ProviderResourceNotFound,
 )
 from loadbalancers.domain.model import PENDING, LoadBalancer, OperatingStatus, Orphan, ProvisioningStatus
-from servers.application.pagination import Page
+from portal.kernel.errors import StaleVersion
+from portal.kernel.messagebus import MessageBus
+from portal.kernel.pagination import Page
 from servers.application.payloads import ServerQuery
 from servers.application.ports import ServerRepository, ServersUnitOfWork
 from servers.application.services import ServerService
-from servers.domain.errors import ServerAddressTaken, ServerNameTaken, ServerNotFound, StaleVersion
+from servers.domain.errors import ServerAddressTaken, ServerNameTaken, ServerNotFound
 from servers.domain.model import Server, ServerStatus
 
 

@@ -36,7 +36,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "config.security.ContentSecurityPolicyMiddleware",
+    "portal.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -44,7 +44,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "config.unavailable.DatabaseUnavailableMiddleware",
+    "portal.unavailable.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -119,13 +119,13 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["servers.api.base.BoundedJSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["portal.api.inputs.BoundedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
-        "servers.api.base.RawJSONBrowsableAPIRenderer",
+        "portal.api.renderers.RawJSONBrowsableAPIRenderer",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "servers.api.base.exception_handler",
+    "EXCEPTION_HANDLER": "portal.api.errors.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
         "rest_framework.throttling.UserRateThrottle",
@@ -318,6 +318,6 @@ LOGGING = {
 ADMIN_STUCK_AFTER = env.number("ADMIN_STUCK_AFTER", 300.0, minimum=0.0, maximum=7 * 86400)
 
 # Sign-in throttling (see config/login_throttle.py).
-AUTHENTICATION_BACKENDS = ["config.login_throttle.ThrottledModelBackend"]
+AUTHENTICATION_BACKENDS = ["portal.signin.ThrottledModelBackend"]
 LOGIN_FAILURE_LIMIT = env.whole("LOGIN_FAILURE_LIMIT", 10, minimum=1, maximum=1000)
 LOGIN_FAILURE_WINDOW = env.number("LOGIN_FAILURE_WINDOW", 900.0, minimum=1.0, maximum=86400)

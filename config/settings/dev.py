@@ -1,8 +1,8 @@
 """The embedded default: one machine, SQLite, the sandbox LBaaS, a broker in a folder."""
 
 from config import env
-from config.security import DEV_SECRET_KEY
 from config.settings.base import *  # noqa: F403
+from portal.security import DEV_SECRET_KEY
 
 DEBUG = env.flag("DEBUG", False)  # an opt-in: its error pages show the code and the URL patterns
 SECRET_KEY = env.text("SECRET_KEY", DEV_SECRET_KEY)

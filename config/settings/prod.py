@@ -2,9 +2,9 @@
 or with anything that is fine on a laptop but not on the internet."""
 
 from config import env
-from config.security import PUBLISHED_SECRET_KEYS
 from config.settings.base import *  # noqa: F403
 from config.settings.base import DEBUG
+from portal.security import PUBLISHED_SECRET_KEYS
 
 SECRET_KEY = env.secret_key("SECRET_KEY", published=PUBLISHED_SECRET_KEYS)
 if DEBUG:

@@ -1,9 +1,9 @@
 """The test suite: fast hashing, a quick sandbox, tasks on an in-memory broker."""
 
 from config import env
-from config.security import TEST_SECRET_KEY
 from config.settings.dev import *  # noqa: F403
 from config.settings.dev import DATABASES, REST_FRAMEWORK, SANDBOX_LBAAS, VAR_DIR
+from portal.security import TEST_SECRET_KEY
 
 SECRET_KEY = TEST_SECRET_KEY
 # One cache per process: parallel test processes (pytest -n) must not clear or count into

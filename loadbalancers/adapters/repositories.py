@@ -14,7 +14,7 @@ from loadbalancers.adapters import mappers
 from loadbalancers.application.ports import LoadBalancerRepository, OrphanRepository
 from loadbalancers.domain.errors import LoadBalancerNotFound, NameTaken
 from loadbalancers.domain.model import PENDING, LoadBalancer, Orphan, ProvisioningStatus
-from servers.domain.errors import StaleVersion
+from portal.kernel.errors import StaleVersion
 
 
 class DjangoLoadBalancerRepository(LoadBalancerRepository):

@@ -1,7 +1,7 @@
 from loadbalancers.adapters.repositories import DjangoLoadBalancerRepository, DjangoOrphanRepository
 from loadbalancers.application.ports import UnitOfWork
+from portal.unit_of_work import AtomicUnitOfWork
 from servers.adapters.repositories import DjangoServerRepository
-from servers.adapters.unit_of_work import AtomicUnitOfWork
 
 
 class DjangoUnitOfWork(AtomicUnitOfWork, UnitOfWork):

@@ -3,7 +3,8 @@ from rest_framework import serializers
 from loadbalancers.application.payloads import LoadBalancerQuery
 from loadbalancers.application.ports import LoadBalancerView
 from loadbalancers.domain.model import Algorithm, ListenerProtocol, OperatingStatus, ProvisioningStatus
-from servers.api.base import InputSerializer, ListQuerySerializer, StrictCharField, StrictIntegerField, enum_field
+from portal.api.inputs import InputSerializer, StrictCharField, StrictIntegerField, enum_field
+from portal.api.lists import ListQuerySerializer
 from servers.api.serializers import ServerSummaryOutput
 
 RECORD_READ_ONLY = (

@@ -7,7 +7,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from loadbalancers.actors import actor_of
 from loadbalancers.api.serializers import (
     LoadBalancerCreateInput,
     LoadBalancerListQuery,
@@ -18,8 +17,10 @@ from loadbalancers.api.serializers import (
 from loadbalancers.application.payloads import CreateLoadBalancer, UpdateLoadBalancer
 from loadbalancers.bootstrap import load_balancer_service, providers
 from loadbalancers.domain.errors import LoadBalancerNotFound
-from servers.api.base import ErrorSerializer, page_response, page_serializer, parse_query
-from servers.application.pagination import Page
+from portal.actors import actor_of
+from portal.api.errors import ErrorSerializer
+from portal.api.lists import page_response, page_serializer, parse_query
+from portal.kernel.pagination import Page
 
 ERRORS = dict.fromkeys((400, 401, 404, 409), ErrorSerializer)
 

@@ -5,20 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from loadbalancers.domain.model import Algorithm, ListenerProtocol
-from servers.application.pagination import PageRequest
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who is asking: users see and touch their own load balancers; operations staff
-    see all of them (``sees_all``) and change or delete all of them (``changes_all``)
-    only with the permissions the admin asks for the same, so an account has the
-    same power on every path."""
-
-    user_id: int
-    username: str
-    sees_all: bool = False
-    changes_all: bool = False
+from portal.kernel.pagination import PageRequest
 
 
 @dataclass(frozen=True)

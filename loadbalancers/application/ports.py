@@ -12,7 +12,7 @@ from uuid import UUID
 from loadbalancers.application.payloads import LoadBalancerQuery
 from loadbalancers.domain.errors import ProviderRejected
 from loadbalancers.domain.model import LoadBalancer, OperatingStatus, Orphan, ProvisioningStatus
-from servers.application.pagination import Page
+from portal.kernel.pagination import Page
 from servers.application.ports import ServerRepository
 
 # -- persistence ------------------------------------------------------------------------

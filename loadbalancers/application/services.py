@@ -15,8 +15,7 @@ from datetime import timedelta
 from functools import partial
 from uuid import UUID, uuid4
 
-from loadbalancers.application.messagebus import MessageBus
-from loadbalancers.application.payloads import Actor, CreateLoadBalancer, LoadBalancerQuery, UpdateLoadBalancer
+from loadbalancers.application.payloads import CreateLoadBalancer, LoadBalancerQuery, UpdateLoadBalancer
 from loadbalancers.application.ports import (
     Clock,
     LoadBalancerReadModel,
@@ -28,6 +27,7 @@ from loadbalancers.application.ports import (
     TaskScheduler,
     UnitOfWork,
 )
+from loadbalancers.domain import events
 from loadbalancers.domain.errors import (
     LoadBalancerNotFound,
     NameTaken,
@@ -44,11 +44,23 @@ from loadbalancers.domain.model import (
     ProvisioningStatus,
     member_errors,
 )
-from servers.application.pagination import Page
-from servers.domain.errors import Conflict, FieldErrors, PermissionDenied, StaleVersion, ValidationFailed
-from servers.domain.model import STRICT_ADDRESS_POLICY, AddressPolicy, choice_errors
+from portal.kernel.actors import Actor
+from portal.kernel.errors import Conflict, FieldErrors, PermissionDenied, StaleVersion, ValidationFailed
+from portal.kernel.messagebus import Handler, MessageBus
+from portal.kernel.pagination import Page
+from portal.kernel.validators import choice_errors
+from servers.domain.model import STRICT_ADDRESS_POLICY, AddressPolicy
 
 logger = logging.getLogger(__name__)
+
+
+def provisioning_handlers(scheduler: TaskScheduler) -> dict[type, list[Handler]]:
+    """Each request a user makes starts its background work at the provider."""
+    return {
+        events.CreationRequested: [lambda e: scheduler.provision(e.lb_id)],
+        events.UpdateRequested: [lambda e: scheduler.apply_update(e.lb_id)],
+        events.DeletionRequested: [lambda e: scheduler.deprovision(e.lb_id)],
+    }
 
 
 class LoadBalancerService:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from servers.domain.errors import Conflict, DependencyUnavailable, NotFound, ValidationFailed
+from portal.kernel.errors import Conflict, DependencyUnavailable, NotFound, ValidationFailed
 
 
 class LoadBalancerNotFound(NotFound):

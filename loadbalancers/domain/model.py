@@ -17,8 +17,8 @@ from uuid import UUID
 
 from loadbalancers.domain import events
 from loadbalancers.domain.errors import InvalidTransition, LoadBalancerPending
-from servers.domain.errors import FieldErrors
-from servers.domain.model import choice_errors, name_errors, port_errors
+from portal.kernel.errors import FieldErrors
+from portal.kernel.validators import choice_errors, name_errors, port_errors
 
 DESCRIPTION_MAX_LENGTH = 255
 ERROR_REASON_MAX_LENGTH = 1000

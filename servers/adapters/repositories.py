@@ -5,9 +5,9 @@ from collections.abc import Iterable
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 
+from portal.kernel.pagination import Page
 from servers import models
 from servers.adapters import mappers
-from servers.application.pagination import Page
 from servers.application.payloads import ServerQuery
 from servers.application.ports import ServerRepository
 from servers.domain.errors import ServerAddressTaken, ServerNameTaken, ServerNotFound

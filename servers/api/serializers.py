@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
-from servers.api.base import InputSerializer, ListQuerySerializer, StrictCharField, StrictIntegerField, enum_field
+from portal.api.inputs import InputSerializer, StrictCharField, StrictIntegerField, enum_field
+from portal.api.lists import ListQuerySerializer
 from servers.application.payloads import ServerQuery
 from servers.domain.model import ServerStatus
 

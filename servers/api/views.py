@@ -3,7 +3,8 @@ from rest_framework import permissions, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from servers.api.base import ErrorSerializer, page_response, page_serializer, parse_query
+from portal.api.errors import ErrorSerializer
+from portal.api.lists import page_response, page_serializer, parse_query
 from servers.api.serializers import ServerCreateInput, ServerListQuery, ServerOutput, ServerUpdateInput
 from servers.application.payloads import CreateServer, UpdateServer
 from servers.bootstrap import server_service

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from servers.application.pagination import PageRequest
+from portal.kernel.pagination import PageRequest
 from servers.domain.model import ServerStatus
 
 

@@ -6,7 +6,7 @@ import abc
 from collections.abc import Iterable
 from typing import Protocol
 
-from servers.application.pagination import Page
+from portal.kernel.pagination import Page
 from servers.application.payloads import ServerQuery
 from servers.domain.model import Server
 

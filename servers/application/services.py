@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from servers.application.pagination import Page
+from portal.kernel.errors import FieldErrors
+from portal.kernel.pagination import Page
+from portal.kernel.validators import choice_errors
 from servers.application.payloads import CreateServer, ServerQuery, UpdateServer
 from servers.application.ports import ServersUnitOfWork
-from servers.domain.errors import FieldErrors, ServerInUse
-from servers.domain.model import STRICT_ADDRESS_POLICY, AddressPolicy, Server, ServerStatus, choice_errors
+from servers.domain.errors import ServerInUse
+from servers.domain.model import STRICT_ADDRESS_POLICY, AddressPolicy, Server, ServerStatus
 
 
 class ServerService:

@@ -316,8 +316,9 @@ def test_a_pending_page_stays_quiet_for_screen_readers_until_something_changes(b
     alice = UserFactory(username="alice", password=PASSWORD)
     server = ServerFactory()
     page = new_page(browser, portal, "alice")
-    from loadbalancers.application.payloads import Actor, CreateLoadBalancer
+    from loadbalancers.application.payloads import CreateLoadBalancer
     from loadbalancers.bootstrap import load_balancer_service
+    from portal.kernel.actors import Actor
 
     view = load_balancer_service().create_one(
         Actor(alice.pk, "alice"), CreateLoadBalancer(name="slow", servers=[server.pk])

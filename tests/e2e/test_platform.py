@@ -35,7 +35,7 @@ def test_readyz_checks_database_broker_worker_and_scheduler(client, heartbeats):
 def test_readyz_is_503_when_the_broker_is_down(client, monkeypatch, heartbeats):
     from celery import Celery
 
-    from config import health
+    from portal import health
 
     monkeypatch.setattr(health, "app", Celery(broker="redis://127.0.0.1:1/0"))
     response = client.get("/readyz")
@@ -207,7 +207,7 @@ def test_the_token_endpoint_limit_cannot_be_dodged_with_a_forged_forwarded_for(c
 def test_readyz_is_503_when_the_database_is_down(client, monkeypatch):
     from django.db import OperationalError
 
-    from config import health
+    from portal import health
 
     class Unreachable:
         def cursor(self):

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.http import HttpResponse
 from django.test import Client, RequestFactory
 
-from config.security import ContentSecurityPolicyMiddleware
+from portal.security import ContentSecurityPolicyMiddleware
 from tests.factories import UserFactory
 
 STRICT = "default-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"

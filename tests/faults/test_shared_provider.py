@@ -10,10 +10,11 @@ from uuid import UUID, uuid4
 import pytest
 
 from loadbalancers.adapters.lbaas.sandbox import SandboxLBaaS
-from loadbalancers.application.payloads import Actor, CreateLoadBalancer
+from loadbalancers.application.payloads import CreateLoadBalancer
 from loadbalancers.application.ports import LBaaSClient
 from loadbalancers.application.services import ProvisioningPolicy
 from loadbalancers.domain.model import ProvisioningStatus
+from portal.kernel.actors import Actor
 from tests.fakes import Portal
 from tests.integration.lbaas.elbv2_fixtures import clean_up, moto_aws
 

@@ -8,11 +8,12 @@ from functools import partial
 import pytest
 from django.db import connection
 
-from loadbalancers.application.payloads import Actor, CreateLoadBalancer, UpdateLoadBalancer
+from loadbalancers.application.payloads import CreateLoadBalancer, UpdateLoadBalancer
 from loadbalancers.bootstrap import load_balancer_service
 from loadbalancers.models import LoadBalancer
+from portal.kernel.actors import Actor
+from portal.kernel.errors import PortalError
 from servers.bootstrap import server_service
-from servers.domain.errors import PortalError
 from tests.conftest import needs_postgres
 from tests.factories import ServerFactory, UserFactory
 

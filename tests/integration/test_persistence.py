@@ -13,9 +13,10 @@ from loadbalancers.adapters.repositories import DjangoLoadBalancerRepository
 from loadbalancers.adapters.unit_of_work import DjangoUnitOfWork
 from loadbalancers.domain.errors import LoadBalancerNotFound, NameTaken
 from loadbalancers.domain.model import LoadBalancer, OperatingStatus, ProvisioningStatus
+from portal.kernel.errors import StaleVersion
 from servers.adapters.repositories import DjangoServerRepository
 from servers.bootstrap import server_service
-from servers.domain.errors import ServerAddressTaken, ServerInUse, ServerNameTaken, ServerNotFound, StaleVersion
+from servers.domain.errors import ServerAddressTaken, ServerInUse, ServerNameTaken, ServerNotFound
 from servers.domain.model import Server, ServerStatus
 from tests.factories import LoadBalancerRowFactory, ServerFactory, UserFactory
 

@@ -8,8 +8,8 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from loadbalancers.application.payloads import Actor
 from loadbalancers.models import LoadBalancer
+from portal.kernel.actors import Actor
 from tests.conftest import POSTGRES
 from tests.factories import ServerFactory, UserFactory
 from tests.integration.test_concurrency import create, race

@@ -1,6 +1,6 @@
 import pytest
 
-from loadbalancers.application.payloads import Actor
+from portal.kernel.actors import Actor
 from tests.fakes import Portal
 
 

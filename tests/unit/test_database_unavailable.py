@@ -8,7 +8,7 @@ import pytest
 from django.db import IntegrityError, InterfaceError, OperationalError
 from django.test import RequestFactory
 
-from config.unavailable import DatabaseUnavailableMiddleware
+from portal.unavailable import DatabaseUnavailableMiddleware
 
 middleware = DatabaseUnavailableMiddleware(lambda request: None)
 

@@ -14,8 +14,8 @@ from loadbalancers.domain.errors import (
     ServerNotEligible,
 )
 from loadbalancers.domain.model import ProvisioningStatus
-from servers.application.pagination import PageRequest
-from servers.domain.errors import PermissionDenied, StaleVersion, ValidationFailed
+from portal.kernel.errors import PermissionDenied, StaleVersion, ValidationFailed
+from portal.kernel.pagination import PageRequest
 from servers.domain.model import ServerStatus
 
 

@@ -3,10 +3,11 @@ import ipaddress
 import pytest
 
 from loadbalancers.domain.errors import ServerNotEligible
-from servers.application.pagination import PageRequest
+from portal.kernel.errors import ValidationFailed
+from portal.kernel.pagination import PageRequest
 from servers.application.payloads import CreateServer, ServerQuery, UpdateServer
 from servers.application.services import ServerService
-from servers.domain.errors import ServerAddressTaken, ServerInUse, ServerNameTaken, ServerNotFound, ValidationFailed
+from servers.domain.errors import ServerAddressTaken, ServerInUse, ServerNameTaken, ServerNotFound
 from servers.domain.model import AddressPolicy, Server, ServerStatus
 
 
@@ -131,7 +132,7 @@ def test_bad_list_queries_are_refused(portal, query, field):
     ],
 )
 def test_a_page_knows_its_neighbours(total, limit, offset, shown, previous, following):
-    from servers.application.pagination import Page
+    from portal.kernel.pagination import Page
 
     page = Page(items=list(range(max(0, min(limit, total - offset)))), total=total, limit=limit, offset=offset)
 

@@ -9,7 +9,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from config import env
-from config.security import DEV_SECRET_KEY, TEST_SECRET_KEY
+from portal.security import DEV_SECRET_KEY, TEST_SECRET_KEY
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from celery import current_app as app
 from django.conf import settings
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 
-from config.celery import app
 from portal.broker import call_within, folder_problem
 from portal.runtime import heartbeat_problems
 

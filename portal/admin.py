@@ -12,7 +12,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils.functional import cached_property
 
-from servers.application.pagination import MAX_SEARCH_LENGTH
+from portal.kernel.pagination import MAX_SEARCH_LENGTH
 
 _DB_INTEGERS = range(-(2**63), 2**63)
 

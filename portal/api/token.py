@@ -5,8 +5,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
-from config.login_throttle import is_throttled, retry_after, throttled_message
-from servers.api.base import BoundedJSONParser, ErrorSerializer
+from portal.api.errors import ErrorSerializer
+from portal.api.inputs import BoundedJSONParser
+from portal.signin import is_throttled, retry_after, throttled_message
 
 
 class SignInThrottled(exceptions.Throttled):

@@ -7,11 +7,14 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.contrib import messages
-from django.http import HttpRequest, QueryDict
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect
+from django.templatetags.static import static
+from django.views.decorators.http import require_safe
 
-from servers.api.base import ListQuerySerializer
-from servers.application.pagination import Page
-from servers.domain.errors import ValidationFailed
+from portal.api.lists import ListQuerySerializer
+from portal.kernel.errors import ValidationFailed
+from portal.kernel.pagination import Page
 
 T = TypeVar("T")
 
@@ -32,3 +35,10 @@ def list_page(
     except ValidationFailed as invalid:
         messages.error(request, invalid.message)
         return None, params
+
+
+@require_safe
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask every site for /favicon.ico (for the pages that link no icon, such as
+    the admin's): the portal's icon is one of its static files."""
+    return redirect(static("portal/favicon.svg"))

@@ -1,6 +1,6 @@
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
-from loadbalancers.application.payloads import Actor
+from portal.kernel.actors import Actor
 
 
 def actor_of(user: AbstractBaseUser | AnonymousUser) -> Actor:

@@ -11,7 +11,7 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 
-from servers.api.base import database_unavailable_body
+from portal.api.errors import database_unavailable_body
 
 logger = logging.getLogger(__name__)
 

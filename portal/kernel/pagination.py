@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from servers.domain.errors import FieldErrors
+from portal.kernel.errors import FieldErrors
 
 T = TypeVar("T")
 
