@@ -1,46 +1,51 @@
-"""Lists in the API: the list query from a query string, and the page answer."""
+"""Lists in the API: the list query from a query string (and its documentation), and
+the page answer."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema_serializer
+from django import forms
+from drf_spectacular.utils import OpenApiParameter, extend_schema_serializer
 from rest_framework import serializers
+from rest_framework.request import Request
 from rest_framework.response import Response
 
-from portal.kernel.pagination import DEFAULT_LIMIT, MAX_LIMIT, MAX_SEARCH_LENGTH, Page, PageRequest
+from portal.filters import ListFilters
+from portal.kernel.errors import FieldErrors
+from portal.kernel.pagination import Page
 
 
-class ListQuerySerializer(serializers.Serializer):
-    """The list query, from a query string.  A parameter left empty (``?sort_by=``, as
-    a form's blank field sends it) means the same as one left out: its default."""
-
-    limit = serializers.IntegerField(required=False, default=DEFAULT_LIMIT, help_text=f"1 to {MAX_LIMIT}")
-    offset = serializers.IntegerField(required=False, default=0)
-    sort_by = serializers.CharField(required=False, help_text="Empty or left out: the list's default order.")
-    sort_direction = serializers.ChoiceField(
-        choices=["asc", "desc"],
-        required=False,
-        help_text="Default: asc when sort_by is given, otherwise the direction of the list's default order.",
-    )
-    search = serializers.CharField(required=False, allow_blank=True, max_length=MAX_SEARCH_LENGTH)
-
-    default_sort = ("created_at", "asc")
-
-    def page_request(self) -> PageRequest:
-        # Only what was validated counts: an empty parameter was sent, but means its default.
-        data = self.validated_data
-        sort_by, sort_direction = self.default_sort
-        if "sort_by" in data:
-            sort_by, sort_direction = data["sort_by"], "asc"
-        sort_direction = data.get("sort_direction", sort_direction)
-        return PageRequest(limit=data["limit"], offset=data["offset"], sort_by=sort_by, sort_direction=sort_direction)
+def list_query(filters_class: type[ListFilters], request: Request) -> Any:
+    """The app's query payload from the request's query string; ValidationFailed (a 400
+    that names each bad parameter) when the query's shape is not valid."""
+    filters = filters_class(request.query_params)
+    if not filters.is_valid():
+        errors = FieldErrors()
+        errors.extend(filters.errors_by_field())
+        errors.raise_if_any("the request is not valid")
+    return filters.to_query()
 
 
-def parse_query(serializer_class: type[ListQuerySerializer], request: Any) -> ListQuerySerializer:
-    serializer = serializer_class(data=request.query_params)
-    serializer.is_valid(raise_exception=True)
-    return serializer
+def query_parameters(filters_class: type[ListFilters]) -> list[OpenApiParameter]:
+    """The OpenAPI query parameters of a list, from its filters' form fields."""
+    parameters = []
+    for name, field in filters_class.base_fields.items():
+        schema: dict[str, Any] = {"type": "integer" if isinstance(field, forms.IntegerField) else "string"}
+        if getattr(field, "max_length", None) is not None:
+            schema["maxLength"] = field.max_length
+        choices = [value for value, _ in field.choices if value] if isinstance(field, forms.ChoiceField) else None
+        parameters.append(
+            OpenApiParameter(
+                name,
+                type=schema,
+                location=OpenApiParameter.QUERY,
+                description=str(field.help_text),
+                enum=choices,
+                default=field.initial,
+            )
+        )
+    return parameters
 
 
 def page_response(page: Page[Any], serializer_class: type[serializers.Serializer]) -> Response:

@@ -1,0 +1,25 @@
+"""The load balancer list's query, shared by the API and the load balancers page."""
+
+from __future__ import annotations
+
+from django import forms
+
+from loadbalancers.application.payloads import LoadBalancerQuery
+from loadbalancers.domain.model import OperatingStatus, ProvisioningStatus
+from portal.filters import ListFilters
+
+
+class LoadBalancerFilters(ListFilters):
+    provisioning_status = forms.CharField(required=False, help_text=", ".join(ProvisioningStatus))
+    operating_status = forms.CharField(required=False, help_text=", ".join(OperatingStatus))
+
+    default_sort = ("created_at", "desc")
+
+    def to_query(self) -> LoadBalancerQuery:
+        data = self.cleaned_data
+        return LoadBalancerQuery(
+            page=self.page_request(),
+            provisioning_status=data["provisioning_status"] or None,
+            operating_status=data["operating_status"] or None,
+            search=data["search"] or None,
+        )
