@@ -79,6 +79,9 @@ class FieldErrors:
     def __bool__(self) -> bool:
         return bool(self._errors)
 
+    def __contains__(self, field: object) -> bool:
+        return field in self._errors
+
     def as_dict(self) -> dict[str, list[str]]:
         return {field: list(messages) for field, messages in self._errors.items()}
 
