@@ -9,14 +9,14 @@ any write while PENDING_* -> LoadBalancerPending, nothing changes
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
 from loadbalancers.domain import events
-from loadbalancers.domain.errors import InvalidTransition, LoadBalancerPending
+from loadbalancers.domain.errors import InvalidTransition, LoadBalancerPending, NameTaken, ServerNotEligible
 from portal.kernel.errors import FieldErrors
 from portal.kernel.validators import choice_errors, name_errors, port_errors
 
@@ -85,6 +85,49 @@ def description_errors(description: object) -> list[str]:
     return []
 
 
+@dataclass(frozen=True)
+class ServerProblem:
+    """Why one requested server cannot be a member (it does not exist, is not OK, ...)."""
+
+    server_id: int
+    message: str
+
+
+def _nothing_taken(name: str) -> bool:
+    return False
+
+
+def _no_problems(server_ids: Sequence[int]) -> list[ServerProblem]:
+    return []
+
+
+# The rule of each field, and the name it has in requests (the members are "servers").
+_RULES: dict[str, tuple[str, Callable[[object], list[str]]]] = {
+    "name": ("name", name_errors),
+    "members": ("servers", member_errors),
+    "listener_protocol": (
+        "listener_protocol",
+        lambda value: choice_errors(value, ListenerProtocol, what="listener_protocol"),
+    ),
+    "listener_port": ("listener_port", lambda value: port_errors(value, what="listener_port")),
+    "algorithm": ("algorithm", lambda value: choice_errors(value, Algorithm, what="algorithm")),
+    "description": ("description", description_errors),
+}
+
+
+def _judge(errors: FieldErrors, problems: list[ServerProblem], *, taken: str | None, message: str) -> None:
+    """Raise for everything found at once; one kind of problem alone keeps its own error."""
+    if taken is not None:
+        if not errors and not problems:
+            raise NameTaken(taken)
+        errors.add("name", f"{taken!r} is taken by a live load balancer")
+    if not errors and problems:
+        raise ServerNotEligible([p.message for p in problems], [p.server_id for p in problems])
+    for problem in problems:
+        errors.add("servers", problem.message)
+    errors.raise_if_any(message)
+
+
 @dataclass
 class LoadBalancer:
     id: UUID
@@ -112,29 +155,13 @@ class LoadBalancer:
     # -- creation -----------------------------------------------------------------
 
     @staticmethod
-    def check_new(
-        *,
-        name: object,
-        members: object,
-        listener_protocol: object,
-        listener_port: object,
-        algorithm: object,
-        description: object,
-    ) -> FieldErrors:
-        """Every rule a new load balancer must meet by itself, all reported at once."""
+    def _field_errors(**given: object) -> FieldErrors:
+        """What is wrong with the fields given, each by its own rule (``_RULES``)."""
         errors = FieldErrors()
-        for message in name_errors(name):
-            errors.add("name", message)
-        for message in member_errors(members):
-            errors.add("servers", message)
-        for message in choice_errors(listener_protocol, ListenerProtocol, what="listener_protocol"):
-            errors.add("listener_protocol", message)
-        for message in port_errors(listener_port, what="listener_port"):
-            errors.add("listener_port", message)
-        for message in choice_errors(algorithm, Algorithm, what="algorithm"):
-            errors.add("algorithm", message)
-        for message in description_errors(description):
-            errors.add("description", message)
+        for name, value in given.items():
+            field_name, rule = _RULES[name]
+            for message in rule(value):
+                errors.add(field_name, message)
         return errors
 
     @classmethod
@@ -151,15 +178,28 @@ class LoadBalancer:
         provider: str,
         description: str,
         now: datetime,
+        providers: Sequence[str] | None = None,
+        name_taken: Callable[[str], bool] = _nothing_taken,
+        server_problems: Callable[[Sequence[int]], list[ServerProblem]] = _no_problems,
     ) -> LoadBalancer:
-        cls.check_new(
+        """The one judge of a new load balancer: its own rules, and the facts only the
+        service can look up, asked for only once the input they concern is valid: whether a
+        live load balancer has the name, what is wrong with the servers asked for, and
+        which providers are enabled.  Every problem is reported at once; a name taken
+        alone is a NameTaken (409), server problems alone a ServerNotEligible."""
+        errors = cls._field_errors(
             name=name,
             members=members,
             listener_protocol=listener_protocol,
             listener_port=listener_port,
             algorithm=algorithm,
             description=description,
-        ).raise_if_any("the load balancer is not valid")
+        )
+        if providers is not None and provider not in providers:
+            errors.add("provider", f"provider must be one of {', '.join(providers)} (got {provider!r})")
+        problems = [] if "servers" in errors else server_problems(members)
+        taken = "name" not in errors and name_taken(name)
+        _judge(errors, problems, taken=name if taken else None, message="the load balancer is not valid")
         lb = cls(
             id=id,
             name=name,
@@ -184,19 +224,15 @@ class LoadBalancer:
         members: Sequence[int] | None = None,
         algorithm: str | None = None,
         description: str | None = None,
+        server_problems: Callable[[Sequence[int]], list[ServerProblem]] = _no_problems,
     ) -> None:
+        """Change members, algorithm or description (fields left as None stay).  New
+        members are judged with the facts ``server_problems`` looks up, as on creation."""
         self._require("update", ProvisioningStatus.ACTIVE)
-        errors = FieldErrors()
-        if members is not None:
-            for message in member_errors(members):
-                errors.add("servers", message)
-        if algorithm is not None:
-            for message in choice_errors(algorithm, Algorithm, what="algorithm"):
-                errors.add("algorithm", message)
-        if description is not None:
-            for message in description_errors(description):
-                errors.add("description", message)
-        errors.raise_if_any("the change is not valid")
+        given = {"members": members, "algorithm": algorithm, "description": description}
+        errors = self._field_errors(**{name: value for name, value in given.items() if value is not None})
+        problems = [] if members is None or "servers" in errors else server_problems(members)
+        _judge(errors, problems, taken=None, message="the load balancer is not valid")
         if members is not None:
             self.members = tuple(members)
         if algorithm is not None:
@@ -309,31 +345,3 @@ class LoadBalancer:
         self.pending_since = None
         self.submitted_at = None
         self.checked_at = None
-
-
-@dataclass
-class Orphan:
-    """A resource at a provider that this installation made (it carries the
-    installation's identity) but no live load balancer owns: its record was lost, or
-    the database was restored from a backup older than the resource.  It is deleted
-    only once it has been an orphan for a grace period, and never in bulk without an
-    operator."""
-
-    provider: str
-    ref: str
-    client_token: str
-    first_seen_at: datetime
-    last_seen_at: datetime
-    deleted_at: datetime | None = None
-    deletion_reason: str = ""
-    id: int | None = None
-
-    def is_due(self, now: datetime, grace_seconds: float) -> bool:
-        return self.deleted_at is None and (now - self.first_seen_at).total_seconds() >= grace_seconds
-
-    def seen(self, now: datetime) -> None:
-        self.last_seen_at = now
-
-    def mark_deleted(self, now: datetime, reason: str) -> None:
-        self.deleted_at = now
-        self.deletion_reason = reason[:ERROR_REASON_MAX_LENGTH]

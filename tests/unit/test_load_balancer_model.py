@@ -1,4 +1,5 @@
-"""The aggregate's state machine, every status against every action."""
+"""The aggregate: its state machine, every status against every action, and the one
+place that judges a new load balancer."""
 
 import copy
 from datetime import UTC, datetime
@@ -7,8 +8,9 @@ from uuid import uuid4
 import pytest
 
 from loadbalancers.domain import events
-from loadbalancers.domain.errors import InvalidTransition, LoadBalancerPending
-from loadbalancers.domain.model import LoadBalancer, OperatingStatus, ProvisioningStatus
+from loadbalancers.domain.errors import InvalidTransition, LoadBalancerPending, NameTaken, ServerNotEligible
+from loadbalancers.domain.model import LoadBalancer, OperatingStatus, ProvisioningStatus, ServerProblem
+from portal.kernel.errors import ValidationFailed
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 S = ProvisioningStatus
@@ -182,3 +184,66 @@ def test_a_deleted_load_balancer_releases_its_members_and_vip():
     lb.mark_deleted()
 
     assert (lb.members, lb.vip_address, lb.operating_status) == ((), None, OperatingStatus.OFFLINE)
+
+
+def _new(**changes):  # type: ignore[no-untyped-def]
+    fields = {
+        "id": uuid4(),
+        "name": "shop",
+        "owner_id": 1,
+        "members": [1, 2],
+        "listener_protocol": "HTTP",
+        "listener_port": 80,
+        "algorithm": "ROUND_ROBIN",
+        "provider": "fake",
+        "description": "",
+        "now": NOW,
+    }
+    return LoadBalancer.new(**{**fields, **changes})
+
+
+def test_the_facts_are_looked_up_only_for_input_they_can_concern():
+    asked: list[str] = []
+
+    def name_taken(name: str) -> bool:
+        asked.append("name")
+        return True
+
+    def server_problems(server_ids):  # type: ignore[no-untyped-def]
+        asked.append("servers")
+        return []
+
+    with pytest.raises(ValidationFailed) as failed:
+        _new(name="Not\x00a name", members=[1, 1], name_taken=name_taken, server_problems=server_problems)
+
+    assert asked == []
+    assert set(failed.value.details) == {"name", "servers"}
+
+
+def test_every_problem_comes_back_at_once_and_each_alone_keeps_its_own_error():
+    def taken(name: str) -> bool:
+        return True
+
+    def problems(server_ids):  # type: ignore[no-untyped-def]
+        return [ServerProblem(2, "server 2 (web-2) is DOWN; only OK servers may be used")]
+
+    with pytest.raises(NameTaken):
+        _new(name_taken=taken)
+    with pytest.raises(ServerNotEligible) as not_eligible:
+        _new(server_problems=problems)
+    assert not_eligible.value.details["server_ids"] == [2]
+
+    with pytest.raises(ValidationFailed) as failed:
+        _new(listener_port=0, provider="other", providers=["fake"], name_taken=taken, server_problems=problems)
+    assert set(failed.value.details) == {"listener_port", "provider", "name", "servers"}
+    assert failed.value.name == "ValidationError"
+
+
+def test_an_update_judges_new_members_with_the_facts_too():
+    lb = lb_in(ProvisioningStatus.ACTIVE)
+
+    with pytest.raises(ServerNotEligible):
+        lb.request_update(
+            now=NOW, members=[3], server_problems=lambda ids: [ServerProblem(3, "server 3 does not exist")]
+        )
+    assert (lb.members, lb.provisioning_status) == ((1, 2), ProvisioningStatus.ACTIVE)

@@ -70,6 +70,11 @@ Errors
     code and message in the text.
 
 Plain Python around boto3: an import-linter contract keeps Django, DRF and Celery out.
+
+Why one module of this size: the names, tags and translation tables at its top are the
+contract between the client's methods, and most of the length is this description and
+the one class that converges AWS's three resources (load balancer, target group,
+listener) on a spec; split, each part would reach into the other's private helpers.
 """
 
 from __future__ import annotations
@@ -90,13 +95,14 @@ from botocore.exceptions import (
 )
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
-from loadbalancers.application.ports import LBaaSClient, LoadBalancerSpec, MemberHealth, ProviderLoadBalancer
+from loadbalancers.application.lbaas import LBaaSClient, LoadBalancerSpec, MemberHealth, ProviderLoadBalancer
 from loadbalancers.domain.errors import (
     ProviderError,
     ProviderRejected,
     ProviderResourceNotFound,
     ProviderUnavailable,
 )
+from loadbalancers.domain.health import overall_operating_status
 from loadbalancers.domain.model import Algorithm, ListenerProtocol, OperatingStatus, ProvisioningStatus
 
 TOKEN_TAG = "portal:client-token"
@@ -526,7 +532,10 @@ class Elbv2LBaaS(LBaaSClient):
                 status, operating = ProvisioningStatus.ERROR, OperatingStatus.ERROR
                 error = f"elbv2: the load balancer is incomplete (no {' and no '.join(missing)}); an update repairs it"
             else:
-                status, operating = ProvisioningStatus.ACTIVE, _overall(members)
+                status, operating = (
+                    ProvisioningStatus.ACTIVE,
+                    overall_operating_status(m.operating_status for m in members),
+                )
                 if code == "active_impaired" and operating in (OperatingStatus.ONLINE, OperatingStatus.NO_MONITOR):
                     operating = OperatingStatus.DEGRADED
         else:
@@ -638,18 +647,6 @@ def _attributes_for(spec: LoadBalancerSpec) -> dict[str, str]:
     if combination not in ALGORITHM_ATTRIBUTES:
         raise ProviderRejected(f"elbv2 does not know the algorithm {spec.algorithm!r}")
     return ALGORITHM_ATTRIBUTES[combination]
-
-
-def _overall(members: tuple[MemberHealth, ...]) -> OperatingStatus:
-    statuses = [m.operating_status for m in members]
-    if not statuses:
-        return OperatingStatus.OFFLINE
-    if all(s is OperatingStatus.NO_MONITOR for s in statuses):
-        return OperatingStatus.NO_MONITOR
-    online = statuses.count(OperatingStatus.ONLINE)
-    if online == len(statuses):
-        return OperatingStatus.ONLINE
-    return OperatingStatus.DEGRADED if online else OperatingStatus.OFFLINE
 
 
 def _translate(operation: str, exc: ClientError | BotoCoreError) -> ProviderError:

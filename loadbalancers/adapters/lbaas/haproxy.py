@@ -14,6 +14,10 @@ and member health come from HAProxy's runtime API (``show stat`` on the stats so
 VIPs are the lowest free addresses of a configured network: a loopback range such as
 127.77.0.0/16 on one machine (Linux routes all of 127.0.0.0/8 to the loopback), or a
 range whose addresses the host owns in production.
+
+Why one module of this size: rendering the configuration, checking it, reloading the
+master and reading the runtime API are the steps of each change, under one lock;
+split, each part would reach into the other's private helpers.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from pathlib import Path
 from uuid import uuid4
 
 from loadbalancers.adapters.lbaas.sqlite_state import SQLiteState, lowest_free_vip
-from loadbalancers.application.ports import (
+from loadbalancers.application.lbaas import (
     LBaaSClient,
     LoadBalancerSpec,
     MemberHealth,
@@ -38,6 +42,7 @@ from loadbalancers.application.ports import (
     ProviderLoadBalancer,
 )
 from loadbalancers.domain.errors import ProviderRejected, ProviderResourceNotFound, ProviderUnavailable
+from loadbalancers.domain.health import overall_operating_status
 from loadbalancers.domain.model import OperatingStatus, ProvisioningStatus
 
 _SCHEMA = """
@@ -275,7 +280,7 @@ class HAProxyLBaaS(LBaaSClient):
         return ProviderLoadBalancer(
             ref=row["ref"],
             provisioning_status=ProvisioningStatus.ACTIVE,
-            operating_status=_overall(members, known=bool(servers)),
+            operating_status=overall_operating_status(m.operating_status for m in members),
             vip_address=row["vip_address"],
             members=members,
             client_token=row["client_token"],
@@ -336,16 +341,6 @@ def _member_status(status: str | None) -> OperatingStatus:
     if status.startswith("MAINT"):
         return OperatingStatus.OFFLINE
     return OperatingStatus.ERROR if status.startswith("DOWN") else OperatingStatus.DEGRADED
-
-
-def _overall(members: tuple[MemberHealth, ...], *, known: bool) -> OperatingStatus:
-    """ONLINE when every member is up, DEGRADED when some are, OFFLINE when none is."""
-    if not known:
-        return OperatingStatus.NO_MONITOR
-    up = sum(m.operating_status is OperatingStatus.ONLINE for m in members)
-    if up == len(members):
-        return OperatingStatus.ONLINE
-    return OperatingStatus.DEGRADED if up else OperatingStatus.OFFLINE
 
 
 def _hostport(address: str, port: int) -> str:
