@@ -11,9 +11,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from loadbalancers import models
-from loadbalancers.bootstrap import load_balancer_service, provisioning_service
-from portal.actors import actor_of
+from loadbalancers import bootstrap, models
 from portal.admin import ReadOnlyRecordsAdmin
 from portal.kernel.errors import PortalError
 from portal.runtime import instance_id
@@ -118,32 +116,26 @@ class LoadBalancerAdmin(ReadOnlyRecordsAdmin):
 
     @admin.action(description="Retry provisioning (ERROR load balancers)", permissions=["change"])
     def retry_provisioning(self, request: HttpRequest, queryset: QuerySet) -> None:
-        actor = actor_of(request.user)
+        actor, service = bootstrap.actor(request.user), bootstrap.build().load_balancers
         self._each(
-            request,
-            queryset,
-            lambda lb_id: f"provisioning again: {load_balancer_service().retry(actor, lb_id).provisioning_status}",
+            request, queryset, lambda lb_id: f"provisioning again: {service.retry(actor, lb_id).provisioning_status}"
         )
 
     @admin.action(description="Refresh status from the provider", permissions=["change"])
     def refresh_from_provider(self, request: HttpRequest, queryset: QuerySet) -> None:
-        self._each(request, queryset, provisioning_service().refresh)
+        self._each(request, queryset, bootstrap.build().provisioning.refresh)
 
     @admin.action(description="Delete at the provider (ACTIVE or ERROR load balancers)", permissions=["change"])
     def delete_through_provider(self, request: HttpRequest, queryset: QuerySet) -> None:
-        actor = actor_of(request.user)
-        self._each(
-            request,
-            queryset,
-            lambda lb_id: f"deleting: {load_balancer_service().delete_one(actor, lb_id).provisioning_status}",
-        )
+        actor, service = bootstrap.actor(request.user), bootstrap.build().load_balancers
+        self._each(request, queryset, lambda lb_id: f"deleting: {service.delete_one(actor, lb_id).provisioning_status}")
 
     @admin.action(description="Mark as ERROR if stuck in PENDING_* too long", permissions=["change"])
     def mark_stuck_as_error(self, request: HttpRequest, queryset: QuerySet) -> None:
         threshold = settings.ADMIN_STUCK_AFTER
 
         def mark(lb_id: object) -> str:
-            if provisioning_service().fail_stuck(lb_id, pending_longer_than=threshold):  # type: ignore[arg-type]
+            if bootstrap.build().provisioning.fail_stuck(lb_id, pending_longer_than=threshold):  # type: ignore[arg-type]
                 return "marked ERROR"
             return f"left alone: not PENDING_* for more than {threshold / 60:.0f} minutes"
 
@@ -170,7 +162,7 @@ class OrphanAdmin(ReadOnlyRecordsAdmin):
 
     @admin.action(description="Delete at the provider now (checked again first)", permissions=["change"])
     def delete_at_provider(self, request: HttpRequest, queryset: QuerySet) -> None:
-        outcome = provisioning_service().delete_orphans(
+        outcome = bootstrap.build().reconciliation.delete_orphans(
             list(queryset.values_list("pk", flat=True)), by=request.user.get_username()
         )
         for ref, what in outcome.items():

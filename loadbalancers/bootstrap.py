@@ -1,52 +1,56 @@
-"""Composition root: builds the use cases with the adapters named in settings.
-Tests build the same services with in-memory fakes instead."""
+"""Composition root of the load balancers app: ``build()`` wires every use case to the
+Django adapters and the settings.  Tests call the same function with fakes for any
+part, so the wiring they run is the wiring production runs."""
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from uuid import uuid4
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
 from loadbalancers.adapters.clock import DjangoClock
-from loadbalancers.adapters.lbaas.elbv2 import Elbv2LBaaS
-from loadbalancers.adapters.lbaas.haproxy import HAProxyLBaaS
-from loadbalancers.adapters.lbaas.sandbox import SandboxLBaaS
+from loadbalancers.adapters.lbaas import PROVIDER_KINDS
 from loadbalancers.adapters.scheduler import CeleryTaskScheduler
 from loadbalancers.adapters.unit_of_work import DjangoUnitOfWork
-from loadbalancers.application.ports import LBaaSClient, Providers
-from loadbalancers.application.services import (
-    LoadBalancerService,
-    ProvisioningPolicy,
-    ProvisioningService,
-    provisioning_handlers,
-)
+from loadbalancers.application.lbaas import Providers
+from loadbalancers.application.load_balancers import LoadBalancerService
+from loadbalancers.application.provisioning import ProvisioningPolicy, ProvisioningService, provisioning_handlers
+from loadbalancers.application.reconciliation import ReconciliationService
 from loadbalancers.selectors import DjangoLoadBalancerReadModel
+from portal.actors import actor_of
+from portal.kernel.actors import Actor
 from portal.kernel.messagebus import MessageBus
 from portal.runtime import instance_id
-from servers.bootstrap import address_policy
+from servers import bootstrap as servers_bootstrap
+from servers.application.services import ServerService
 
-# Each factory takes the installation's identity, which every resource it makes carries.
-PROVIDER_FACTORIES: dict[str, tuple[str, Callable[[str], LBaaSClient]]] = {
-    "sandbox": (
-        "Simulated LBaaS built into the portal: no traffic, real provisioning behaviour.",
-        lambda installation: SandboxLBaaS(**settings.SANDBOX_LBAAS, installation=installation),
-    ),
-    "haproxy": (
-        "HAProxy on this host: a real data plane that balances traffic.",
-        lambda installation: HAProxyLBaaS(**settings.HAPROXY_LBAAS, installation=installation),
-    ),
-    "elbv2": (
-        "AWS Elastic Load Balancing v2: application (HTTP) and network (TCP) load balancers.",
-        lambda installation: Elbv2LBaaS(**settings.ELBV2_LBAAS, installation=installation),
-    ),
-}
+
+@dataclass(frozen=True)
+class LoadBalancerServices:
+    load_balancers: LoadBalancerService
+    """What people ask for: the API, the pages and the admin."""
+    provisioning: ProvisioningService
+    """The background steps at the provider: the workers, and operations' actions."""
+    reconciliation: ReconciliationService
+    """The periodic repair pass, and operations' decisions on orphans."""
+    servers: ServerService
+    """The server inventory, as the pages that pick members read it."""
+
+
+def actor(user: AbstractBaseUser | AnonymousUser) -> Actor:
+    """The signed-in user as the load balancer use cases know them."""
+    return actor_of(user, "loadbalancers.loadbalancer")
 
 
 def providers() -> Providers:
     """The enabled providers, built once for each configuration (clients keep their
     connections between requests)."""
-    config = repr((settings.SANDBOX_LBAAS, settings.HAPROXY_LBAAS, settings.ELBV2_LBAAS))
+    config = repr([getattr(settings, kind.setting) for kind in PROVIDER_KINDS.values()])
     return _providers(tuple(settings.LBAAS_PROVIDERS), settings.LBAAS_PROVIDER, config, instance_id())
 
 
@@ -58,41 +62,74 @@ def check_providers() -> None:
 
 @functools.cache
 def _providers(enabled: tuple[str, ...], default: str, _config: str, installation: str) -> Providers:
+    kinds = [PROVIDER_KINDS[name] for name in enabled]
     return Providers(
-        {name: PROVIDER_FACTORIES[name][1](installation) for name in enabled},
+        {kind.name: kind.build(getattr(settings, kind.setting), installation=installation) for kind in kinds},
         default=default,
-        descriptions={name: PROVIDER_FACTORIES[name][0] for name in enabled},
+        descriptions={kind.name: kind.description for kind in kinds},
     )
 
 
-def _bus() -> MessageBus:
-    return MessageBus(provisioning_handlers(CeleryTaskScheduler()))
-
-
-def load_balancer_service() -> LoadBalancerService:
-    return LoadBalancerService(
-        uow_factory=DjangoUnitOfWork,
-        read_model=DjangoLoadBalancerReadModel(),
-        providers=providers(),
-        bus=_bus(),
-        clock=DjangoClock(),
-        address_policy=address_policy(),
+def policy() -> ProvisioningPolicy:
+    return ProvisioningPolicy(
+        poll_interval=settings.LBAAS_POLL_INTERVAL,
+        pending_timeout=settings.LBAAS_PENDING_TIMEOUT,
+        stuck_after=settings.LBAAS_STUCK_AFTER,
+        orphan_grace=settings.RECONCILE_ORPHAN_GRACE,
+        orphan_max_deletes=settings.RECONCILE_ORPHAN_MAX_DELETES,
     )
 
 
-def provisioning_service() -> ProvisioningService:
-    return ProvisioningService(
-        uow_factory=DjangoUnitOfWork,
-        providers=providers(),
-        scheduler=CeleryTaskScheduler(),
-        bus=_bus(),
-        clock=DjangoClock(),
-        policy=ProvisioningPolicy(
-            poll_interval=settings.LBAAS_POLL_INTERVAL,
-            pending_timeout=settings.LBAAS_PENDING_TIMEOUT,
-            stuck_after=settings.LBAAS_STUCK_AFTER,
-            orphan_grace=settings.RECONCILE_ORPHAN_GRACE,
-            orphan_max_deletes=settings.RECONCILE_ORPHAN_MAX_DELETES,
+# Each part, made from the settings unless build() is given it.
+_DEFAULTS: dict[str, Callable[[], Any]] = {
+    "unit_of_work": lambda: functools.partial(DjangoUnitOfWork, servers_bootstrap.server_repository),
+    "read_model": DjangoLoadBalancerReadModel,
+    "providers": providers,
+    "scheduler": CeleryTaskScheduler,
+    "clock": DjangoClock,
+    "policy": policy,
+    "address_policy": servers_bootstrap.address_policy,
+    "installation": instance_id,
+    "new_id": lambda: uuid4,
+    "servers": servers_bootstrap.build,
+}
+
+
+def build(**overrides: Any) -> LoadBalancerServices:
+    """Every load balancer use case, wired.  ``overrides`` replace any part by name:
+    ``unit_of_work`` (called with the message bus, it opens a UnitOfWork),
+    ``read_model``, ``providers``, ``scheduler``, ``clock``, ``policy``,
+    ``address_policy``, ``installation``, ``new_id``, ``servers`` (the ServerService)."""
+    if unknown := set(overrides) - set(_DEFAULTS):
+        raise TypeError(f"build() got unknown parts: {', '.join(sorted(unknown))}")
+    part = {name: overrides[name] if name in overrides else make() for name, make in _DEFAULTS.items()}
+    bus = MessageBus(provisioning_handlers(part["scheduler"]))
+    uow_factory = functools.partial(part["unit_of_work"], bus)
+    steps = ProvisioningService(
+        uow_factory=uow_factory,
+        providers=part["providers"],
+        scheduler=part["scheduler"],
+        clock=part["clock"],
+        policy=part["policy"],
+    )
+    return LoadBalancerServices(
+        load_balancers=LoadBalancerService(
+            uow_factory=uow_factory,
+            read_model=part["read_model"],
+            providers=part["providers"],
+            clock=part["clock"],
+            new_id=part["new_id"],
+            address_policy=part["address_policy"],
         ),
-        installation=instance_id(),
+        provisioning=steps,
+        reconciliation=ReconciliationService(
+            uow_factory=uow_factory,
+            providers=part["providers"],
+            scheduler=part["scheduler"],
+            clock=part["clock"],
+            policy=part["policy"],
+            installation=part["installation"],
+            steps=steps,
+        ),
+        servers=part["servers"],
     )

@@ -1,5 +1,5 @@
 """HTML forms.  Like the API's serializers they only read the shape of what was sent;
-the services check every rule and report every problem at once, and ``show_errors``
+the services check every rule and report every problem at once, and ``portal.web.show_errors``
 puts what they report next to the fields it concerns."""
 
 from __future__ import annotations
@@ -7,7 +7,6 @@ from __future__ import annotations
 from django import forms
 
 from loadbalancers.domain.model import Algorithm, ListenerProtocol
-from portal.kernel.errors import PortalError
 from portal.kernel.pagination import PageRequest
 from servers.application.payloads import ServerQuery
 from servers.domain.model import ServerStatus
@@ -88,15 +87,3 @@ class ServerSearchForm(forms.Form):
         self.is_valid()
         status, search = self.cleaned_data.get("server_status"), self.cleaned_data.get("server_search")
         return (f" in {status} status" if status else "") + (f" matching \u201c{search}\u201d" if search else "")
-
-
-def show_errors(form: forms.Form, error: PortalError) -> None:
-    """Put a service's error next to the fields it names; the rest above the form."""
-    shown = False
-    for field, messages in error.details.items():
-        if field in form.fields and isinstance(messages, list):
-            for message in messages:
-                form.add_error(field, message)
-            shown = True
-    if not shown:
-        form.add_error(None, error.message)

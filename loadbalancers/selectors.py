@@ -12,7 +12,7 @@ from django.db.models import Prefetch, Q, QuerySet
 
 from loadbalancers import models
 from loadbalancers.application.payloads import LoadBalancerQuery
-from loadbalancers.application.ports import LoadBalancerReadModel, LoadBalancerView, MemberView
+from loadbalancers.application.read_model import LoadBalancerReadModel, LoadBalancerView, MemberView
 from loadbalancers.domain.model import ProvisioningStatus
 from portal.kernel.pagination import Page
 

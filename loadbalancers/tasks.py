@@ -32,7 +32,7 @@ def backoff(retries: int) -> float:
 
 
 def _run_step(task: Task, step: str, lb_id: str) -> None:
-    service = bootstrap.provisioning_service()
+    service = bootstrap.build().provisioning
     try:
         getattr(service, step)(UUID(lb_id))
     except LoadBalancerNotFound:
@@ -67,7 +67,7 @@ def follow(self: Task, lb_id: str) -> None:
 
 @shared_task(name="loadbalancers.reconcile")
 def reconcile() -> dict[str, int]:
-    report = bootstrap.provisioning_service().reconcile()
+    report = bootstrap.build().reconciliation.reconcile()
     counts = {name: len(found) for name, found in vars(report).items()}
     if any(counts.values()):
         logger.info("reconciled: %s", report)

@@ -14,25 +14,22 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_http_methods, require_safe
 
-from loadbalancers.api.serializers import LoadBalancerListQuery
+from loadbalancers import bootstrap
 from loadbalancers.application.payloads import CreateLoadBalancer, UpdateLoadBalancer
-from loadbalancers.application.ports import LoadBalancerView
-from loadbalancers.bootstrap import load_balancer_service, providers
+from loadbalancers.application.read_model import LoadBalancerView
 from loadbalancers.domain.errors import LoadBalancerNotFound
 from loadbalancers.domain.model import ListenerProtocol, OperatingStatus, ProvisioningStatus
+from loadbalancers.filters import LoadBalancerFilters
 from loadbalancers.forms import (
     ALGORITHM_LABELS,
     LoadBalancerEditForm,
     LoadBalancerForm,
     ServerSearchForm,
     as_number,
-    show_errors,
 )
-from portal.actors import actor_of
 from portal.kernel.errors import Conflict, PortalError, StaleVersion, ValidationFailed
 from portal.kernel.pagination import Page
-from portal.web import list_page
-from servers.bootstrap import server_service
+from portal.web import list_page, show_errors
 from servers.domain.model import Server
 
 PAGE_SIZE = 25
@@ -42,13 +39,13 @@ PICKER_PAGE_SIZE = 50
 
 def _load_balancer(request: HttpRequest, lb_id: UUID) -> LoadBalancerView:
     try:
-        return load_balancer_service().get_one(actor_of(request.user), lb_id)
+        return bootstrap.build().load_balancers.get_one(bootstrap.actor(request.user), lb_id)
     except LoadBalancerNotFound:
         raise Http404("no such load balancer") from None
 
 
 def _matching_servers(search: ServerSearchForm) -> Page[Server]:
-    return server_service().get_plist(search.query(PICKER_PAGE_SIZE))
+    return bootstrap.build().servers.get_plist(search.query(PICKER_PAGE_SIZE))
 
 
 def _count(page: Page[Server], search: ServerSearchForm) -> str:
@@ -72,7 +69,7 @@ def _picker(request: HttpRequest, selected: set[int], keep: Collection[int]) -> 
     the search, so that nothing picked is ever out of sight."""
     search = ServerSearchForm(request.GET)
     page = _matching_servers(search)
-    picked = sorted(server_service().get_list(sorted(selected | set(keep))), key=lambda s: s.name)
+    picked = sorted(bootstrap.build().servers.get_list(sorted(selected | set(keep))), key=lambda s: s.name)
     listed = {s.id for s in picked}
     usable = [s for s in picked if s.id in selected and (s.is_eligible or s.id in keep)]
     return {
@@ -97,9 +94,9 @@ def _ticked(form: forms.Form) -> set[int]:
 @login_required
 @require_safe
 def load_balancer_list(request: HttpRequest) -> HttpResponse:
-    actor = actor_of(request.user)
+    actor = bootstrap.actor(request.user)
     page, params = list_page(
-        request, LoadBalancerListQuery, PAGE_SIZE, lambda query: load_balancer_service().get_plist(actor, query)
+        request, LoadBalancerFilters, PAGE_SIZE, lambda query: bootstrap.build().load_balancers.get_plist(actor, query)
     )
     return render(
         request,
@@ -117,13 +114,13 @@ def load_balancer_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def load_balancer_create(request: HttpRequest) -> HttpResponse:
-    enabled = providers()
+    enabled = bootstrap.providers()
     form = LoadBalancerForm(request.POST or None, initial={"provider": enabled.default})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            view = load_balancer_service().create_one(
-                actor_of(request.user),
+            view = bootstrap.build().load_balancers.create_one(
+                bootstrap.actor(request.user),
                 CreateLoadBalancer(
                     name=data["name"],
                     servers=data["servers"],
@@ -177,7 +174,7 @@ def server_choices(request: HttpRequest) -> JsonResponse:
 def _provider_enabled(lb: LoadBalancerView) -> bool:
     """Whether the provider that holds it is still enabled: nothing can be asked of one
     that is not, so the pages do not offer to."""
-    return lb.provider in providers().names
+    return lb.provider in bootstrap.providers().names
 
 
 def _cannot_change(request: HttpRequest, lb: LoadBalancerView) -> HttpResponse:
@@ -211,8 +208,8 @@ def load_balancer_edit(request: HttpRequest, lb_id: UUID) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            load_balancer_service().update_one(
-                actor_of(request.user),
+            bootstrap.build().load_balancers.update_one(
+                bootstrap.actor(request.user),
                 lb.id,
                 UpdateLoadBalancer(
                     servers=data["servers"],
@@ -264,7 +261,7 @@ def load_balancer_delete(request: HttpRequest, lb_id: UUID) -> HttpResponse:
         return _cannot_change(request, lb)
     if request.method == "POST":
         try:
-            load_balancer_service().delete_one(actor_of(request.user), lb.id)
+            bootstrap.build().load_balancers.delete_one(bootstrap.actor(request.user), lb.id)
         except Conflict as conflict:
             messages.error(request, conflict.message)
         else:

@@ -1,40 +1,53 @@
-"""What the portal's list pages share: the API's own list query, so that a filter means
-the same on a page and in the API, and a clear message for a bad one."""
+"""What the portal's HTML pages share: list pages (whose query the API reads too, from
+``portal.filters``, so that a filter means the same on a page and in the API), a
+service's errors shown next to the form fields they concern, and the icon."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect
 from django.templatetags.static import static
 from django.views.decorators.http import require_safe
 
-from portal.api.lists import ListQuerySerializer
-from portal.kernel.errors import ValidationFailed
+from portal.filters import ListFilters
+from portal.kernel.errors import PortalError, ValidationFailed
 from portal.kernel.pagination import Page
 
 T = TypeVar("T")
 
 
 def list_page(
-    request: HttpRequest, query_class: type[ListQuerySerializer], page_size: int, fetch: Callable[[Any], Page[T]]
+    request: HttpRequest, filters_class: type[ListFilters], page_size: int, fetch: Callable[[Any], Page[T]]
 ) -> tuple[Page[T] | None, QueryDict]:
     """The page the request's filters ask for (None, with a message, when they are not
     valid), and those filters, to show them back in the form."""
     params = request.GET.copy()
-    params.setdefault("limit", str(page_size))
-    query = query_class(data=params)
-    if not query.is_valid():
-        messages.error(request, "Some filters are not valid: " + ", ".join(query.errors))
+    filters = filters_class(params, default_limit=page_size)
+    if not filters.is_valid():
+        messages.error(request, "Some filters are not valid: " + ", ".join(filters.errors))
         return None, params
     try:
-        return fetch(query.to_query()), params
+        return fetch(filters.to_query()), params
     except ValidationFailed as invalid:
         messages.error(request, invalid.message)
         return None, params
+
+
+def show_errors(form: forms.Form, error: PortalError) -> None:
+    """Put a service's error next to the fields it names; the rest above the form."""
+    shown = False
+    for field, problems in error.details.items():
+        if field in form.fields and isinstance(problems, list):
+            for message in problems:
+                form.add_error(field, message)
+            shown = True
+    if not shown:
+        form.add_error(None, error.message)
 
 
 @require_safe

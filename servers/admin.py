@@ -10,9 +10,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
 from portal.admin import PortalModelAdmin
 from portal.kernel.errors import PortalError, ValidationFailed
-from servers import models
+from servers import bootstrap, models
 from servers.application.payloads import CreateServer, UpdateServer
-from servers.bootstrap import address_policy, server_service
 from servers.domain.model import Server, ServerStatus
 
 
@@ -29,7 +28,7 @@ class ServerAdminForm(forms.ModelForm):
                 address=data.get("address"),
                 port=data.get("port"),
                 status=data.get("status"),
-                policy=address_policy(),
+                policy=bootstrap.address_policy(),
                 current_address=self.instance.address if self.instance.pk else None,
             )
         except ValidationFailed as invalid:
@@ -54,9 +53,9 @@ class ServerAdmin(PortalModelAdmin):
     def save_model(self, request: HttpRequest, obj: models.Server, form: forms.ModelForm, change: bool) -> None:
         fields = {name: form.cleaned_data[name] for name in ServerAdminForm.Meta.fields}
         if change:
-            server_service().update_one(obj.pk, UpdateServer(**fields))
+            bootstrap.build().update_one(obj.pk, UpdateServer(**fields))
         else:
-            obj.pk = server_service().create_one(CreateServer(**fields)).id
+            obj.pk = bootstrap.build().create_one(CreateServer(**fields)).id
 
     def changeform_view(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:  # type: ignore[no-untyped-def]
         """A rule the form could not see (a name taken a moment ago) is a message, never a 500."""
@@ -72,17 +71,17 @@ class ServerAdmin(PortalModelAdmin):
         in_use = [
             f"server {server.name}: used by load balancer(s) {', '.join(users)}"
             for server in objs
-            if (users := server_service().get_users(server.pk))
+            if (users := bootstrap.build().get_users(server.pk))
         ]
         return deleted, counts, perms_needed, in_use
 
     def delete_model(self, request: HttpRequest, obj: models.Server) -> None:
-        server_service().delete_one(obj.pk)
+        bootstrap.build().delete_one(obj.pk)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[models.Server]) -> None:
         for server_id, name in queryset.values_list("pk", "name"):
             try:
-                server_service().delete_one(server_id)
+                bootstrap.build().delete_one(server_id)
             except PortalError as error:  # taken into use since the confirmation page
                 self.message_user(request, f"Server {name}: {error.message}", messages.ERROR)
 
@@ -91,7 +90,7 @@ class ServerAdmin(PortalModelAdmin):
     def _set_status(self, request: HttpRequest, queryset: QuerySet[models.Server], status: ServerStatus) -> None:
         for server_id, name in queryset.values_list("pk", "name"):
             try:
-                server_service().update_status(server_id, status)
+                bootstrap.build().update_status(server_id, status)
             except PortalError as error:
                 self.message_user(request, f"Server {name}: {error.message}", messages.ERROR)
             else:

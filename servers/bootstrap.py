@@ -1,4 +1,5 @@
-"""Composition root of the servers app.
+"""Composition root of the servers app: ``build()`` wires the use cases to the Django
+adapters and the settings; tests call the same function with fakes.
 
 Apps that build on servers tell it who uses a server (``register_usage``), so that
 a server in use is never deleted, without servers depending on them.
@@ -7,13 +8,17 @@ a server in use is never deleted, without servers depending on them.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 
+from servers.adapters.repositories import DjangoServerRepository
 from servers.adapters.unit_of_work import DjangoServersUnitOfWork
-from servers.application.ports import ServerUsage
+from servers.application.ports import ServerRepository, ServersUnitOfWork, ServerUsage
 from servers.application.services import ServerService
 from servers.domain.model import AddressPolicy
+from servers.selectors import DjangoServerReadModel
 
 _usages: list[ServerUsage] = []
 
@@ -36,5 +41,23 @@ def address_policy() -> AddressPolicy:
     )
 
 
-def server_service() -> ServerService:
-    return ServerService(lambda: DjangoServersUnitOfWork(_AllUsages()), policy=address_policy())
+def server_repository() -> ServerRepository:
+    """The servers as another app's unit of work reads them, in its own transaction."""
+    return DjangoServerRepository()
+
+
+_DEFAULTS: dict[str, Callable[[], Any]] = {
+    "unit_of_work": lambda: lambda: DjangoServersUnitOfWork(_AllUsages()),
+    "read_model": DjangoServerReadModel,
+    "address_policy": address_policy,
+}
+
+
+def build(**overrides: Any) -> ServerService:
+    """The servers use cases.  ``overrides`` replace any of: ``unit_of_work`` (a
+    callable that opens a ServersUnitOfWork), ``read_model``, ``address_policy``."""
+    if unknown := set(overrides) - set(_DEFAULTS):
+        raise TypeError(f"build() got unknown parts: {', '.join(sorted(unknown))}")
+    part = {name: overrides[name] if name in overrides else make() for name, make in _DEFAULTS.items()}
+    unit_of_work: Callable[[], ServersUnitOfWork] = part["unit_of_work"]
+    return ServerService(unit_of_work, part["read_model"], policy=part["address_policy"])

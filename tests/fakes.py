@@ -10,40 +10,27 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
+from loadbalancers import bootstrap
+from loadbalancers.application.lbaas import LBaaSClient, LoadBalancerSpec, MemberHealth, ProviderLoadBalancer, Providers
 from loadbalancers.application.payloads import LoadBalancerQuery
-from loadbalancers.application.ports import (
-    LBaaSClient,
-    LoadBalancerReadModel,
-    LoadBalancerRepository,
-    LoadBalancerSpec,
-    LoadBalancerView,
-    MemberHealth,
-    MemberView,
-    OrphanRepository,
-    ProviderLoadBalancer,
-    Providers,
-    UnitOfWork,
-)
-from loadbalancers.application.services import (
-    LoadBalancerService,
-    ProvisioningPolicy,
-    ProvisioningService,
-    provisioning_handlers,
-)
+from loadbalancers.application.ports import LoadBalancerRepository, OrphanRepository, UnitOfWork
+from loadbalancers.application.provisioning import ProvisioningPolicy
+from loadbalancers.application.read_model import LoadBalancerReadModel, LoadBalancerView, MemberView
 from loadbalancers.domain.errors import (
     LoadBalancerNotFound,
     NameTaken,
     ProviderResourceNotFound,
 )
-from loadbalancers.domain.model import PENDING, LoadBalancer, OperatingStatus, Orphan, ProvisioningStatus
+from loadbalancers.domain.model import PENDING, LoadBalancer, OperatingStatus, ProvisioningStatus
+from loadbalancers.domain.orphans import Orphan
 from portal.kernel.errors import StaleVersion
 from portal.kernel.messagebus import MessageBus
 from portal.kernel.pagination import Page
+from servers import bootstrap as servers_bootstrap
 from servers.application.payloads import ServerQuery
-from servers.application.ports import ServerRepository, ServersUnitOfWork
-from servers.application.services import ServerService
+from servers.application.ports import ServerReadModel, ServerRepository, ServersUnitOfWork
 from servers.domain.errors import ServerAddressTaken, ServerNameTaken, ServerNotFound
-from servers.domain.model import Server, ServerStatus
+from servers.domain.model import STRICT_ADDRESS_POLICY, AddressPolicy, Server, ServerStatus
 
 
 def _page(items: list, query_page) -> Page:  # type: ignore[no-untyped-def]
@@ -82,15 +69,6 @@ class FakeServerRepository(ServerRepository):
     def get_list(self, server_ids: Iterable[int], *, for_update: bool = False) -> list[Server]:
         return [copy.deepcopy(self.rows[i]) for i in sorted(set(server_ids)) if i in self.rows]
 
-    def get_plist(self, query: ServerQuery) -> Page[Server]:
-        rows = [
-            s
-            for s in self.rows.values()
-            if (query.status is None or s.status == query.status)
-            and (not query.search or query.search in s.name or query.search in s.address)
-        ]
-        return _page(rows, query.page)
-
     def create_one(self, server: Server) -> Server:
         self._check_unique(server)
         stored = replace(server, id=next(self._ids), created_at=self._clock.now(), updated_at=self._clock.now())
@@ -115,8 +93,23 @@ class FakeServerRepository(ServerRepository):
                 raise ServerAddressTaken(server.address, server.port)
 
 
+class FakeServerReadModel(ServerReadModel):
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        self._uow = uow
+
+    def get_plist(self, query: ServerQuery) -> Page[Server]:
+        rows = [
+            s
+            for s in self._uow.servers.rows.values()
+            if (query.status is None or s.status == query.status)
+            and (not query.search or query.search in s.name or query.search in s.address)
+        ]
+        return _page(rows, query.page)
+
+
 class FakeLoadBalancerRepository(LoadBalancerRepository):
     def __init__(self, clock: FakeClock) -> None:
+        super().__init__()
         self.rows: dict[UUID, LoadBalancer] = {}
         self._clock = clock
 
@@ -155,14 +148,14 @@ class FakeLoadBalancerRepository(LoadBalancerRepository):
             lb.name == name and lb.provisioning_status is not ProvisioningStatus.DELETED for lb in self.rows.values()
         )
 
-    def create_one(self, lb: LoadBalancer) -> LoadBalancer:
+    def _create_one(self, lb: LoadBalancer) -> LoadBalancer:
         if self.name_taken(lb.name):
             raise NameTaken(lb.name)
         lb.version, lb.created_at, lb.updated_at = 1, self._clock.now(), self._clock.now()
         self.rows[lb.id] = self._copy(lb)
         return lb
 
-    def update_one(self, lb: LoadBalancer) -> LoadBalancer:
+    def _update_one(self, lb: LoadBalancer) -> LoadBalancer:
         if self.rows[lb.id].version != lb.version:
             raise StaleVersion()
         lb.version += 1
@@ -216,28 +209,23 @@ class FakeUnitOfWork(UnitOfWork, ServersUnitOfWork):
     committed are thrown away, as a database transaction would."""
 
     def __init__(self, clock: FakeClock) -> None:
+        super().__init__()
         self.load_balancers = FakeLoadBalancerRepository(clock)
         self.servers = FakeServerRepository(clock)
         self.orphans = FakeOrphanRepository()
         self.usage = self
-        self.commits = 0
 
-    def __enter__(self) -> FakeUnitOfWork:
-        self._snapshot = tuple(copy.deepcopy(repo.rows) for repo in (self.load_balancers, self.servers, self.orphans))
+    def using(self, bus: MessageBus) -> FakeUnitOfWork:
+        """This unit of work, publishing to ``bus`` (what bootstrap.build() hands it)."""
+        self.bus = bus
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
-        if self._snapshot is not None:
-            self.rollback()
+    def _begin(self) -> None:
+        self._snapshot = tuple(copy.deepcopy(repo.rows) for repo in (self.load_balancers, self.servers, self.orphans))
 
-    def commit(self) -> None:
-        self.commits += 1
-        self._snapshot = None
-
-    def rollback(self) -> None:
-        if self._snapshot is not None:
+    def _end(self, commit: bool, *exc_info: object) -> None:
+        if not commit:
             self.load_balancers.rows, self.servers.rows, self.orphans.rows = self._snapshot
-            self._snapshot = None
 
     def users_of(self, server_id: int) -> list[str]:
         return sorted(
@@ -412,7 +400,7 @@ class FakeLBaaS(LBaaSClient):
 
 
 class Portal:
-    """Every use case wired to fakes, the way bootstrap wires the real adapters."""
+    """Every use case wired to fakes by the composition roots production uses."""
 
     def __init__(
         self,
@@ -420,6 +408,7 @@ class Portal:
         *,
         provider: LBaaSClient | None = None,
         installation: str = "this-portal",
+        address_policy: AddressPolicy = STRICT_ADDRESS_POLICY,
     ) -> None:
         """With ``provider``, a real adapter stands where the fake provider does."""
         self.clock = FakeClock()
@@ -430,24 +419,25 @@ class Portal:
         self.providers = Providers({client.name: client}, default=client.name, descriptions={client.name: "test"})
         self.scheduler = FakeScheduler()
         self.policy = policy or ProvisioningPolicy(poll_interval=1, pending_timeout=600, stuck_after=60)
-        bus = MessageBus(provisioning_handlers(self.scheduler))
-        self.servers = ServerService(lambda: self.uow)
-        self.load_balancers = LoadBalancerService(
-            uow_factory=lambda: self.uow,
+        self.servers = servers_bootstrap.build(
+            unit_of_work=lambda: self.uow,
+            read_model=FakeServerReadModel(self.uow),
+            address_policy=address_policy,
+        )
+        services = bootstrap.build(
+            unit_of_work=self.uow.using,
             read_model=FakeReadModel(self.uow, self.usernames),
             providers=self.providers,
-            bus=bus,
-            clock=self.clock,
-        )
-        self.provisioning = ProvisioningService(
-            uow_factory=lambda: self.uow,
-            providers=self.providers,
             scheduler=self.scheduler,
-            bus=bus,
             clock=self.clock,
             policy=self.policy,
+            address_policy=address_policy,
             installation=installation,
+            servers=self.servers,
         )
+        self.load_balancers = services.load_balancers
+        self.provisioning = services.provisioning
+        self.reconciliation = services.reconciliation
 
     def add_server(self, name: str | None = None, status: ServerStatus = ServerStatus.OK) -> int:
         n = len(self.uow.servers.rows) + 1

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 from config import env
+from loadbalancers.adapters.lbaas import PROVIDER_KINDS
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env.read_dotenv(str(BASE_DIR / ".env"))
@@ -262,7 +263,7 @@ RECONCILE_ORPHAN_GRACE = env.number("RECONCILE_ORPHAN_GRACE", 3600.0, minimum=0.
 RECONCILE_ORPHAN_MAX_DELETES = env.whole("RECONCILE_ORPHAN_MAX_DELETES", 10, minimum=0, maximum=10000)
 
 # -- LBaaS providers ------------------------------------------------------------------------
-KNOWN_LBAAS_PROVIDERS = ("sandbox", "haproxy", "elbv2")
+KNOWN_LBAAS_PROVIDERS = tuple(PROVIDER_KINDS)
 LBAAS_PROVIDERS = env.names("LBAAS_PROVIDERS", ["sandbox"])
 for _provider in LBAAS_PROVIDERS:
     if _provider not in KNOWN_LBAAS_PROVIDERS:

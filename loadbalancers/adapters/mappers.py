@@ -3,14 +3,8 @@
 from __future__ import annotations
 
 from loadbalancers import models
-from loadbalancers.domain.model import (
-    Algorithm,
-    ListenerProtocol,
-    LoadBalancer,
-    OperatingStatus,
-    Orphan,
-    ProvisioningStatus,
-)
+from loadbalancers.domain.model import Algorithm, ListenerProtocol, LoadBalancer, OperatingStatus, ProvisioningStatus
+from loadbalancers.domain.orphans import Orphan
 
 _FIELDS = (
     "name",

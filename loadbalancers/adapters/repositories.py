@@ -13,7 +13,8 @@ from loadbalancers import models
 from loadbalancers.adapters import mappers
 from loadbalancers.application.ports import LoadBalancerRepository, OrphanRepository
 from loadbalancers.domain.errors import LoadBalancerNotFound, NameTaken
-from loadbalancers.domain.model import PENDING, LoadBalancer, Orphan, ProvisioningStatus
+from loadbalancers.domain.model import PENDING, LoadBalancer, ProvisioningStatus
+from loadbalancers.domain.orphans import Orphan
 from portal.kernel.errors import StaleVersion
 
 
@@ -67,7 +68,7 @@ class DjangoLoadBalancerRepository(LoadBalancerRepository):
             .exists()
         )
 
-    def create_one(self, lb: LoadBalancer) -> LoadBalancer:
+    def _create_one(self, lb: LoadBalancer) -> LoadBalancer:
         try:
             with transaction.atomic():
                 models.LoadBalancer.objects.create(id=lb.id, version=1, **mappers.row_values(lb))
@@ -78,7 +79,7 @@ class DjangoLoadBalancerRepository(LoadBalancerRepository):
             raise
         return self._stored(lb)
 
-    def update_one(self, lb: LoadBalancer) -> LoadBalancer:
+    def _update_one(self, lb: LoadBalancer) -> LoadBalancer:
         """Compare-and-swap on the version: a concurrent writer makes this fail
         with StaleVersion instead of silently losing one of the two changes."""
         try:

@@ -1,11 +1,8 @@
 from rest_framework import serializers
 
-from loadbalancers.application.payloads import LoadBalancerQuery
-from loadbalancers.application.ports import LoadBalancerView
-from loadbalancers.domain.model import Algorithm, ListenerProtocol, OperatingStatus, ProvisioningStatus
+from loadbalancers.application.read_model import LoadBalancerView
+from loadbalancers.domain.model import Algorithm, ListenerProtocol
 from portal.api.inputs import InputSerializer, StrictCharField, StrictIntegerField, enum_field
-from portal.api.lists import ListQuerySerializer
-from servers.api.serializers import ServerSummaryOutput
 
 RECORD_READ_ONLY = (
     "id",
@@ -18,6 +15,16 @@ RECORD_READ_ONLY = (
     "created_at",
     "updated_at",
 )
+
+
+class ServerSummaryOutput(serializers.Serializer):
+    """A server as it appears in a load balancer: one of its members."""
+
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    address = serializers.CharField()
+    port = serializers.IntegerField()
+    status = serializers.CharField()
 
 
 class LoadBalancerOutput(serializers.Serializer):
@@ -70,23 +77,6 @@ class LoadBalancerUpdateInput(InputSerializer):
             "description": instance.description,
             "version": instance.version,
         }
-
-
-class LoadBalancerListQuery(ListQuerySerializer):
-    provisioning_status = serializers.CharField(
-        required=False, allow_blank=True, help_text=", ".join(ProvisioningStatus)
-    )
-    operating_status = serializers.CharField(required=False, allow_blank=True, help_text=", ".join(OperatingStatus))
-    default_sort = ("created_at", "desc")
-
-    def to_query(self) -> LoadBalancerQuery:
-        data = self.validated_data
-        return LoadBalancerQuery(
-            page=self.page_request(),
-            provisioning_status=data.get("provisioning_status") or None,
-            operating_status=data.get("operating_status") or None,
-            search=data.get("search") or None,
-        )
 
 
 class ProviderOutput(serializers.Serializer):

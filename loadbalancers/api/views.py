@@ -7,22 +7,26 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from loadbalancers import bootstrap
 from loadbalancers.api.serializers import (
     LoadBalancerCreateInput,
-    LoadBalancerListQuery,
     LoadBalancerOutput,
     LoadBalancerUpdateInput,
     ProviderOutput,
 )
+from loadbalancers.application.load_balancers import LoadBalancerService
 from loadbalancers.application.payloads import CreateLoadBalancer, UpdateLoadBalancer
-from loadbalancers.bootstrap import load_balancer_service, providers
 from loadbalancers.domain.errors import LoadBalancerNotFound
-from portal.actors import actor_of
+from loadbalancers.filters import LoadBalancerFilters
 from portal.api.errors import ErrorSerializer
-from portal.api.lists import page_response, page_serializer, parse_query
+from portal.api.lists import list_query, page_response, page_serializer, query_parameters
 from portal.kernel.pagination import Page
 
 ERRORS = dict.fromkeys((400, 401, 404, 409), ErrorSerializer)
+
+
+def _load_balancers() -> LoadBalancerService:
+    return bootstrap.build().load_balancers
 
 
 def _lb_id(raw: str) -> UUID:
@@ -34,7 +38,7 @@ def _lb_id(raw: str) -> UUID:
 
 @extend_schema_view(
     list=extend_schema(
-        parameters=[LoadBalancerListQuery],
+        parameters=query_parameters(LoadBalancerFilters),
         responses={200: page_serializer(LoadBalancerOutput), **ERRORS},
         summary="List your load balancers (staff: all)",
     ),
@@ -67,30 +71,29 @@ class LoadBalancerViewSet(viewsets.GenericViewSet):
         )
 
     def list(self, request: Request) -> Response:
-        query = parse_query(LoadBalancerListQuery, request)
-        page = load_balancer_service().get_plist(actor_of(request.user), query.to_query())
+        page = _load_balancers().get_plist(bootstrap.actor(request.user), list_query(LoadBalancerFilters, request))
         return page_response(page, LoadBalancerOutput)
 
     def retrieve(self, request: Request, pk: str) -> Response:
-        return Response(LoadBalancerOutput(load_balancer_service().get_one(actor_of(request.user), _lb_id(pk))).data)
+        return Response(LoadBalancerOutput(_load_balancers().get_one(bootstrap.actor(request.user), _lb_id(pk))).data)
 
     def create(self, request: Request) -> Response:
         data = LoadBalancerCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
-        view = load_balancer_service().create_one(actor_of(request.user), CreateLoadBalancer(**data.validated_data))
+        view = _load_balancers().create_one(bootstrap.actor(request.user), CreateLoadBalancer(**data.validated_data))
         location = request.build_absolute_uri(reverse("load-balancer-detail", args=[view.id]))
         return Response(LoadBalancerOutput(view).data, status=status.HTTP_202_ACCEPTED, headers={"Location": location})
 
     def partial_update(self, request: Request, pk: str) -> Response:
         data = LoadBalancerUpdateInput(data=request.data)
         data.is_valid(raise_exception=True)
-        view = load_balancer_service().update_one(
-            actor_of(request.user), _lb_id(pk), UpdateLoadBalancer(**data.validated_data)
+        view = _load_balancers().update_one(
+            bootstrap.actor(request.user), _lb_id(pk), UpdateLoadBalancer(**data.validated_data)
         )
         return Response(LoadBalancerOutput(view).data, status=status.HTTP_202_ACCEPTED)
 
     def destroy(self, request: Request, pk: str) -> Response:
-        view = load_balancer_service().delete_one(actor_of(request.user), _lb_id(pk))
+        view = _load_balancers().delete_one(bootstrap.actor(request.user), _lb_id(pk))
         return Response(LoadBalancerOutput(view).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -102,5 +105,5 @@ class ProviderListView(APIView):
         responses={200: page_serializer(ProviderOutput), 401: ErrorSerializer}, summary="List LBaaS providers"
     )
     def get(self, request: Request) -> Response:
-        items = list(providers())
+        items = list(bootstrap.providers())
         return page_response(Page(items=items, total=len(items), limit=len(items), offset=0), ProviderOutput)

@@ -4,11 +4,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from portal.api.errors import ErrorSerializer
-from portal.api.lists import page_response, page_serializer, parse_query
-from servers.api.serializers import ServerCreateInput, ServerListQuery, ServerOutput, ServerUpdateInput
+from portal.api.lists import list_query, page_response, page_serializer, query_parameters
+from servers import bootstrap
+from servers.api.serializers import ServerCreateInput, ServerOutput, ServerUpdateInput
 from servers.application.payloads import CreateServer, UpdateServer
-from servers.bootstrap import server_service
 from servers.domain.errors import ServerNotFound
+from servers.filters import ServerFilters
 
 ERRORS = dict.fromkeys((400, 401, 403, 404, 409), ErrorSerializer)
 
@@ -42,7 +43,9 @@ def _server_id(raw: str) -> int:
 
 @extend_schema_view(
     list=extend_schema(
-        parameters=[ServerListQuery], responses={200: page_serializer(ServerOutput), **ERRORS}, summary="List servers"
+        parameters=query_parameters(ServerFilters),
+        responses={200: page_serializer(ServerOutput), **ERRORS},
+        summary="List servers",
     ),
     retrieve=extend_schema(responses={200: ServerOutput, **ERRORS}, summary="Get a server"),
     create=extend_schema(request=ServerCreateInput, responses={201: ServerOutput, **ERRORS}, summary="Add a server"),
@@ -63,24 +66,24 @@ class ServerViewSet(viewsets.GenericViewSet):
         return {"create": ServerCreateInput, "partial_update": ServerUpdateInput}.get(self.action, ServerOutput)
 
     def list(self, request: Request) -> Response:
-        page = server_service().get_plist(parse_query(ServerListQuery, request).to_query())
+        page = bootstrap.build().get_plist(list_query(ServerFilters, request))
         return page_response(page, ServerOutput)
 
     def retrieve(self, request: Request, pk: str) -> Response:
-        return Response(ServerOutput(server_service().get_one(_server_id(pk))).data)
+        return Response(ServerOutput(bootstrap.build().get_one(_server_id(pk))).data)
 
     def create(self, request: Request) -> Response:
         data = ServerCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
-        server = server_service().create_one(CreateServer(**data.validated_data))
+        server = bootstrap.build().create_one(CreateServer(**data.validated_data))
         return Response(ServerOutput(server).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request: Request, pk: str) -> Response:
         data = ServerUpdateInput(data=request.data)
         data.is_valid(raise_exception=True)
-        server = server_service().update_one(_server_id(pk), UpdateServer(**data.validated_data))
+        server = bootstrap.build().update_one(_server_id(pk), UpdateServer(**data.validated_data))
         return Response(ServerOutput(server).data)
 
     def destroy(self, request: Request, pk: str) -> Response:
-        server_service().delete_one(_server_id(pk))
+        bootstrap.build().delete_one(_server_id(pk))
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Protocol
 
 from portal.kernel.pagination import Page
+from portal.kernel.unit_of_work import AbstractUnitOfWork
 from servers.application.payloads import ServerQuery
 from servers.domain.model import Server
 
@@ -19,9 +20,6 @@ class ServerRepository(abc.ABC):
     @abc.abstractmethod
     def get_list(self, server_ids: Iterable[int], *, for_update: bool = False) -> list[Server]:
         """The servers that exist among ``server_ids`` (missing ones are left out)."""
-
-    @abc.abstractmethod
-    def get_plist(self, query: ServerQuery) -> Page[Server]: ...
 
     @abc.abstractmethod
     def create_one(self, server: Server) -> Server:
@@ -41,18 +39,14 @@ class ServerUsage(Protocol):
     def users_of(self, server_id: int) -> list[str]: ...
 
 
-class ServersUnitOfWork(abc.ABC):
+class ServersUnitOfWork(AbstractUnitOfWork):
     servers: ServerRepository
     usage: ServerUsage
 
-    def __enter__(self) -> ServersUnitOfWork:
-        return self
 
-    def __exit__(self, *exc_info: object) -> None:
-        self.rollback()
+class ServerReadModel(abc.ABC):
+    """The read side: servers as lists show them."""
 
     @abc.abstractmethod
-    def commit(self) -> None: ...
-
-    @abc.abstractmethod
-    def rollback(self) -> None: ...
+    def get_plist(self, query: ServerQuery) -> Page[Server]:
+        """One page of the servers that match, in the query's order."""

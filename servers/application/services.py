@@ -8,14 +8,21 @@ from portal.kernel.errors import FieldErrors
 from portal.kernel.pagination import Page
 from portal.kernel.validators import choice_errors
 from servers.application.payloads import CreateServer, ServerQuery, UpdateServer
-from servers.application.ports import ServersUnitOfWork
+from servers.application.ports import ServerReadModel, ServersUnitOfWork
 from servers.domain.errors import ServerInUse
 from servers.domain.model import STRICT_ADDRESS_POLICY, AddressPolicy, Server, ServerStatus
 
 
 class ServerService:
-    def __init__(self, uow_factory: Callable[[], ServersUnitOfWork], *, policy: AddressPolicy = STRICT_ADDRESS_POLICY):
+    def __init__(
+        self,
+        uow_factory: Callable[[], ServersUnitOfWork],
+        read_model: ServerReadModel,
+        *,
+        policy: AddressPolicy = STRICT_ADDRESS_POLICY,
+    ):
         self._uow_factory = uow_factory
+        self._read_model = read_model
         self._policy = policy
 
     def get_one(self, server_id: int) -> Server:
@@ -34,8 +41,7 @@ class ServerService:
             for message in choice_errors(query.status, ServerStatus, what="status"):
                 errors.add("status", message)
             errors.raise_if_any("the list query is not valid")
-        with self._uow_factory() as uow:
-            return uow.servers.get_plist(query)
+        return self._read_model.get_plist(query)
 
     def create_one(self, payload: CreateServer) -> Server:
         server = Server.new(

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from loadbalancers import bootstrap
 from loadbalancers.adapters.lbaas.sandbox import SandboxLBaaS
-from loadbalancers.application.ports import LoadBalancerSpec
+from loadbalancers.application.lbaas import LoadBalancerSpec
 from loadbalancers.models import Orphan
 from portal.runtime import instance_id
 from tests.e2e.test_admin import act

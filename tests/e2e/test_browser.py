@@ -317,10 +317,10 @@ def test_a_pending_page_stays_quiet_for_screen_readers_until_something_changes(b
     server = ServerFactory()
     page = new_page(browser, portal, "alice")
     from loadbalancers.application.payloads import CreateLoadBalancer
-    from loadbalancers.bootstrap import load_balancer_service
+    from loadbalancers.bootstrap import build
     from portal.kernel.actors import Actor
 
-    view = load_balancer_service().create_one(
+    view = build().load_balancers.create_one(
         Actor(alice.pk, "alice"), CreateLoadBalancer(name="slow", servers=[server.pk])
     )
     page.goto(f"{portal}/load-balancers/{view.id}/")
@@ -338,6 +338,6 @@ def test_a_pending_page_stays_quiet_for_screen_readers_until_something_changes(b
 
     assert page.evaluate("window.changes") == 0
     expect(page.locator('[data-field="provisioning_status"]')).to_have_text("pending create")
-    from loadbalancers.bootstrap import provisioning_service
+    from loadbalancers.bootstrap import build
 
-    provisioning_service().fail(view.id, "the test is over")  # no work left for the worker
+    build().provisioning.fail(view.id, "the test is over")  # no work left for the worker

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from loadbalancers.bootstrap import providers, provisioning_service
+from loadbalancers.bootstrap import build, providers
 from tests.conftest import wait_until
 from tests.factories import ServerFactory
 from tests.integration.lbaas.haproxy_fixtures import HAPROXY, Backend, free_port, haproxy_or_skip
@@ -65,7 +65,7 @@ def test_real_traffic_balanced_a_failing_backend_detected_and_cleaned_up(alice_a
     one.stop()
 
     def degraded() -> bool:
-        provisioning_service().reconcile()
+        build().reconciliation.reconcile()
         return alice_api.get(url).json()["operating_status"] == "DEGRADED"
 
     wait_until(degraded, timeout=15)

@@ -52,7 +52,7 @@ def test_work_a_hung_broker_did_not_take_is_sent_by_the_reconciler(
     from loadbalancers import bootstrap
 
     settings.LBAAS_STUCK_AFTER = 0.001
-    report = bootstrap.provisioning_service().reconcile()
+    report = bootstrap.build().reconciliation.reconcile()
 
     assert [str(lb_id) for lb_id in report.resumed] == [created.body["id"]]
     wait_for(

@@ -10,9 +10,9 @@ from uuid import UUID, uuid4
 import pytest
 
 from loadbalancers.adapters.lbaas.sandbox import SandboxLBaaS
+from loadbalancers.application.lbaas import LBaaSClient
 from loadbalancers.application.payloads import CreateLoadBalancer
-from loadbalancers.application.ports import LBaaSClient
-from loadbalancers.application.services import ProvisioningPolicy
+from loadbalancers.application.provisioning import ProvisioningPolicy
 from loadbalancers.domain.model import ProvisioningStatus
 from portal.kernel.actors import Actor
 from tests.fakes import Portal
@@ -84,7 +84,7 @@ def test_two_portals_on_one_provider_never_delete_each_others_resources(make_cli
     everything = remote_refs(provider_of(staging))
 
     for portal in (staging, production, staging, production):
-        report = portal.provisioning.reconcile()
+        report = portal.reconciliation.reconcile()
         assert (report.orphans_waiting, report.orphans_deleted, report.orphans_held, report.lost) == ([], [], [], [])
 
     assert remote_refs(provider_of(production)) == everything
@@ -101,16 +101,16 @@ def test_a_portal_restored_from_an_older_backup_holds_its_orphans_for_an_operato
     for lb_id in made_after_the_backup:  # the backup did not have them
         del production.uow.load_balancers.rows[lb_id]
 
-    waiting = production.provisioning.reconcile()
+    waiting = production.reconciliation.reconcile()
     production.clock.advance(production.policy.orphan_grace)
-    held = production.provisioning.reconcile()
+    held = production.reconciliation.reconcile()
 
     assert (set(waiting.orphans_waiting), waiting.orphans_deleted) == (refs, [])
     assert (set(held.orphans_held), held.orphans_deleted) == (refs, [])
     assert remote_refs(client) == refs, "nothing was deleted without an operator"
 
     chosen = [orphan.id for orphan in production.uow.orphans.get_list()]
-    outcome = production.provisioning.delete_orphans(chosen, by="ops")
+    outcome = production.reconciliation.delete_orphans(chosen, by="ops")
 
     assert outcome == dict.fromkeys(refs, "deleted")
     assert remote_refs(client) == set()

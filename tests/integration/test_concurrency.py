@@ -9,11 +9,11 @@ import pytest
 from django.db import connection
 
 from loadbalancers.application.payloads import CreateLoadBalancer, UpdateLoadBalancer
-from loadbalancers.bootstrap import load_balancer_service
+from loadbalancers.bootstrap import build
 from loadbalancers.models import LoadBalancer
 from portal.kernel.actors import Actor
 from portal.kernel.errors import PortalError
-from servers.bootstrap import server_service
+from servers import bootstrap as servers_bootstrap
 from tests.conftest import needs_postgres
 from tests.factories import ServerFactory, UserFactory
 
@@ -45,11 +45,11 @@ def names(outcomes):
 
 
 def create(actor, name, server_ids):
-    return load_balancer_service().create_one(actor, CreateLoadBalancer(name=name, servers=server_ids))
+    return build().load_balancers.create_one(actor, CreateLoadBalancer(name=name, servers=server_ids))
 
 
 def update(actor, lb_id, payload):
-    return load_balancer_service().update_one(actor, lb_id, payload)
+    return build().load_balancers.update_one(actor, lb_id, payload)
 
 
 def test_two_creates_with_one_name_give_one_load_balancer_and_one_conflict():
@@ -73,7 +73,7 @@ def test_deleting_a_server_while_a_load_balancer_takes_it_never_leaves_a_danglin
 
         outcomes = race(
             partial(create, actor, f"take-{round_}", [server.pk]),
-            partial(server_service().delete_one, server.pk),
+            partial(servers_bootstrap.build().delete_one, server.pk),
         )
 
         assert names(outcomes) in (["LoadBalancerView", "ServerInUse"], ["NoneType", "ServerNotEligible"])
@@ -90,7 +90,7 @@ def test_marking_a_server_down_while_a_load_balancer_takes_it_is_ordered():
 
         outcomes = race(
             partial(create, actor, f"down-{round_}", [server.pk]),
-            partial(server_service().update_status, server.pk, "DOWN"),
+            partial(servers_bootstrap.build().update_status, server.pk, "DOWN"),
         )
 
         # Either the load balancer was created while the server was still OK, or the

@@ -14,8 +14,8 @@ from loadbalancers.adapters.unit_of_work import DjangoUnitOfWork
 from loadbalancers.domain.errors import LoadBalancerNotFound, NameTaken
 from loadbalancers.domain.model import LoadBalancer, OperatingStatus, ProvisioningStatus
 from portal.kernel.errors import StaleVersion
+from servers import bootstrap as servers_bootstrap
 from servers.adapters.repositories import DjangoServerRepository
-from servers.bootstrap import server_service
 from servers.domain.errors import ServerAddressTaken, ServerInUse, ServerNameTaken, ServerNotFound
 from servers.domain.model import Server, ServerStatus
 from tests.factories import LoadBalancerRowFactory, ServerFactory, UserFactory
@@ -132,11 +132,11 @@ class TestLoadBalancerRepository:
 
 class TestUnitOfWork:
     def test_rolls_back_unless_committed(self, owner):
-        with DjangoUnitOfWork() as uow:
+        with DjangoUnitOfWork(DjangoServerRepository) as uow:
             uow.load_balancers.create_one(new_lb(owner, [ServerFactory()]))
         assert models.LoadBalancer.objects.count() == 0
 
-        with DjangoUnitOfWork() as uow:
+        with DjangoUnitOfWork(DjangoServerRepository) as uow:
             uow.load_balancers.create_one(new_lb(owner, [ServerFactory()]))
             uow.commit()
         assert models.LoadBalancer.objects.count() == 1
@@ -145,7 +145,7 @@ class TestUnitOfWork:
         server = ServerFactory()
 
         def commit_then_fail():
-            with DjangoUnitOfWork() as uow:
+            with DjangoUnitOfWork(DjangoServerRepository) as uow:
                 uow.load_balancers.create_one(new_lb(owner, [server]))
                 uow.commit()
                 raise RuntimeError("boom")
@@ -178,7 +178,7 @@ class TestServers:
         repo.create_one(new_lb(owner, [server]))
 
         with pytest.raises(ServerInUse) as in_use:
-            server_service().delete_one(server.pk)
+            servers_bootstrap.build().delete_one(server.pk)
         assert in_use.value.details == {"load_balancers": ["shop"]}
         with pytest.raises(ProtectedError):
             server.delete()
@@ -193,11 +193,11 @@ class TestServers:
         lb.mark_deleted()
         repo.update_one(lb)
 
-        server_service().delete_one(server.pk)
+        servers_bootstrap.build().delete_one(server.pk)
 
         assert not ServerFactory._meta.model.objects.filter(pk=server.pk).exists()
         assert repo.get_one(lb.id).provisioning_status is ProvisioningStatus.DELETED
 
     def test_status_change_through_the_service(self):
         server = ServerFactory()
-        assert server_service().update_status(server.pk, "DOWN").status is ServerStatus.DOWN
+        assert servers_bootstrap.build().update_status(server.pk, "DOWN").status is ServerStatus.DOWN

@@ -11,7 +11,7 @@ import pytest
 
 from loadbalancers.adapters.lbaas import sandbox, sqlite_state
 from loadbalancers.adapters.lbaas.sandbox import SandboxLBaaS
-from loadbalancers.application.ports import LoadBalancerSpec, MemberHealth, MemberSpec
+from loadbalancers.application.lbaas import LoadBalancerSpec, MemberHealth, MemberSpec
 from loadbalancers.domain.errors import ProviderError, ProviderRejected, ProviderResourceNotFound, ProviderUnavailable
 from loadbalancers.domain.model import OperatingStatus, ProvisioningStatus
 

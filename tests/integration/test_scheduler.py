@@ -13,16 +13,14 @@ from portal.broker import Breaker
 pytestmark = pytest.mark.django_db
 
 
-class HungTask:
-    """A task whose broker accepts the call and never answers."""
-
-    name = "loadbalancers.provision"
+class HungBroker:
+    """A Celery app whose broker accepts the call and never answers."""
 
     def __init__(self) -> None:
         self.calls = 0
         self.release = threading.Event()
 
-    def apply_async(self, **_: object) -> None:
+    def send_task(self, name: str, **_: object) -> None:
         self.calls += 1
         self.release.wait(30)
 
@@ -31,14 +29,14 @@ class HungTask:
 def hung(monkeypatch, settings):
     settings.BROKER_TIMEOUT = 0.1
     monkeypatch.setattr(scheduler, "BREAKER", Breaker())
-    task = HungTask()
+    task = HungBroker()
     yield task
     task.release.set()
 
 
 def send(task, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
     with django_capture_on_commit_callbacks(execute=True):
-        scheduler.CeleryTaskScheduler._send(task, uuid4())
+        scheduler.CeleryTaskScheduler(task).provision(uuid4())
 
 
 def test_a_hung_broker_costs_one_request_its_bound_and_the_next_ones_nothing(
@@ -73,3 +71,26 @@ def test_the_breaker_opens_for_its_cooldown():
     assert not breaker.allows()
     now[0] = 110.0
     assert breaker.allows()
+
+
+def test_every_task_the_scheduler_sends_is_one_the_workers_know(django_capture_on_commit_callbacks):
+    import loadbalancers.tasks  # noqa: F401 - registers the tasks, as a worker does
+    from config.celery import app
+
+    class Recorder:
+        sent: list[str] = []
+
+        def send_task(self, name: str, **_: object) -> None:
+            self.sent.append(name)
+
+    recorder = Recorder()
+    sender = scheduler.CeleryTaskScheduler(recorder)
+    lb_id = uuid4()
+    with django_capture_on_commit_callbacks(execute=True):
+        sender.provision(lb_id)
+        sender.apply_update(lb_id)
+        sender.deprovision(lb_id)
+        sender.follow(lb_id, delay=1)
+
+    assert len(recorder.sent) == 4
+    assert set(recorder.sent) <= set(app.tasks)

@@ -194,18 +194,18 @@ class TestReconcile:
         portal.scheduler.take()  # the messages were lost: no worker got them
         portal.clock.advance(101)
 
-        report = portal.provisioning.reconcile()
+        report = portal.reconciliation.reconcile()
 
         assert report.timed_out == [old]
         assert status(portal, old) is ProvisioningStatus.ERROR
         assert set(report.resumed) == {stuck, fresh}
         assert sorted(portal.scheduler.take()) == sorted([("provision", stuck), ("provision", fresh)])
-        assert portal.provisioning.reconcile().resumed == []  # not again before stuck_after
+        assert portal.reconciliation.reconcile().resumed == []  # not again before stuck_after
 
     def test_resumed_work_reaches_a_final_state(self, portal, alice, created):
         portal.scheduler.take()
         portal.clock.advance(61)
-        portal.provisioning.reconcile()
+        portal.reconciliation.reconcile()
 
         portal.settle()
 
@@ -224,7 +224,7 @@ class TestReconcile:
         portal.scheduler.take()
         portal.clock.advance(61)
 
-        portal.provisioning.reconcile()
+        portal.reconciliation.reconcile()
 
         assert portal.scheduler.take() == [(expected, created)]
 
@@ -251,7 +251,7 @@ class TestRaces:
         portal.stored(created).provider_ref = None  # the answer to create was lost
         portal.scheduler.take()
         portal.clock.advance(601)
-        portal.provisioning.reconcile()  # times it out: ERROR, the resource still at the provider
+        portal.reconciliation.reconcile()  # times it out: ERROR, the resource still at the provider
         assert status(portal, created) is ProvisioningStatus.ERROR
         assert list(portal.lbaas.resources) == ["fake-1"]
 
@@ -268,18 +268,18 @@ class TestReconcileWithTheProvider:
         version = portal.stored(created).version
         portal.lbaas.operating_status = OperatingStatus.DEGRADED
 
-        report = portal.provisioning.reconcile()
+        report = portal.reconciliation.reconcile()
 
         assert report.refreshed == [created]
         assert portal.stored(created).operating_status is OperatingStatus.DEGRADED
-        assert portal.provisioning.reconcile().refreshed == []  # nothing new: nothing written
+        assert portal.reconciliation.reconcile().refreshed == []  # nothing new: nothing written
         assert portal.stored(created).version == version + 1
 
     def test_a_load_balancer_deleted_out_of_band_goes_to_error_and_can_be_deleted(self, portal, alice, created):
         portal.settle()
         portal.lbaas.resources.clear()
 
-        report = portal.provisioning.reconcile()
+        report = portal.reconciliation.reconcile()
 
         assert report.lost == [created]
         lb = portal.stored(created)
@@ -295,7 +295,7 @@ class TestReconcileWithTheProvider:
     def _make_remote(portal, *, token=None, installation="this-portal"):
         from uuid import uuid4
 
-        from loadbalancers.application.ports import LoadBalancerSpec
+        from loadbalancers.application.lbaas import LoadBalancerSpec
 
         portal.lbaas.installation = installation
         try:
@@ -308,14 +308,14 @@ class TestReconcileWithTheProvider:
         portal.settle()
         orphan = self._make_remote(portal)
 
-        first = portal.provisioning.reconcile()
+        first = portal.reconciliation.reconcile()
         assert (first.orphans_waiting, first.orphans_deleted) == ([orphan], [])
         portal.clock.advance(portal.policy.orphan_grace - 1)
-        assert portal.provisioning.reconcile().orphans_deleted == []
+        assert portal.reconciliation.reconcile().orphans_deleted == []
         assert portal.lbaas.resources[orphan].status is ProvisioningStatus.PENDING_CREATE
         portal.clock.advance(1)
 
-        report = portal.provisioning.reconcile()
+        report = portal.reconciliation.reconcile()
 
         assert report.orphans_deleted == [orphan]
         assert portal.lbaas.resources[orphan].status is ProvisioningStatus.PENDING_DELETE
@@ -332,7 +332,7 @@ class TestReconcileWithTheProvider:
 
         portal.clock.advance(portal.policy.orphan_grace * 10)
         for _ in range(3):
-            report = portal.provisioning.reconcile()
+            report = portal.reconciliation.reconcile()
 
         assert (report.orphans_waiting, report.orphans_deleted, report.orphans_held) == ([], [], [])
         for ref in (theirs, legacy, not_a_token):
@@ -340,33 +340,33 @@ class TestReconcileWithTheProvider:
         assert portal.uow.orphans.get_list(deleted=None) == []
 
     def test_more_due_orphans_than_a_pass_may_delete_are_all_held_for_an_operator(self, alice):
-        from loadbalancers.application.services import ProvisioningPolicy
+        from loadbalancers.application.provisioning import ProvisioningPolicy
 
         portal = Portal(policy=ProvisioningPolicy(orphan_grace=0, orphan_max_deletes=2))
         orphans = [self._make_remote(portal) for _ in range(3)]
 
-        report = portal.provisioning.reconcile()
+        report = portal.reconciliation.reconcile()
 
         assert (sorted(report.orphans_held), report.orphans_deleted) == (sorted(orphans), [])
         assert all(portal.lbaas.resources[ref].status is ProvisioningStatus.PENDING_CREATE for ref in orphans)
 
         held = [orphan.id for orphan in portal.uow.orphans.get_list()]
-        outcome = portal.provisioning.delete_orphans(held, by="ops")
+        outcome = portal.reconciliation.delete_orphans(held, by="ops")
 
         assert outcome == dict.fromkeys(orphans, "deleted")
         assert all(portal.lbaas.resources[ref].status is ProvisioningStatus.PENDING_DELETE for ref in orphans)
         assert {o.deletion_reason for o in portal.uow.orphans.get_list(deleted=True)} == {"deleted by ops in the admin"}
 
     def test_an_operator_cannot_delete_what_became_owned_again_or_is_not_ours(self, alice):
-        from loadbalancers.application.services import ProvisioningPolicy
+        from loadbalancers.application.provisioning import ProvisioningPolicy
 
         portal = Portal(policy=ProvisioningPolicy(orphan_grace=3600))
         orphan = self._make_remote(portal)
-        portal.provisioning.reconcile()
+        portal.reconciliation.reconcile()
         [record] = portal.uow.orphans.get_list()
         portal.lbaas.resources[orphan].installation = "other-portal"
 
-        outcome = portal.provisioning.delete_orphans([record.id], by="ops")
+        outcome = portal.reconciliation.delete_orphans([record.id], by="ops")
 
         assert outcome[orphan].startswith("not deleted: it belongs to installation other-portal")
         assert portal.lbaas.resources[orphan].status is ProvisioningStatus.PENDING_CREATE
@@ -374,11 +374,11 @@ class TestReconcileWithTheProvider:
     def test_an_orphan_that_is_owned_again_or_gone_is_forgotten(self, portal, created):
         portal.settle()
         orphan = self._make_remote(portal)
-        portal.provisioning.reconcile()
+        portal.reconciliation.reconcile()
         assert len(portal.uow.orphans.get_list()) == 1
         del portal.lbaas.resources[orphan]
 
-        portal.provisioning.reconcile()
+        portal.reconciliation.reconcile()
 
         assert portal.uow.orphans.get_list(deleted=None) == []
 
@@ -387,7 +387,7 @@ class TestReconcileWithTheProvider:
         portal.clock.advance(61)
         portal.lbaas.fail_next.append(ProviderUnavailable("down"))
 
-        report = portal.provisioning.reconcile()
+        report = portal.reconciliation.reconcile()
 
         assert report.unreachable == ["fake"]
         assert report.resumed == [created]
@@ -407,7 +407,7 @@ class TestReconcileWithTheProvider:
 
         monkeypatch.setattr(portal.uow.load_balancers, "update_one", broken_for_first)
 
-        report = portal.provisioning.reconcile()
+        report = portal.reconciliation.reconcile()
 
         assert report.refreshed == [second]
         assert report.failed == [str(first)]

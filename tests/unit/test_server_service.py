@@ -6,9 +6,9 @@ from loadbalancers.domain.errors import ServerNotEligible
 from portal.kernel.errors import ValidationFailed
 from portal.kernel.pagination import PageRequest
 from servers.application.payloads import CreateServer, ServerQuery, UpdateServer
-from servers.application.services import ServerService
 from servers.domain.errors import ServerAddressTaken, ServerInUse, ServerNameTaken, ServerNotFound
 from servers.domain.model import AddressPolicy, Server, ServerStatus
+from tests.fakes import Portal
 
 
 def test_create_normalises_the_address_and_defaults_to_ok(portal):
@@ -192,19 +192,19 @@ def test_private_and_public_addresses_stay_allowed(portal, address):
     assert portal.servers.create_one(CreateServer(name="web-1", address=address, port=80)).id == 1
 
 
-def test_loopback_is_allowed_only_where_the_policy_says_so(portal):
-    laptop = ServerService(lambda: portal.uow, policy=AddressPolicy(allow_loopback=True))
+def test_loopback_is_allowed_only_where_the_policy_says_so():
+    laptop = Portal(address_policy=AddressPolicy(allow_loopback=True))
 
     for n, address in enumerate(("127.0.0.1", "::1", "::ffff:127.0.0.1"), start=1):
-        assert laptop.create_one(CreateServer(name=f"web-{n}", address=address, port=80)).id == n
+        assert laptop.servers.create_one(CreateServer(name=f"web-{n}", address=address, port=80)).id == n
     with pytest.raises(ValidationFailed, match="address"):
-        laptop.create_one(CreateServer(name="meta", address="169.254.169.254", port=80))
-    assert len(portal.uow.servers.rows) == 3
+        laptop.servers.create_one(CreateServer(name="meta", address="169.254.169.254", port=80))
+    assert len(laptop.uow.servers.rows) == 3
 
 
-def test_the_policy_refuses_the_networks_it_is_given(portal):
+def test_the_policy_refuses_the_networks_it_is_given():
     policy = AddressPolicy(refused_networks=(ipaddress.ip_network("10.0.5.0/24"), ipaddress.ip_network("fd00:5::/64")))
-    service = ServerService(lambda: portal.uow, policy=policy)
+    service = Portal(address_policy=policy).servers
 
     for address in ("10.0.5.7", "::ffff:10.0.5.7", "fd00:5::9"):
         with pytest.raises(ValidationFailed) as failed:

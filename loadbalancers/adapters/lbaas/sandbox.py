@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from uuid import uuid4
 
 from loadbalancers.adapters.lbaas.sqlite_state import SQLiteState, lowest_free_vip
-from loadbalancers.application.ports import LBaaSClient, LoadBalancerSpec, MemberHealth, ProviderLoadBalancer
+from loadbalancers.application.lbaas import LBaaSClient, LoadBalancerSpec, MemberHealth, ProviderLoadBalancer
 from loadbalancers.domain.errors import ProviderRejected, ProviderResourceNotFound, ProviderUnavailable
 from loadbalancers.domain.model import OperatingStatus, ProvisioningStatus
 

@@ -7,8 +7,8 @@ from django.core.management.base import BaseCommand, CommandError
 from rest_framework.authtoken.models import Token
 
 from config import env
+from servers import bootstrap
 from servers.application.payloads import CreateServer
-from servers.bootstrap import server_service
 from servers.domain.errors import ServerAddressTaken, ServerNameTaken
 
 DEMO_SERVERS = (
@@ -36,7 +36,7 @@ class Command(BaseCommand):
             self.stdout.write(f"created the demo admin {username!r}")
         token, _ = Token.objects.get_or_create(user=user)
 
-        service = server_service()
+        service = bootstrap.build()
         for server in DEMO_SERVERS:
             try:
                 service.create_one(server)

@@ -1,7 +1,7 @@
 import pytest
 
 from loadbalancers.adapters.lbaas.sandbox import SandboxLBaaS
-from loadbalancers.application.ports import MemberSpec
+from loadbalancers.application.lbaas import MemberSpec
 from tests.integration.lbaas.elbv2_fixtures import elbv2_lbaas  # noqa: F401
 from tests.integration.lbaas.haproxy_fixtures import haproxy_client, haproxy_lbaas  # noqa: F401
 from tests.integration.lbaas.harness import INSTALLATION, Harness

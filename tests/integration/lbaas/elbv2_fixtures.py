@@ -24,7 +24,7 @@ import pytest
 from botocore.config import Config
 
 from loadbalancers.adapters.lbaas.elbv2 import Elbv2LBaaS
-from loadbalancers.application.ports import MemberSpec
+from loadbalancers.application.lbaas import MemberSpec
 from tests.integration.lbaas.harness import INSTALLATION, Harness
 
 REGION = "eu-west-1"

@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from loadbalancers.adapters.lbaas.haproxy import HAProxyLBaaS
-from loadbalancers.application.ports import MemberSpec
+from loadbalancers.application.lbaas import MemberSpec
 from tests.integration.lbaas.harness import INSTALLATION, Harness
 
 HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"

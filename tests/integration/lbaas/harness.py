@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from loadbalancers.application.ports import LBaaSClient, LoadBalancerSpec, MemberSpec
+from loadbalancers.application.lbaas import LBaaSClient, LoadBalancerSpec, MemberSpec
 
 # The installation every adapter under test is built for.
 INSTALLATION = "contract-portal"

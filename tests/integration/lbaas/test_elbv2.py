@@ -26,7 +26,7 @@ from botocore.exceptions import (
 from botocore.stub import Stubber
 
 from loadbalancers.adapters.lbaas.elbv2 import MANAGED_TAG, TOKEN_TAG, Elbv2LBaaS
-from loadbalancers.application.ports import LoadBalancerSpec, MemberSpec
+from loadbalancers.application.lbaas import LoadBalancerSpec, MemberSpec
 from loadbalancers.domain.errors import (
     ProviderError,
     ProviderRejected,

@@ -9,7 +9,7 @@ from uuid import uuid4
 import pytest
 
 from loadbalancers.adapters.lbaas.haproxy import HAProxyLBaaS
-from loadbalancers.application.ports import LoadBalancerSpec, MemberSpec
+from loadbalancers.application.lbaas import LoadBalancerSpec, MemberSpec
 from loadbalancers.domain.errors import ProviderRejected
 from loadbalancers.domain.model import OperatingStatus
 from tests.conftest import wait_until

@@ -1,0 +1,242 @@
+"""The background steps that carry people's requests out at the LBaaS provider (run by
+the workers, and by operations from the admin): create, change and delete there, follow
+the provider until it is done, and store the outcome.  The provider is never called
+inside a unit of work (a database transaction)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+from uuid import UUID
+
+from loadbalancers.application.lbaas import LoadBalancerSpec, MemberSpec, Providers
+from loadbalancers.application.ports import Clock, TaskScheduler, UnitOfWork
+from loadbalancers.domain import events
+from loadbalancers.domain.errors import ProviderRejected, ProviderResourceNotFound
+from loadbalancers.domain.model import LoadBalancer, ProvisioningStatus
+from portal.kernel.errors import Conflict
+from portal.kernel.messagebus import Handler
+
+logger = logging.getLogger(__name__)
+
+
+def provisioning_handlers(scheduler: TaskScheduler) -> dict[type, list[Handler]]:
+    """Each request a user makes starts its background work at the provider."""
+    return {
+        events.CreationRequested: [lambda e: scheduler.provision(e.lb_id)],
+        events.UpdateRequested: [lambda e: scheduler.apply_update(e.lb_id)],
+        events.DeletionRequested: [lambda e: scheduler.deprovision(e.lb_id)],
+    }
+
+
+@dataclass(frozen=True)
+class ProvisioningPolicy:
+    poll_interval: float = 1.0
+    """Seconds between two looks at the provider while work is under way."""
+    pending_timeout: float = 600.0
+    """Seconds a load balancer may stay PENDING_* before it is put in ERROR."""
+    stuck_after: float = 60.0
+    """Seconds without a look at the provider before the reconciler restarts the work."""
+    orphan_grace: float = 3600.0
+    """Seconds a resource must have been an orphan before the reconciler deletes it."""
+    orphan_max_deletes: int = 10
+    """The most orphans one reconcile pass deletes: when more are due, it deletes none
+    and leaves them to an operator (mass orphans mean a restored backup or a shared
+    account, not lost records)."""
+
+    def timed_out(self, lb: LoadBalancer, now: datetime) -> bool:
+        started = lb.pending_since or lb.updated_at
+        return started is not None and now - started > timedelta(seconds=self.pending_timeout)
+
+    def timeout_reason(self, lb: LoadBalancer) -> str:
+        return f"timed out: still {lb.provisioning_status} at the provider after {self.pending_timeout:.0f} seconds"
+
+
+class ProvisioningService:
+    def __init__(
+        self,
+        *,
+        uow_factory: Callable[[], UnitOfWork],
+        providers: Providers,
+        scheduler: TaskScheduler,
+        clock: Clock,
+        policy: ProvisioningPolicy,
+    ):
+        self._uow_factory = uow_factory
+        self._providers = providers
+        self._scheduler = scheduler
+        self._clock = clock
+        self._policy = policy
+
+    def provision(self, lb_id: UUID) -> None:
+        """Ask the provider to create a PENDING_CREATE load balancer, then follow it.
+        The load balancer's id is the client token, so a retry never creates twice."""
+        with self._uow_factory() as uow:
+            lb = uow.load_balancers.get_one(lb_id)
+            if lb.provisioning_status is not ProvisioningStatus.PENDING_CREATE:
+                return
+            spec = self._spec(uow, lb)
+        if lb.provider_ref is None:
+            try:
+                created = self._providers.get(lb.provider).create(spec, client_token=str(lb.id))
+            except ProviderRejected as rejected:
+                self.fail(lb_id, f"the provider refused to create it: {rejected.message}")
+                return
+            self.record(lb_id, partial(LoadBalancer.record_provider_ref, ref=created.ref, now=self._clock.now()))
+        self._scheduler.follow(lb_id, delay=self._policy.poll_interval)
+
+    def apply_update(self, lb_id: UUID) -> None:
+        """Send a PENDING_UPDATE load balancer's members and algorithm to the provider."""
+        with self._uow_factory() as uow:
+            lb = uow.load_balancers.get_one(lb_id)
+            if lb.provisioning_status is not ProvisioningStatus.PENDING_UPDATE:
+                return
+            spec = self._spec(uow, lb)
+        try:
+            if lb.provider_ref is None:
+                raise ProviderResourceNotFound("it was never created at the provider")
+            self._providers.get(lb.provider).update(lb.provider_ref, spec)
+        except (ProviderRejected, ProviderResourceNotFound) as failed:
+            self.fail(lb_id, f"the provider could not update it: {failed.message}")
+            return
+        self.record(lb_id, partial(LoadBalancer.mark_submitted, now=self._clock.now()))
+        self._scheduler.follow(lb_id, delay=self._policy.poll_interval)
+
+    def deprovision(self, lb_id: UUID) -> None:
+        """Ask the provider to delete a PENDING_DELETE load balancer, then follow it.
+        Without a provider reference (its create was lost or timed out), whatever the
+        provider holds under its client token is deleted."""
+        with self._uow_factory() as uow:
+            lb = uow.load_balancers.get_one(lb_id)
+        if lb.provisioning_status is not ProvisioningStatus.PENDING_DELETE:
+            return
+        try:
+            client = self._providers.get(lb.provider)
+            ref = lb.provider_ref or next(
+                (remote.ref for remote in client.get_list() if remote.client_token == str(lb.id)), None
+            )
+            if ref is not None:
+                client.delete(ref)
+        except ProviderRejected as rejected:
+            self.fail(lb_id, f"the provider refused to delete it: {rejected.message}")
+            return
+        if ref is None:
+            self.record(lb_id, LoadBalancer.mark_deleted)
+            return
+        self.record(lb_id, partial(LoadBalancer.record_provider_ref, ref=ref, now=self._clock.now()))
+        self._scheduler.follow(lb_id, delay=self._policy.poll_interval)
+
+    def follow(self, lb_id: UUID) -> bool:
+        """Look at the provider once and store the outcome; True while work is under way
+        (another look is then scheduled).  Only a request the provider has accepted is
+        followed: before that, ACTIVE would be the state before the change."""
+        with self._uow_factory() as uow:
+            lb = uow.load_balancers.get_one(lb_id)
+        if not lb.is_pending or lb.provider_ref is None or lb.submitted_at is None:
+            return False
+        if self._policy.timed_out(lb, self._clock.now()):
+            self.fail(lb_id, self._policy.timeout_reason(lb))
+            return False
+        try:
+            remote = self._providers.get(lb.provider).get(lb.provider_ref)
+        except ProviderResourceNotFound:
+            if lb.provisioning_status is ProvisioningStatus.PENDING_DELETE:
+                self.record(lb_id, LoadBalancer.mark_deleted)
+            else:
+                self.fail(lb_id, "the provider no longer has this load balancer")
+            return False
+        except ProviderRejected as rejected:
+            self.fail(lb_id, f"the provider refused to report on it: {rejected.message}")
+            return False
+
+        if remote.provisioning_status is ProvisioningStatus.ERROR:
+            self.fail(lb_id, remote.error or "the provider reported an error without a reason")
+            return False
+        if lb.provisioning_status is ProvisioningStatus.PENDING_DELETE:
+            if remote.provisioning_status is ProvisioningStatus.DELETED:
+                self.record(lb_id, LoadBalancer.mark_deleted)
+                return False
+        elif remote.provisioning_status is ProvisioningStatus.ACTIVE:
+            self.record(
+                lb_id,
+                partial(
+                    LoadBalancer.mark_active, vip_address=remote.vip_address, operating_status=remote.operating_status
+                ),
+            )
+            return False
+        self.record(lb_id, partial(LoadBalancer.mark_checked, now=self._clock.now()))
+        self._scheduler.follow(lb_id, delay=self._policy.poll_interval)
+        return True
+
+    def refresh(self, lb_id: UUID) -> str:
+        """Look at the provider now and store what it says; returns what happened, for
+        the operator who asked."""
+        with self._uow_factory() as uow:
+            lb = uow.load_balancers.get_one(lb_id)
+        if lb.is_pending:
+            return "still under way at the provider" if self.follow(lb_id) else "checked: see its new status"
+        if lb.provisioning_status is not ProvisioningStatus.ACTIVE or lb.provider_ref is None:
+            return f"nothing to refresh: it is {lb.provisioning_status}"
+        try:
+            remote = self._providers.get(lb.provider).get(lb.provider_ref)
+        except ProviderResourceNotFound:
+            self.record(lb_id, partial(LoadBalancer.mark_lost, reason="the provider no longer has this load balancer"))
+            return "the provider no longer has it: now ERROR"
+        if remote.operating_status is lb.operating_status:
+            return f"unchanged: {lb.operating_status}"
+        self.record(lb_id, partial(LoadBalancer.refresh_operating_status, status=remote.operating_status))
+        return f"operating status {lb.operating_status} -> {remote.operating_status}"
+
+    def fail_stuck(self, lb_id: UUID, *, pending_longer_than: float) -> bool:
+        """Put a load balancer that has been PENDING_* for longer than the given seconds
+        in ERROR (an operations action); False when it is not stuck."""
+        with self._uow_factory() as uow:
+            lb = uow.load_balancers.get_one(lb_id)
+        started = lb.pending_since or lb.updated_at
+        if not lb.is_pending or started is None:
+            return False
+        waited = (self._clock.now() - started).total_seconds()
+        if waited <= pending_longer_than:
+            return False
+        return self.record(
+            lb_id,
+            partial(
+                LoadBalancer.mark_error,
+                reason=f"marked ERROR by operations: {lb.provisioning_status} for {waited / 60:.0f} minutes",
+            ),
+        )
+
+    def fail(self, lb_id: UUID, reason: str) -> None:
+        """Put a PENDING_* load balancer in ERROR with a reason people can read."""
+        logger.warning("load balancer %s failed: %s", lb_id, reason)
+        self.record(lb_id, partial(LoadBalancer.mark_error, reason=reason))
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def record(self, lb_id: UUID, change: Callable[[LoadBalancer], None]) -> bool:
+        """Apply one outcome (a method of the aggregate) in its own transaction.  If the load balancer has moved on
+        meanwhile (another worker got there first), the outcome is dropped."""
+        with self._uow_factory() as uow:
+            lb = uow.load_balancers.get_one(lb_id, for_update=True)
+            try:
+                change(lb)
+            except Conflict as moved_on:
+                logger.info("load balancer %s moved on; dropped outcome: %s", lb_id, moved_on.message)
+                return False
+            uow.load_balancers.update_one(lb)
+            uow.commit()
+        return True
+
+    @staticmethod
+    def _spec(uow: UnitOfWork, lb: LoadBalancer) -> LoadBalancerSpec:
+        servers = {s.id: s for s in uow.servers.get_list(lb.members)}
+        return LoadBalancerSpec(
+            name=lb.name,
+            listener_protocol=lb.listener_protocol,
+            listener_port=lb.listener_port,
+            algorithm=lb.algorithm,
+            members=tuple(MemberSpec(servers[m].address, servers[m].port) for m in lb.members if m in servers),
+        )

@@ -1,0 +1,53 @@
+"""The read side: load balancers as people see them (with their owner's name and their
+servers), in pages, in a constant number of queries whatever the page size."""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from loadbalancers.application.payloads import LoadBalancerQuery
+from portal.kernel.pagination import Page
+
+
+@dataclass(frozen=True)
+class MemberView:
+    id: int
+    name: str
+    address: str
+    port: int
+    status: str
+
+
+@dataclass(frozen=True)
+class LoadBalancerView:
+    """A load balancer as people see it: with its owner's name and its servers."""
+
+    id: UUID
+    name: str
+    description: str
+    owner_id: int
+    owner: str
+    servers: list[MemberView]
+    listener_protocol: str
+    listener_port: int
+    algorithm: str
+    provisioning_status: str
+    operating_status: str
+    provider: str
+    vip_address: str | None
+    error_reason: str | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class LoadBalancerReadModel(abc.ABC):
+    @abc.abstractmethod
+    def get_one(self, lb_id: UUID) -> LoadBalancerView | None: ...
+
+    @abc.abstractmethod
+    def get_plist(self, query: LoadBalancerQuery) -> Page[LoadBalancerView]:
+        """One page, in a constant number of queries whatever its size."""

@@ -1,0 +1,235 @@
+"""The periodic repair pass, and what operations decide about what it finds: work no
+task looks after any more, load balancers changed or gone at the provider out of band,
+and orphans (resources this installation made that no live record owns)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import partial
+from uuid import UUID
+
+from loadbalancers.application.lbaas import ProviderLoadBalancer, Providers
+from loadbalancers.application.ports import Clock, TaskScheduler, UnitOfWork
+from loadbalancers.application.provisioning import ProvisioningPolicy, ProvisioningService
+from loadbalancers.domain.errors import ProviderError, ProviderResourceNotFound
+from loadbalancers.domain.model import LoadBalancer, ProvisioningStatus
+from loadbalancers.domain.orphans import Orphan
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ReconcileReport:
+    resumed: list[UUID] = field(default_factory=list)
+    timed_out: list[UUID] = field(default_factory=list)
+    refreshed: list[UUID] = field(default_factory=list)
+    lost: list[UUID] = field(default_factory=list)
+    orphans_waiting: list[str] = field(default_factory=list)
+    orphans_deleted: list[str] = field(default_factory=list)
+    orphans_held: list[str] = field(default_factory=list)
+    unreachable: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+
+
+class ReconciliationService:
+    def __init__(
+        self,
+        *,
+        uow_factory: Callable[[], UnitOfWork],
+        providers: Providers,
+        scheduler: TaskScheduler,
+        clock: Clock,
+        policy: ProvisioningPolicy,
+        installation: str,
+        steps: ProvisioningService,
+    ):
+        self._uow_factory = uow_factory
+        self._providers = providers
+        self._scheduler = scheduler
+        self._clock = clock
+        self._policy = policy
+        self._installation = installation
+        self._steps = steps
+
+    def reconcile(self) -> ReconcileReport:
+        """The periodic repair pass.  Restarts work no task has looked at for a while (a
+        lost message, a worker that died) and puts in ERROR what has been pending too
+        long, so no load balancer stays PENDING forever; then compares every
+        provider's inventory with the records: operating status changes, load
+        balancers gone out of band, and orphans: resources this installation made
+        that no live record owns (see ``_handle_orphans``).  Resources of another
+        installation are never touched.  One row's failure never stops the pass."""
+        report = ReconcileReport()
+        self._restart_stuck(report)
+        for name in self._providers.names:
+            self._compare_with_provider(name, report)
+        return report
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def _restart_stuck(self, report: ReconcileReport) -> None:
+        now = self._clock.now()
+        with self._uow_factory() as uow:
+            stuck = uow.load_balancers.get_list_pending(
+                not_checked_since=now - timedelta(seconds=self._policy.stuck_after)
+            )
+        restart = {
+            ProvisioningStatus.PENDING_CREATE: self._scheduler.provision,
+            ProvisioningStatus.PENDING_UPDATE: self._scheduler.apply_update,
+            ProvisioningStatus.PENDING_DELETE: self._scheduler.deprovision,
+        }
+        for lb in stuck:
+            with self._isolated(report, lb.id):
+                if self._policy.timed_out(lb, now):
+                    self._steps.fail(lb.id, self._policy.timeout_reason(lb))
+                    report.timed_out.append(lb.id)
+                elif self._steps.record(lb.id, partial(LoadBalancer.mark_checked, now=now)):
+                    restart[lb.provisioning_status](lb.id)
+                    report.resumed.append(lb.id)
+
+    def _compare_with_provider(self, name: str, report: ReconcileReport) -> None:
+        client = self._providers.get(name)
+        try:
+            remote = client.get_list()
+        except ProviderError as unreachable:
+            logger.warning("reconcile: provider %s did not answer: %s", name, unreachable.message)
+            report.unreachable.append(name)
+            return
+        by_ref = {resource.ref: resource for resource in remote}
+        with self._uow_factory() as uow:
+            active = uow.load_balancers.get_list(provider=name, statuses=[ProvisioningStatus.ACTIVE])
+        for lb in active:
+            with self._isolated(report, lb.id):
+                found = by_ref.get(lb.provider_ref or "")
+                if found is None:
+                    lost = partial(LoadBalancer.mark_lost, reason="the provider no longer has this load balancer")
+                    if self._steps.record(lb.id, lost):
+                        report.lost.append(lb.id)
+                elif found.operating_status is not lb.operating_status:
+                    refresh = partial(LoadBalancer.refresh_operating_status, status=found.operating_status)
+                    if self._steps.record(lb.id, refresh):
+                        report.refreshed.append(lb.id)
+
+        ours = {
+            token: resource
+            for resource in remote
+            if resource.installation == self._installation and (token := _as_uuid(resource.client_token))
+        }
+        with self._uow_factory() as uow:
+            live = {
+                lb.id
+                for lb in uow.load_balancers.get_list(ids=ours)
+                if lb.provisioning_status is not ProvisioningStatus.DELETED
+            }
+        orphans = {resource.ref: resource for token, resource in ours.items() if token not in live}
+        with self._isolated(report, f"orphans at {name}"):
+            self._handle_orphans(name, orphans, report)
+
+    def _handle_orphans(self, name: str, found: dict[str, ProviderLoadBalancer], report: ReconcileReport) -> None:
+        """Record the orphans seen at this provider (forgetting those that are no longer
+        orphans), then delete the ones older than the grace period, unless more are due
+        than one pass may delete: then none, and an operator decides."""
+        now = self._clock.now()
+        with self._uow_factory() as uow:
+            # Deleted ones stay on record; one still listed is being deleted at the provider.
+            known = {orphan.ref: orphan for orphan in uow.orphans.get_list(provider=name, deleted=None)}
+            uow.orphans.delete_batch(
+                orphan.id for ref, orphan in known.items() if ref not in found and orphan.deleted_at is None
+            )
+            orphans = []
+            for ref, resource in found.items():
+                orphan = known.get(ref)
+                if orphan is not None and orphan.deleted_at is not None:
+                    continue
+                if orphan is None:
+                    token = resource.client_token or ""
+                    orphan = uow.orphans.create_one(
+                        Orphan(provider=name, ref=ref, client_token=token, first_seen_at=now, last_seen_at=now)
+                    )
+                else:
+                    orphan.seen(now)
+                    uow.orphans.update_one(orphan)
+                orphans.append(orphan)
+            uow.commit()
+        grace = self._policy.orphan_grace
+        due = [orphan for orphan in orphans if orphan.is_due(now, grace)]
+        report.orphans_waiting.extend(orphan.ref for orphan in orphans if orphan not in due)
+        if len(due) > self._policy.orphan_max_deletes:
+            logger.warning(
+                "reconcile: %d orphans at %s are due, more than the %d one pass may delete: none deleted; "
+                "an operator decides in the admin (Orphaned resources). A database restored from an older "
+                "backup looks like this.",
+                len(due),
+                name,
+                self._policy.orphan_max_deletes,
+            )
+            report.orphans_held.extend(orphan.ref for orphan in due)
+            return
+        for orphan in due:
+            with self._isolated(report, orphan.ref):
+                reason = (
+                    f"orphan: no live load balancer has client token {orphan.client_token}; "
+                    f"seen as an orphan since {orphan.first_seen_at:%Y-%m-%d %H:%M:%S} UTC (grace {grace:.0f} s)"
+                )
+                self._delete_orphan(name, orphan, reason)
+                report.orphans_deleted.append(orphan.ref)
+
+    def delete_orphans(self, ids: Sequence[int], *, by: str) -> dict[str, str]:
+        """Delete these orphans at their providers now (an operator's decision), each
+        checked again first: still there, still this installation's, still owned by no
+        live load balancer.  Returns what happened to each, by reference."""
+        with self._uow_factory() as uow:
+            orphans = uow.orphans.get_list(ids=ids)
+        outcome = {}
+        for orphan in orphans:
+            try:
+                outcome[orphan.ref] = self._delete_orphan_checked(orphan, by=by)
+            except ProviderError as failed:
+                outcome[orphan.ref] = f"not deleted: {failed.message}"
+        return outcome
+
+    def _delete_orphan_checked(self, orphan: Orphan, *, by: str) -> str:
+        try:
+            remote = self._providers.get(orphan.provider).get(orphan.ref)
+        except ProviderResourceNotFound:
+            with self._uow_factory() as uow:
+                uow.orphans.delete_batch([orphan.id] if orphan.id else [])
+                uow.commit()
+            return "already gone at the provider"
+        if remote.installation != self._installation:
+            return f"not deleted: it belongs to installation {remote.installation or '(none)'}, not this one"
+        token = _as_uuid(remote.client_token)
+        with self._uow_factory() as uow:
+            owners = uow.load_balancers.get_list(ids=[token]) if token else []
+        if any(lb.provisioning_status is not ProvisioningStatus.DELETED for lb in owners):
+            return "not deleted: a live load balancer owns it again"
+        self._delete_orphan(orphan.provider, orphan, f"deleted by {by} in the admin")
+        return "deleted"
+
+    def _delete_orphan(self, name: str, orphan: Orphan, reason: str) -> None:
+        logger.warning("reconcile: deleting orphan %s at %s: %s", orphan.ref, name, reason)
+        self._providers.get(name).delete(orphan.ref)
+        with self._uow_factory() as uow:
+            orphan.mark_deleted(self._clock.now(), reason)
+            uow.orphans.update_one(orphan)
+            uow.commit()
+
+    @contextmanager
+    def _isolated(self, report: ReconcileReport, what: object) -> Iterator[None]:
+        try:
+            yield
+        except Exception:
+            logger.exception("reconcile: %s failed", what)
+            report.failed.append(str(what))
+
+
+def _as_uuid(token: str | None) -> UUID | None:
+    """The load balancer id a client token names, if it is one of the portal's."""
+    try:
+        return UUID(token) if token else None
+    except ValueError:
+        return None
