@@ -214,11 +214,10 @@ class ProvisioningService:
         logger.warning("load balancer %s failed: %s", lb_id, reason)
         self.record(lb_id, partial(LoadBalancer.mark_error, reason=reason))
 
-    # -- helpers ------------------------------------------------------------------------
-
     def record(self, lb_id: UUID, change: Callable[[LoadBalancer], None]) -> bool:
-        """Apply one outcome (a method of the aggregate) in its own transaction.  If the load balancer has moved on
-        meanwhile (another worker got there first), the outcome is dropped."""
+        """Apply one outcome (a method of the aggregate) in its own transaction; False
+        when the load balancer has moved on meanwhile (another worker got there first)
+        and the outcome was dropped.  The reconciler records its findings this way too."""
         with self._uow_factory() as uow:
             lb = uow.load_balancers.get_one(lb_id, for_update=True)
             try:
@@ -229,6 +228,8 @@ class ProvisioningService:
             uow.load_balancers.update_one(lb)
             uow.commit()
         return True
+
+    # -- helpers ------------------------------------------------------------------------
 
     @staticmethod
     def _spec(uow: UnitOfWork, lb: LoadBalancer) -> LoadBalancerSpec:

@@ -69,6 +69,20 @@ class ReconciliationService:
             self._compare_with_provider(name, report)
         return report
 
+    def delete_orphans(self, ids: Sequence[int], *, by: str) -> dict[str, str]:
+        """Delete these orphans at their providers now (an operator's decision), each
+        checked again first: still there, still this installation's, still owned by no
+        live load balancer.  Returns what happened to each, by reference."""
+        with self._uow_factory() as uow:
+            orphans = uow.orphans.get_list(ids=ids)
+        outcome = {}
+        for orphan in orphans:
+            try:
+                outcome[orphan.ref] = self._delete_orphan_checked(orphan, by=by)
+            except ProviderError as failed:
+                outcome[orphan.ref] = f"not deleted: {failed.message}"
+        return outcome
+
     # -- helpers ------------------------------------------------------------------------
 
     def _restart_stuck(self, report: ReconcileReport) -> None:
@@ -177,20 +191,6 @@ class ReconciliationService:
                 )
                 self._delete_orphan(name, orphan, reason)
                 report.orphans_deleted.append(orphan.ref)
-
-    def delete_orphans(self, ids: Sequence[int], *, by: str) -> dict[str, str]:
-        """Delete these orphans at their providers now (an operator's decision), each
-        checked again first: still there, still this installation's, still owned by no
-        live load balancer.  Returns what happened to each, by reference."""
-        with self._uow_factory() as uow:
-            orphans = uow.orphans.get_list(ids=ids)
-        outcome = {}
-        for orphan in orphans:
-            try:
-                outcome[orphan.ref] = self._delete_orphan_checked(orphan, by=by)
-            except ProviderError as failed:
-                outcome[orphan.ref] = f"not deleted: {failed.message}"
-        return outcome
 
     def _delete_orphan_checked(self, orphan: Orphan, *, by: str) -> str:
         try:
