@@ -16,10 +16,8 @@ class MessageBus:
     def __init__(self, handlers: Mapping[type, list[Handler]] | None = None):
         self._handlers: dict[type, list[Handler]] = {kind: list(found) for kind, found in (handlers or {}).items()}
 
-    def subscribe(self, kind: type, handler: Handler) -> None:
-        self._handlers.setdefault(kind, []).append(handler)
-
     def handle(self, happened: Iterable[object]) -> None:
+        """Each event goes to the handlers of its kind and of every kind it extends."""
         for event in happened:
             logger.info("%s %s", type(event).__name__, event)
             for kind in type(event).__mro__:

@@ -97,8 +97,7 @@ def test_nothing_is_published_when_the_work_fails_after_commit(uow, heard):
 
 def test_a_handler_of_a_kind_hears_its_subkinds_too(heard):
     loud: list[object] = []
-    bus = MessageBus({Happened: [heard.append]})
-    bus.subscribe(HappenedLoudly, loud.append)
+    bus = MessageBus({Happened: [heard.append], HappenedLoudly: [loud.append]})
 
     bus.handle([Happened("a"), HappenedLoudly("b")])
 
