@@ -5,8 +5,8 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from accounts.signin import AdminSignInForm, SignInForm
 from portal.health import healthz, readyz
-from portal.signin import AdminSignInForm, SignInForm
 from portal.web import favicon
 
 admin.site.login_form = AdminSignInForm
@@ -15,6 +15,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="load-balancer-list-page", permanent=False)),
     path("load-balancers/", include("loadbalancers.urls")),
     path("servers/", include("servers.urls")),
+    path("", include("accounts.urls")),
     path("accounts/login/", LoginView.as_view(authentication_form=SignInForm), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),

@@ -53,11 +53,27 @@ class ProviderFilter(admin.SimpleListFilter):
         return queryset.filter(provider=self.value()) if self.value() else queryset
 
 
+class TeamFilter(admin.SimpleListFilter):
+    """One team, by slug (from a team's admin page, say): no list of every team, which
+    would read them all on each changelist."""
+
+    title = "team"
+    parameter_name = "team"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        value = self.value()
+        return [(value, value)] if value else []
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(team__slug=self.value()) if self.value() else queryset
+
+
 @admin.register(models.LoadBalancer)
 class LoadBalancerAdmin(ReadOnlyRecordsAdmin):
     list_display = (
         "name",
-        "owner",
+        "team",
+        "created_by",
         "provider",
         "provisioning_status",
         "operating_status",
@@ -69,13 +85,13 @@ class LoadBalancerAdmin(ReadOnlyRecordsAdmin):
         "provisioning_status",
         "operating_status",
         ProviderFilter,
-        ("owner", admin.RelatedOnlyFieldListFilter),
+        TeamFilter,
     )
-    search_fields = ("name", "vip_address", "owner__username")
-    list_select_related = ("owner",)
+    search_fields = ("name", "vip_address", "team__slug", "created_by__username")
+    list_select_related = ("team", "created_by")
     inlines = (MemberInline,)
     fieldsets = (
-        (None, {"fields": ("id", "name", "description", "owner")}),
+        (None, {"fields": ("id", "name", "description", "team", "created_by")}),
         ("Listener", {"fields": ("listener_protocol", "listener_port", "algorithm")}),
         (
             "Provisioning",

@@ -6,10 +6,12 @@ class LoadbalancersConfig(AppConfig):
     verbose_name = "Load balancers"
 
     def ready(self) -> None:
-        from loadbalancers.adapters.usage import LoadBalancerServerUsage
-        from servers.bootstrap import register_usage
+        from accounts import bootstrap as accounts_bootstrap
+        from loadbalancers.adapters.usage import LoadBalancerServerUsage, LoadBalancerTeamUsage
+        from servers import bootstrap as servers_bootstrap
 
-        register_usage(LoadBalancerServerUsage())
+        servers_bootstrap.register_usage(LoadBalancerServerUsage())
+        accounts_bootstrap.register_usage(LoadBalancerTeamUsage())
         self._check_providers()
 
     @staticmethod

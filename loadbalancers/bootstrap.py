@@ -13,6 +13,8 @@ from uuid import uuid4
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
+from accounts import bootstrap as accounts_bootstrap
+from accounts.application.teams import TeamService
 from loadbalancers.adapters.clock import DjangoClock
 from loadbalancers.adapters.lbaas import PROVIDER_KINDS
 from loadbalancers.adapters.scheduler import CeleryTaskScheduler
@@ -22,7 +24,6 @@ from loadbalancers.application.load_balancers import LoadBalancerService
 from loadbalancers.application.provisioning import ProvisioningPolicy, ProvisioningService, provisioning_handlers
 from loadbalancers.application.reconciliation import ReconciliationService
 from loadbalancers.selectors import DjangoLoadBalancerReadModel
-from portal.actors import actor_of
 from portal.kernel.actors import Actor
 from portal.kernel.messagebus import MessageBus
 from portal.runtime import instance_id
@@ -40,11 +41,13 @@ class LoadBalancerServices:
     """The periodic repair pass, and operations' decisions on orphans."""
     servers: ServerService
     """The server inventory, as the pages that pick members read it."""
+    teams: TeamService
+    """The teams, as the pages that create load balancers offer them."""
 
 
 def actor(user: AbstractBaseUser | AnonymousUser) -> Actor:
     """The signed-in user as the load balancer use cases know them."""
-    return actor_of(user, "loadbalancers.loadbalancer")
+    return accounts_bootstrap.actor(user, "loadbalancers.loadbalancer")
 
 
 def providers() -> Providers:
@@ -82,7 +85,9 @@ def policy() -> ProvisioningPolicy:
 
 # Each part, made from the settings unless build() is given it.
 _DEFAULTS: dict[str, Callable[[], Any]] = {
-    "unit_of_work": lambda: functools.partial(DjangoUnitOfWork, servers_bootstrap.server_repository),
+    "unit_of_work": lambda: functools.partial(
+        DjangoUnitOfWork, servers_bootstrap.server_repository, accounts_bootstrap.team_repository
+    ),
     "read_model": DjangoLoadBalancerReadModel,
     "providers": providers,
     "scheduler": CeleryTaskScheduler,
@@ -92,6 +97,8 @@ _DEFAULTS: dict[str, Callable[[], Any]] = {
     "installation": instance_id,
     "new_id": lambda: uuid4,
     "servers": servers_bootstrap.build,
+    "quota_defaults": accounts_bootstrap.quota_defaults,
+    "teams": lambda: accounts_bootstrap.build().teams,
 }
 
 
@@ -99,7 +106,8 @@ def build(**overrides: Any) -> LoadBalancerServices:
     """Every load balancer use case, wired.  ``overrides`` replace any part by name:
     ``unit_of_work`` (called with the message bus, it opens a UnitOfWork),
     ``read_model``, ``providers``, ``scheduler``, ``clock``, ``policy``,
-    ``address_policy``, ``installation``, ``new_id``, ``servers`` (the ServerService)."""
+    ``address_policy``, ``installation``, ``new_id``, ``servers`` (the ServerService),
+    ``quota_defaults`` (a team's quotas unless it has its own), ``teams`` (the TeamService)."""
     if unknown := set(overrides) - set(_DEFAULTS):
         raise TypeError(f"build() got unknown parts: {', '.join(sorted(unknown))}")
     part = {name: overrides[name] if name in overrides else make() for name, make in _DEFAULTS.items()}
@@ -118,6 +126,7 @@ def build(**overrides: Any) -> LoadBalancerServices:
             read_model=part["read_model"],
             providers=part["providers"],
             clock=part["clock"],
+            quota_defaults=part["quota_defaults"],
             new_id=part["new_id"],
             address_policy=part["address_policy"],
         ),
@@ -132,4 +141,5 @@ def build(**overrides: Any) -> LoadBalancerServices:
             steps=steps,
         ),
         servers=part["servers"],
+        teams=part["teams"],
     )

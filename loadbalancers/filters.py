@@ -12,6 +12,7 @@ from portal.filters import ListFilters
 class LoadBalancerFilters(ListFilters):
     provisioning_status = forms.CharField(required=False, help_text=", ".join(ProvisioningStatus))
     operating_status = forms.CharField(required=False, help_text=", ".join(OperatingStatus))
+    team = forms.CharField(required=False, max_length=63, help_text="A team's slug: only its load balancers.")
 
     default_sort = ("created_at", "desc")
 
@@ -22,4 +23,5 @@ class LoadBalancerFilters(ListFilters):
             provisioning_status=data["provisioning_status"] or None,
             operating_status=data["operating_status"] or None,
             search=data["search"] or None,
+            team=data["team"] or None,
         )

@@ -45,6 +45,7 @@ class LoadBalancerForm(forms.Form):
     algorithm = forms.CharField(required=False, initial=Algorithm.ROUND_ROBIN)
     servers = NumberListField(required=False, label="Backend servers")
     provider = forms.CharField(required=False)
+    team = forms.CharField(required=False)
 
     field_labels = {"listener_protocol": "Protocol", "listener_port": "Port"}
 

@@ -24,7 +24,11 @@ class LoadBalancer(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=NAME_MAX_LENGTH)
     description = models.CharField(max_length=DESCRIPTION_MAX_LENGTH, blank=True, default="")
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="load_balancers")
+    team = models.ForeignKey("accounts.Team", on_delete=models.PROTECT, related_name="load_balancers")
+    # Who asked for it; the record outlives the account (people come and go, services stay).
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="load_balancers"
+    )
     servers = models.ManyToManyField("servers.Server", through="Member", related_name="load_balancers")
     listener_protocol = models.CharField(max_length=8, choices=_choices(ListenerProtocol))
     listener_port = models.PositiveIntegerField()

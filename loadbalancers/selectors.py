@@ -1,7 +1,7 @@
 """The read side: load balancers as people see them, in few queries.
 
-A page costs three queries whatever its size: the count, the rows with their owners,
-and every member with its server.
+A page costs three queries whatever its size: the count, the rows with their teams and
+creators, and every member with its server.
 """
 
 from __future__ import annotations
@@ -18,15 +18,17 @@ from portal.kernel.pagination import Page
 
 
 def load_balancer_rows() -> QuerySet[models.LoadBalancer]:
-    return models.LoadBalancer.objects.select_related("owner").prefetch_related(
+    return models.LoadBalancer.objects.select_related("team", "created_by").prefetch_related(
         Prefetch("members", queryset=models.Member.objects.select_related("server").order_by("position"))
     )
 
 
 def filter_load_balancers(query: LoadBalancerQuery) -> QuerySet[models.LoadBalancer]:
     rows = load_balancer_rows()
-    if query.owner_id is not None:
-        rows = rows.filter(owner_id=query.owner_id)
+    if query.team_ids is not None:
+        rows = rows.filter(team_id__in=query.team_ids)
+    if query.team:
+        rows = rows.filter(team__slug=query.team)
     if query.provisioning_status:
         rows = rows.filter(provisioning_status=query.provisioning_status)
     else:
@@ -38,7 +40,7 @@ def filter_load_balancers(query: LoadBalancerQuery) -> QuerySet[models.LoadBalan
             Q(name__icontains=query.search)
             | Q(description__icontains=query.search)
             | Q(vip_address__icontains=query.search)
-            | Q(owner__username__icontains=query.search)
+            | Q(created_by__username__icontains=query.search)
         )
     order = f"-{query.page.sort_by}" if query.page.descending else query.page.sort_by
     return rows.order_by(order, "pk")
@@ -49,8 +51,9 @@ def to_view(row: models.LoadBalancer) -> LoadBalancerView:
         id=row.id,
         name=row.name,
         description=row.description,
-        owner_id=row.owner_id,
-        owner=row.owner.get_username(),
+        team_id=row.team_id,
+        team=row.team.slug,
+        created_by=None if row.created_by is None else row.created_by.get_username(),
         servers=[
             MemberView(
                 id=member.server.pk,

@@ -14,6 +14,8 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_http_methods, require_safe
 
+from accounts.domain import access
+from accounts.domain.model import Role
 from loadbalancers import bootstrap
 from loadbalancers.application.payloads import CreateLoadBalancer, UpdateLoadBalancer
 from loadbalancers.application.read_model import LoadBalancerView
@@ -105,6 +107,7 @@ def load_balancer_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "params": params,
             "sees_all": actor.sees_all,
+            "teams": [team.slug for team in bootstrap.build().teams.get_list_mine(actor)],
             "provisioning_statuses": list(ProvisioningStatus),
             "operating_statuses": list(OperatingStatus),
         },
@@ -115,12 +118,15 @@ def load_balancer_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "HEAD", "POST"])
 def load_balancer_create(request: HttpRequest) -> HttpResponse:
     enabled = bootstrap.providers()
-    form = LoadBalancerForm(request.POST or None, initial={"provider": enabled.default})
+    actor = bootstrap.actor(request.user)
+    teams = bootstrap.build().teams.get_list_for(actor, Role.MEMBER)
+    initial_team = teams[0].slug if len(teams) == 1 else ""
+    form = LoadBalancerForm(request.POST or None, initial={"provider": enabled.default, "team": initial_team})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             view = bootstrap.build().load_balancers.create_one(
-                bootstrap.actor(request.user),
+                actor,
                 CreateLoadBalancer(
                     name=data["name"],
                     servers=data["servers"],
@@ -129,6 +135,7 @@ def load_balancer_create(request: HttpRequest) -> HttpResponse:
                     algorithm=data["algorithm"],
                     description=data["description"],
                     provider=data["provider"] or None,
+                    team=data["team"] or None,
                 ),
             )
         except PortalError as error:
@@ -144,6 +151,7 @@ def load_balancer_create(request: HttpRequest) -> HttpResponse:
             "form": form,
             **_picker(request, selected, keep=()),
             "providers": enabled,
+            "teams": teams,
             "protocols": list(ListenerProtocol),
             "algorithms": ALGORITHM_LABELS,
         },
@@ -177,6 +185,24 @@ def _provider_enabled(lb: LoadBalancerView) -> bool:
     return lb.provider in bootstrap.providers().names
 
 
+def _may_change(request: HttpRequest, lb: LoadBalancerView) -> bool:
+    return access.may(bootstrap.actor(request.user), lb.team_id, Role.MEMBER)
+
+
+def _not_allowed(request: HttpRequest, lb: LoadBalancerView, action: str) -> HttpResponse:
+    """Why this user may see the load balancer but not change it, and whom to ask."""
+    actor = bootstrap.actor(request.user)
+    team = bootstrap.build().teams.get_one(actor, lb.team)
+    context = {
+        "lb": lb,
+        "team": team,
+        "action": action,
+        "role": team.role_of(actor.username),
+        "owners": [member.username for member in team.members if member.role == Role.OWNER],
+    }
+    return render(request, "loadbalancers/not_allowed.html", context, status=403)
+
+
 def _cannot_change(request: HttpRequest, lb: LoadBalancerView) -> HttpResponse:
     # Frozen: still live, but held by a provider the portal can no longer ask for anything.
     frozen = not _provider_enabled(lb) and lb.provisioning_status != ProvisioningStatus.DELETED
@@ -187,13 +213,16 @@ def _cannot_change(request: HttpRequest, lb: LoadBalancerView) -> HttpResponse:
 @require_safe
 def load_balancer_detail(request: HttpRequest, lb_id: UUID) -> HttpResponse:
     lb = _load_balancer(request, lb_id)
-    return render(request, "loadbalancers/detail.html", {"lb": lb, "provider_enabled": _provider_enabled(lb)})
+    context = {"lb": lb, "provider_enabled": _provider_enabled(lb), "may_change": _may_change(request, lb)}
+    return render(request, "loadbalancers/detail.html", context)
 
 
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def load_balancer_edit(request: HttpRequest, lb_id: UUID) -> HttpResponse:
     lb = _load_balancer(request, lb_id)
+    if not _may_change(request, lb):
+        return _not_allowed(request, lb, "change")
     if lb.provisioning_status != ProvisioningStatus.ACTIVE or not _provider_enabled(lb):
         return _cannot_change(request, lb)
     form = LoadBalancerEditForm(
@@ -257,6 +286,8 @@ def load_balancer_edit(request: HttpRequest, lb_id: UUID) -> HttpResponse:
 @require_http_methods(["GET", "HEAD", "POST"])
 def load_balancer_delete(request: HttpRequest, lb_id: UUID) -> HttpResponse:
     lb = _load_balancer(request, lb_id)
+    if not _may_change(request, lb):
+        return _not_allowed(request, lb, "delete")
     if not _provider_enabled(lb):
         return _cannot_change(request, lb)
     if request.method == "POST":

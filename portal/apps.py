@@ -6,4 +6,4 @@ class PortalConfig(AppConfig):
     verbose_name = "Portal"
 
     def ready(self) -> None:
-        from portal import signals, signin  # noqa: F401 - connect their receivers
+        from portal import signals  # noqa: F401 - connect its receivers

@@ -7,9 +7,10 @@ import time
 from collections.abc import Callable, Iterator
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from accounts import bootstrap as accounts_bootstrap
+from accounts.application.payloads import CreateToken
 from tests.factories import ServerFactory, UserFactory, grant_operations
 
 POSTGRES = os.environ.get("DATABASE_URL", "").startswith(("postgres", "postgresql", "pgsql"))
@@ -30,10 +31,15 @@ def _sandbox_of_its_own(settings, tmp_path):
     settings.SANDBOX_LBAAS = {**settings.SANDBOX_LBAAS, "path": str(tmp_path / "sandbox.sqlite3"), "delay": 0.2}
 
 
-def client_for(user) -> APIClient:  # type: ignore[no-untyped-def]
+def token_for(user, **fields) -> str:  # type: ignore[no-untyped-def]
+    """A new API token's key for the user (``fields``: those of CreateToken)."""
+    actor = accounts_bootstrap.actor(user, "accounts.apitoken")
+    return accounts_bootstrap.build().tokens.create_one(actor, CreateToken(**fields))[1]
+
+
+def client_for(user, **token_fields) -> APIClient:  # type: ignore[no-untyped-def]
     client = APIClient()
-    token, _ = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(user, **token_fields)}")
     return client
 
 

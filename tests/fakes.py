@@ -10,6 +10,14 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
+from accounts import bootstrap as accounts_bootstrap
+from accounts.application.payloads import TeamQuery
+from accounts.application.ports import AccountsUnitOfWork, TeamRepository, TokenRepository, UserDirectory
+from accounts.application.read_model import MemberView as TeamMemberView
+from accounts.application.read_model import TeamReadModel, TeamView
+from accounts.domain.errors import TeamNotFound, TeamSlugTaken, TokenNotFound
+from accounts.domain.model import Membership, Quotas, Role, Team
+from accounts.domain.tokens import ApiToken
 from loadbalancers import bootstrap
 from loadbalancers.application.lbaas import LBaaSClient, LoadBalancerSpec, MemberHealth, ProviderLoadBalancer, Providers
 from loadbalancers.application.payloads import LoadBalancerQuery
@@ -143,6 +151,13 @@ class FakeLoadBalancerRepository(LoadBalancerRepository):
             and (lb.checked_at or lb.pending_since or lb.updated_at) < not_checked_since
         ]
 
+    def count_live(self, *, team_id: int) -> int:
+        return sum(
+            1
+            for lb in self.rows.values()
+            if lb.team_id == team_id and lb.provisioning_status is not ProvisioningStatus.DELETED
+        )
+
     def name_taken(self, name: str) -> bool:
         return any(
             lb.name == name and lb.provisioning_status is not ProvisioningStatus.DELETED for lb in self.rows.values()
@@ -204,15 +219,130 @@ class FakeOrphanRepository(OrphanRepository):
             self.rows.pop(orphan_id, None)
 
 
-class FakeUnitOfWork(UnitOfWork, ServersUnitOfWork):
-    """Serves both apps' use cases.  Changes made in a unit of work that is not
+class FakeTeamRepository(TeamRepository):
+    def __init__(self, clock: FakeClock) -> None:
+        self.rows: dict[int, Team] = {}
+        self._ids = itertools.count(1)
+        self._clock = clock
+
+    def get_one(self, team_id: int, *, for_update: bool = False) -> Team:
+        if team_id not in self.rows:
+            raise TeamNotFound(team_id)
+        return copy.deepcopy(self.rows[team_id])
+
+    def get_by_slug(self, slug: str, *, for_update: bool = False) -> Team:
+        found = next((team for team in self.rows.values() if team.slug == slug), None)
+        if found is None:
+            raise TeamNotFound(slug)
+        return copy.deepcopy(found)
+
+    def create_one(self, team: Team) -> Team:
+        if any(other.slug == team.slug for other in self.rows.values()):
+            raise TeamSlugTaken(team.slug)
+        team.id, team.created_at = next(self._ids), self._clock.now()
+        self.rows[team.id] = copy.deepcopy(team)
+        return team
+
+    def update_one(self, team: Team) -> Team:
+        assert team.id is not None
+        self.rows[team.id] = copy.deepcopy(team)
+        return team
+
+
+class FakeUserDirectory(UserDirectory):
+    def __init__(self, usernames: dict[int, str]) -> None:
+        self._usernames = usernames
+
+    def find(self, username: str) -> int | None:
+        return next((user_id for user_id, name in self._usernames.items() if name == username), None)
+
+
+class FakeTokenRepository(TokenRepository):
+    def __init__(self) -> None:
+        self.rows: dict[int, ApiToken] = {}
+        self._ids = itertools.count(1)
+
+    def get_one(self, token_id: int) -> ApiToken:
+        if token_id not in self.rows:
+            raise TokenNotFound(token_id)
+        return copy.deepcopy(self.rows[token_id])
+
+    def get_by_digest(self, digest: str) -> ApiToken | None:
+        found = next((t for t in self.rows.values() if t.digest == digest), None)
+        return copy.deepcopy(found)
+
+    def get_list(self, *, user_id: int | None = None) -> list[ApiToken]:
+        tokens = [t for t in self.rows.values() if user_id is None or t.user_id == user_id]
+        return [copy.deepcopy(t) for t in sorted(tokens, key=lambda t: t.id or 0, reverse=True)]
+
+    def create_one(self, token: ApiToken) -> ApiToken:
+        token.id = next(self._ids)
+        self.rows[token.id] = copy.deepcopy(token)
+        return token
+
+    def delete_one(self, token_id: int) -> None:
+        self.rows.pop(token_id, None)
+
+    def touch(self, token_id: int, *, now: datetime, not_since: datetime) -> None:
+        token = self.rows.get(token_id)
+        if token is not None and (token.last_used_at is None or token.last_used_at < not_since):
+            token.last_used_at = now
+
+
+class FakeTeamReadModel(TeamReadModel):
+    def __init__(self, uow: FakeUnitOfWork, defaults: Quotas) -> None:
+        self._uow = uow
+        self._defaults = defaults
+
+    def get_one(self, slug: str) -> TeamView | None:
+        found = next((t for t in self._uow.teams.rows.values() if t.slug == slug), None)
+        return None if found is None else self._view(found)
+
+    def get_plist(self, query: TeamQuery) -> Page[TeamView]:
+        views = [
+            self._view(team)
+            for team in self._uow.teams.rows.values()
+            if (query.team_ids is None or team.id in query.team_ids)
+            and (not query.search or query.search in team.slug or query.search in team.name)
+        ]
+        return _page(views, query.page)
+
+    def _view(self, team: Team) -> TeamView:
+        live = [
+            lb
+            for lb in self._uow.load_balancers.rows.values()
+            if lb.team_id == team.id and lb.provisioning_status is not ProvisioningStatus.DELETED
+        ]
+        assert team.id is not None
+        assert team.created_at is not None
+        return TeamView(
+            id=team.id,
+            slug=team.slug,
+            name=team.name,
+            members=[
+                TeamMemberView(m.username, m.role.value) for m in sorted(team.memberships, key=lambda m: m.username)
+            ],
+            quotas=team.quotas(self._defaults),
+            default_quotas=tuple(
+                name for name in ("load_balancers", "members") if getattr(team, f"quota_{name}") is None
+            ),
+            usage=Quotas(len(live), max((len(lb.members) for lb in live), default=0)),
+            created_at=team.created_at,
+        )
+
+
+class FakeUnitOfWork(UnitOfWork, ServersUnitOfWork, AccountsUnitOfWork):
+    """Serves every app's use cases.  Changes made in a unit of work that is not
     committed are thrown away, as a database transaction would."""
 
-    def __init__(self, clock: FakeClock) -> None:
+    def __init__(self, clock: FakeClock, usernames: dict[int, str]) -> None:
         super().__init__()
         self.load_balancers = FakeLoadBalancerRepository(clock)
         self.servers = FakeServerRepository(clock)
         self.orphans = FakeOrphanRepository()
+        self.teams = FakeTeamRepository(clock)
+        self.users = FakeUserDirectory(usernames)
+        self.tokens = FakeTokenRepository()
         self.usage = self
 
     def using(self, bus: MessageBus) -> FakeUnitOfWork:
@@ -221,11 +351,16 @@ class FakeUnitOfWork(UnitOfWork, ServersUnitOfWork):
         return self
 
     def _begin(self) -> None:
-        self._snapshot = tuple(copy.deepcopy(repo.rows) for repo in (self.load_balancers, self.servers, self.orphans))
+        self._snapshot = tuple(copy.deepcopy(repo.rows) for repo in self._repositories)
 
     def _end(self, commit: bool, *exc_info: object) -> None:
         if not commit:
-            self.load_balancers.rows, self.servers.rows, self.orphans.rows = self._snapshot
+            for repo, rows in zip(self._repositories, self._snapshot, strict=True):
+                repo.rows = rows
+
+    @property
+    def _repositories(self) -> tuple:  # type: ignore[type-arg]
+        return (self.load_balancers, self.servers, self.orphans, self.teams, self.tokens)
 
     def users_of(self, server_id: int) -> list[str]:
         return sorted(
@@ -240,6 +375,9 @@ class FakeReadModel(LoadBalancerReadModel):
         self._uow = uow
         self._usernames = usernames
 
+    def _team_slug(self, team_id: int) -> str:
+        return self._uow.teams.rows[team_id].slug
+
     def get_one(self, lb_id: UUID) -> LoadBalancerView | None:
         lb = self._uow.load_balancers.rows.get(lb_id)
         return None if lb is None else self._view(lb)
@@ -248,7 +386,8 @@ class FakeReadModel(LoadBalancerReadModel):
         views = [
             self._view(lb)
             for lb in self._uow.load_balancers.rows.values()
-            if (query.owner_id is None or lb.owner_id == query.owner_id)
+            if (query.team_ids is None or lb.team_id in query.team_ids)
+            and (query.team is None or self._team_slug(lb.team_id) == query.team)
             and (
                 lb.provisioning_status == query.provisioning_status
                 if query.provisioning_status
@@ -265,8 +404,9 @@ class FakeReadModel(LoadBalancerReadModel):
             id=lb.id,
             name=lb.name,
             description=lb.description,
-            owner_id=lb.owner_id,
-            owner=self._usernames.get(lb.owner_id, f"user{lb.owner_id}"),
+            team_id=lb.team_id,
+            team=self._team_slug(lb.team_id),
+            created_by=None if lb.created_by_id is None else self._usernames.get(lb.created_by_id),
             servers=[
                 MemberView(
                     id=m,
@@ -412,13 +552,24 @@ class Portal:
     ) -> None:
         """With ``provider``, a real adapter stands where the fake provider does."""
         self.clock = FakeClock()
-        self.uow = FakeUnitOfWork(self.clock)
-        self.usernames = {1: "alice", 2: "bob", 3: "ops"}
+        self.usernames = {1: "alice", 2: "bob", 3: "ops", 4: "auditor", 5: "carol"}
+        self.uow = FakeUnitOfWork(self.clock, self.usernames)
+        self.quota_defaults = Quotas(load_balancers=20, members=50)
+        # Each person's team, as the migration made them: alice owns team 1, bob team 2.
+        for user_id in (1, 2):
+            self.add_team(self.usernames[user_id], {user_id: Role.OWNER})
         self.lbaas = FakeLBaaS(name="fake")
         client = provider or self.lbaas
         self.providers = Providers({client.name: client}, default=client.name, descriptions={client.name: "test"})
         self.scheduler = FakeScheduler()
         self.policy = policy or ProvisioningPolicy(poll_interval=1, pending_timeout=600, stuck_after=60)
+        self.accounts = accounts_bootstrap.build(
+            unit_of_work=lambda: self.uow,
+            read_model=FakeTeamReadModel(self.uow, self.quota_defaults),
+            clock=self.clock,
+        )
+        self.teams = self.accounts.teams
+        self.tokens = self.accounts.tokens
         self.servers = servers_bootstrap.build(
             unit_of_work=lambda: self.uow,
             read_model=FakeServerReadModel(self.uow),
@@ -434,10 +585,20 @@ class Portal:
             address_policy=address_policy,
             installation=installation,
             servers=self.servers,
+            quota_defaults=self.quota_defaults,
+            teams=self.teams,
         )
         self.load_balancers = services.load_balancers
         self.provisioning = services.provisioning
         self.reconciliation = services.reconciliation
+
+    def add_team(self, slug: str, roles: dict[int, Role], **quotas: int) -> int:
+        """A team with these members (user id -> role) and quotas, as operations would make it."""
+        team = Team.new(slug=slug, name=slug.title(), **quotas)
+        team.memberships = [Membership(user_id, self.usernames[user_id], role) for user_id, role in roles.items()]
+        team = self.uow.teams.create_one(team)
+        assert team.id is not None
+        return team.id
 
     def add_server(self, name: str | None = None, status: ServerStatus = ServerStatus.OK) -> int:
         n = len(self.uow.servers.rows) + 1

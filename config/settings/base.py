@@ -27,10 +27,10 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "portal",
+    "accounts",
     "servers",
     "loadbalancers",
 ]
@@ -116,10 +116,13 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.api.authentication.HashedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "accounts.api.authentication.TokenAllowsWrites",
+    ],
     "DEFAULT_PARSER_CLASSES": ["portal.api.inputs.BoundedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
@@ -262,6 +265,12 @@ PORTAL_INSTANCE_ID = env.identifier("PORTAL_INSTANCE_ID", "")
 RECONCILE_ORPHAN_GRACE = env.number("RECONCILE_ORPHAN_GRACE", 3600.0, minimum=0.0, maximum=30 * 86400)
 RECONCILE_ORPHAN_MAX_DELETES = env.whole("RECONCILE_ORPHAN_MAX_DELETES", 10, minimum=0, maximum=10000)
 
+# -- teams ------------------------------------------------------------------------------------
+# The quotas of a team that has none of its own (operations set a team's own in the admin):
+# live load balancers per team, and members (backend servers) per load balancer.
+TEAM_QUOTA_LOAD_BALANCERS = env.whole("TEAM_QUOTA_LOAD_BALANCERS", 20, minimum=0, maximum=1_000_000)
+TEAM_QUOTA_MEMBERS = env.whole("TEAM_QUOTA_MEMBERS", 50, minimum=1, maximum=1_000_000)
+
 # -- LBaaS providers ------------------------------------------------------------------------
 KNOWN_LBAAS_PROVIDERS = tuple(PROVIDER_KINDS)
 LBAAS_PROVIDERS = env.names("LBAAS_PROVIDERS", ["sandbox"])
@@ -319,6 +328,6 @@ LOGGING = {
 ADMIN_STUCK_AFTER = env.number("ADMIN_STUCK_AFTER", 300.0, minimum=0.0, maximum=7 * 86400)
 
 # Sign-in throttling (see config/login_throttle.py).
-AUTHENTICATION_BACKENDS = ["portal.signin.ThrottledModelBackend"]
+AUTHENTICATION_BACKENDS = ["accounts.signin.ThrottledModelBackend"]
 LOGIN_FAILURE_LIMIT = env.whole("LOGIN_FAILURE_LIMIT", 10, minimum=1, maximum=1000)
 LOGIN_FAILURE_WINDOW = env.number("LOGIN_FAILURE_WINDOW", 900.0, minimum=1.0, maximum=86400)

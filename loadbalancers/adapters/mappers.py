@@ -24,7 +24,8 @@ _ENUM_FIELDS = ("listener_protocol", "algorithm", "provisioning_status", "operat
 def to_domain(row: models.LoadBalancer, member_ids: list[int]) -> LoadBalancer:
     return LoadBalancer(
         id=row.id,
-        owner_id=row.owner_id,
+        team_id=row.team_id,
+        created_by_id=row.created_by_id,
         members=tuple(member_ids),
         listener_protocol=ListenerProtocol(row.listener_protocol),
         algorithm=Algorithm(row.algorithm),
@@ -41,7 +42,8 @@ def row_values(lb: LoadBalancer) -> dict[str, object]:
     """The columns of a load balancer row (everything but id, version and members)."""
     values: dict[str, object] = {name: getattr(lb, name) for name in _FIELDS}
     values.update({name: getattr(lb, name).value for name in _ENUM_FIELDS})
-    values["owner_id"] = lb.owner_id
+    values["team_id"] = lb.team_id
+    values["created_by_id"] = lb.created_by_id
     return values
 
 

@@ -61,6 +61,13 @@ class DjangoLoadBalancerRepository(LoadBalancerRepository):
             members[lb_id].append(server_id)
         return [mappers.to_domain(row, members[row.pk]) for row in rows]
 
+    def count_live(self, *, team_id: int) -> int:
+        return (
+            models.LoadBalancer.objects.filter(team_id=team_id)
+            .exclude(provisioning_status=ProvisioningStatus.DELETED)
+            .count()
+        )
+
     def name_taken(self, name: str) -> bool:
         return (
             models.LoadBalancer.objects.filter(name=name)

@@ -1,5 +1,6 @@
 from collections.abc import Callable
 
+from accounts.application.ports import TeamRepository
 from loadbalancers.adapters.repositories import DjangoLoadBalancerRepository, DjangoOrphanRepository
 from loadbalancers.application.ports import UnitOfWork
 from portal.kernel.messagebus import MessageBus
@@ -8,14 +9,22 @@ from servers.application.ports import ServerRepository
 
 
 class DjangoUnitOfWork(AtomicUnitOfWork, UnitOfWork):
-    """One database transaction over load balancers, orphans and the servers (read
-    through the servers app's repository, which ``servers`` builds)."""
+    """One database transaction over load balancers, orphans, the servers and the teams
+    (read through the servers and accounts apps' repositories, which ``servers`` and
+    ``teams`` build)."""
 
-    def __init__(self, servers: Callable[[], ServerRepository], bus: MessageBus | None = None):
+    def __init__(
+        self,
+        servers: Callable[[], ServerRepository],
+        teams: Callable[[], TeamRepository],
+        bus: MessageBus | None = None,
+    ):
         super().__init__(bus)
         self._servers = servers
+        self._teams = teams
 
     def _open_repositories(self) -> None:
         self.load_balancers = DjangoLoadBalancerRepository()
         self.servers = self._servers()
+        self.teams = self._teams()
         self.orphans = DjangoOrphanRepository()

@@ -1,3 +1,8 @@
+from collections.abc import Iterable
+
+from django.db.models import Count
+
+from accounts.application.ports import TeamUsage
 from loadbalancers import models
 from loadbalancers.domain.model import ProvisioningStatus
 from servers.application.ports import ServerUsage
@@ -13,3 +18,18 @@ class LoadBalancerServerUsage(ServerUsage):
             .order_by("name")
             .values_list("name", flat=True)
         )
+
+
+class LoadBalancerTeamUsage(TeamUsage):
+    """Tells the accounts app what each team holds: its live load balancers, and the
+    most members any one of them has (what its quotas bound)."""
+
+    def usage_of(self, team_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
+        live = models.LoadBalancer.objects.filter(team_id__in=list(team_ids)).exclude(
+            provisioning_status=ProvisioningStatus.DELETED
+        )
+        usage: dict[int, tuple[int, int]] = {}
+        for team_id, members in live.annotate(n=Count("members")).values_list("team_id", "n"):
+            count, most = usage.get(team_id, (0, 0))
+            usage[team_id] = (count + 1, max(most, members))
+        return usage

@@ -7,6 +7,7 @@ from portal.api.inputs import InputSerializer, StrictCharField, StrictIntegerFie
 RECORD_READ_ONLY = (
     "id",
     "owner",
+    "created_by",
     "provisioning_status",
     "operating_status",
     "vip_address",
@@ -31,7 +32,11 @@ class LoadBalancerOutput(serializers.Serializer):
     id = serializers.UUIDField()
     name = serializers.CharField()
     description = serializers.CharField()
-    owner = serializers.CharField()
+    team = serializers.CharField(help_text="The slug of the team it belongs to.")
+    created_by = serializers.CharField(allow_null=True, help_text="Who asked for it (null: an account since deleted).")
+    owner = serializers.CharField(
+        source="created_by", allow_null=True, help_text="Deprecated: the same as created_by (kept for older clients)."
+    )
     servers = ServerSummaryOutput(many=True)
     listener_protocol = serializers.CharField()
     listener_port = serializers.IntegerField()
@@ -58,10 +63,14 @@ class LoadBalancerCreateInput(InputSerializer):
     algorithm = enum_field(Algorithm, required=False, default=Algorithm.ROUND_ROBIN)
     description = StrictCharField(required=False, default="", allow_blank=True, trim_whitespace=False)
     provider = StrictCharField(required=False, help_text="One of GET /api/v1/providers/; default the default.")
+    team = StrictCharField(
+        required=False,
+        help_text="The slug of one of your teams (GET /api/v1/teams/); default: your only team where you may create.",
+    )
 
 
 class LoadBalancerUpdateInput(InputSerializer):
-    read_only_names = (*RECORD_READ_ONLY, "name", "listener_protocol", "listener_port", "provider")
+    read_only_names = (*RECORD_READ_ONLY, "name", "listener_protocol", "listener_port", "provider", "team")
     servers = serializers.ListField(child=StrictIntegerField(), required=False)
     algorithm = enum_field(Algorithm, required=False)
     description = StrictCharField(required=False, allow_blank=True, trim_whitespace=False)

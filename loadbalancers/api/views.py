@@ -3,6 +3,7 @@ from uuid import UUID
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status, viewsets
+from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -22,7 +23,7 @@ from portal.api.errors import ErrorSerializer
 from portal.api.lists import list_query, page_response, page_serializer, query_parameters
 from portal.kernel.pagination import Page
 
-ERRORS = dict.fromkeys((400, 401, 404, 409), ErrorSerializer)
+ERRORS = dict.fromkeys((400, 401, 403, 404, 409), ErrorSerializer)
 
 
 def _load_balancers() -> LoadBalancerService:
@@ -40,7 +41,7 @@ def _lb_id(raw: str) -> UUID:
     list=extend_schema(
         parameters=query_parameters(LoadBalancerFilters),
         responses={200: page_serializer(LoadBalancerOutput), **ERRORS},
-        summary="List your load balancers (staff: all)",
+        summary="List your teams' load balancers (staff: all)",
     ),
     retrieve=extend_schema(responses={200: LoadBalancerOutput, **ERRORS}, summary="Get a load balancer"),
     create=extend_schema(
@@ -56,10 +57,16 @@ def _lb_id(raw: str) -> UUID:
     destroy=extend_schema(
         responses={202: LoadBalancerOutput, **ERRORS}, summary="Delete a load balancer (when ACTIVE or ERROR)"
     ),
+    retry=extend_schema(
+        request=None,
+        responses={202: LoadBalancerOutput, **ERRORS},
+        summary="Provision an ERROR load balancer again",
+    ),
 )
 class LoadBalancerViewSet(viewsets.GenericViewSet):
-    """Your load balancers.  Writes answer 202 at once; the portal then provisions
-    at the provider in the background until the record is ACTIVE, ERROR or DELETED."""
+    """Your teams' load balancers.  Writes (members and owners of the team) answer 202 at
+    once; the portal then provisions at the provider in the background until the record
+    is ACTIVE, ERROR or DELETED."""
 
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     lookup_value_regex = "[^/]+"
@@ -94,6 +101,11 @@ class LoadBalancerViewSet(viewsets.GenericViewSet):
 
     def destroy(self, request: Request, pk: str) -> Response:
         view = _load_balancers().delete_one(bootstrap.actor(request.user), _lb_id(pk))
+        return Response(LoadBalancerOutput(view).data, status=status.HTTP_202_ACCEPTED)
+
+    @action(detail=True, methods=["post"])
+    def retry(self, request: Request, pk: str) -> Response:
+        view = _load_balancers().retry(bootstrap.actor(request.user), _lb_id(pk))
         return Response(LoadBalancerOutput(view).data, status=status.HTTP_202_ACCEPTED)
 
 

@@ -1,7 +1,8 @@
 """The use cases people call (through the API, the web pages and the admin): read,
-create, change, retry and delete their load balancers.  Each changes one aggregate in
-one unit of work, which publishes its events after commit; the work at the provider
-then happens in the background (``provisioning``)."""
+create, change, retry and delete their teams' load balancers, as far as their role in
+each team allows and within its quotas.  Each changes one aggregate in one unit of
+work, which publishes its events after commit; the work at the provider then happens
+in the background (``provisioning``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from uuid import UUID, uuid4
 
+from accounts.domain import access
+from accounts.domain.errors import TeamNotFound
+from accounts.domain.model import Quotas, Role, Team
 from loadbalancers.application.lbaas import Providers
 from loadbalancers.application.payloads import CreateLoadBalancer, LoadBalancerQuery, UpdateLoadBalancer
 from loadbalancers.application.ports import Clock, UnitOfWork
@@ -16,7 +20,7 @@ from loadbalancers.application.read_model import LoadBalancerReadModel, LoadBala
 from loadbalancers.domain.errors import LoadBalancerNotFound, ProviderDisabled
 from loadbalancers.domain.model import LoadBalancer, OperatingStatus, ProvisioningStatus, ServerProblem
 from portal.kernel.actors import Actor
-from portal.kernel.errors import FieldErrors, PermissionDenied, StaleVersion, ValidationFailed
+from portal.kernel.errors import FieldErrors, StaleVersion, ValidationFailed
 from portal.kernel.pagination import Page
 from portal.kernel.validators import choice_errors
 from servers.domain.model import STRICT_ADDRESS_POLICY, AddressPolicy
@@ -30,9 +34,11 @@ class LoadBalancerService:
         read_model: LoadBalancerReadModel,
         providers: Providers,
         clock: Clock,
+        quota_defaults: Quotas,
         new_id: Callable[[], UUID] = uuid4,
         address_policy: AddressPolicy = STRICT_ADDRESS_POLICY,
     ):
+        self._quota_defaults = quota_defaults
         self._uow_factory = uow_factory
         self._read_model = read_model
         self._providers = providers
@@ -44,7 +50,7 @@ class LoadBalancerService:
 
     def get_one(self, actor: Actor, lb_id: UUID) -> LoadBalancerView:
         view = self._read_model.get_one(lb_id)
-        if view is None or not (actor.sees_all or actor.user_id == view.owner_id):
+        if view is None or not access.can_see(actor, view.team_id):
             raise LoadBalancerNotFound(lb_id)
         return view
 
@@ -58,17 +64,19 @@ class LoadBalancerService:
             for message in choice_errors(query.operating_status, OperatingStatus, what="operating_status"):
                 errors.add("operating_status", message)
         errors.raise_if_any("the list query is not valid")
-        owner_id = None if actor.sees_all else actor.user_id
-        return self._read_model.get_plist(replace(query, owner_id=owner_id))
+        team_ids = None if actor.sees_all else actor.team_ids
+        return self._read_model.get_plist(replace(query, team_ids=team_ids))
 
     # -- writes -------------------------------------------------------------------------
 
     def create_one(self, actor: Actor, payload: CreateLoadBalancer) -> LoadBalancerView:
         with self._uow_factory() as uow:
+            team = self._team_for_create(uow, actor, payload.team)
             lb = LoadBalancer.new(
                 id=self._new_id(),
                 name=payload.name,
-                owner_id=actor.user_id,
+                team_id=team.id,  # type: ignore[arg-type]
+                created_by_id=actor.user_id,
                 members=payload.servers,
                 listener_protocol=payload.listener_protocol,
                 listener_port=payload.listener_port,
@@ -80,6 +88,9 @@ class LoadBalancerService:
                 name_taken=uow.load_balancers.name_taken,
                 server_problems=lambda server_ids: self._server_problems(uow, server_ids),
             )
+            team.check_members(self._quota_defaults, count=len(lb.members))
+            # The team is locked until commit, so concurrent creates count one by one.
+            team.check_load_balancers(self._quota_defaults, usage=uow.load_balancers.count_live(team_id=lb.team_id))
             uow.load_balancers.create_one(lb)
             uow.commit()
         return self.get_one(actor, lb.id)
@@ -104,6 +115,8 @@ class LoadBalancerService:
                 description=payload.description,
                 server_problems=lambda server_ids: self._server_problems(uow, server_ids, keep=lb.members),
             )
+            if payload.servers is not None:
+                uow.teams.get_one(lb.team_id).check_members(self._quota_defaults, count=len(lb.members))
             uow.load_balancers.update_one(lb)
             uow.commit()
         return self.get_one(actor, lb_id)
@@ -129,18 +142,59 @@ class LoadBalancerService:
 
     @staticmethod
     def _get_own(uow: UnitOfWork, actor: Actor, lb_id: UUID) -> LoadBalancer:
-        """The load balancer, if the actor may change it.  Someone who may see it but
-        not change it (read-only operations staff) is refused; anyone else is told
-        it does not exist, so names do not leak."""
+        """The load balancer, if the actor may change it: a member or owner of its team,
+        or operations with the permission to change.  A viewer is told the role needed;
+        anyone outside the team, that it does not exist, so names do not leak."""
         lb = uow.load_balancers.get_one(lb_id, for_update=True)
-        if actor.changes_all or actor.user_id == lb.owner_id:
+        if actor.changes_all or ((role := access.role_of(actor, lb.team_id)) is not None and role.allows(Role.MEMBER)):
             return lb
-        if actor.sees_all:
-            raise PermissionDenied(
-                "you may see this load balancer but not change it: that needs the permission to change"
-                " load balancers (Load balancers | load balancer | Can change, as in the admin)"
-            )
-        raise LoadBalancerNotFound(lb_id)
+        team = uow.teams.get_one(lb.team_id)
+        access.require(
+            actor,
+            team_id=lb.team_id,
+            team=team.slug,
+            needed=Role.MEMBER,
+            action="change load balancers",
+            hidden=LoadBalancerNotFound(lb_id),
+        )
+        return lb
+
+    @staticmethod
+    def _team_for_create(uow: UnitOfWork, actor: Actor, slug: str | None) -> Team:
+        """The team the new load balancer will belong to, locked until commit (its quota
+        counts creates one by one): the one named, or else the caller's only team where
+        they may create.  A team the caller is not in is reported as unknown."""
+        if slug is None:
+            creating = [team_id for team_id in actor.roles if Role(actor.roles[team_id]).allows(Role.MEMBER)]
+            only = creating or list(actor.roles)
+            if len(only) != 1:
+                choices = sorted(uow.teams.get_one(team_id).slug for team_id in creating)
+                message = (
+                    f"choose the team it belongs to: one of {', '.join(choices)}"
+                    if choices
+                    else "you are in no team where you may create load balancers: ask a team's owner to add you"
+                    " as a member (or operations to make a team)"
+                )
+                raise ValidationFailed(f"team: {message}", details={"team": [message]})
+            team = uow.teams.get_one(only[0], for_update=True)
+        else:
+            try:
+                team = uow.teams.get_by_slug(slug, for_update=True)
+            except TeamNotFound:
+                team = None
+            if team is None or not (actor.sees_all or team.id in actor.roles):
+                message = f"you are in no team named {slug!r}"
+                raise ValidationFailed(f"team: {message}", details={"team": [message]}) from None
+        assert team.id is not None
+        access.require(
+            actor,
+            team_id=team.id,
+            team=team.slug,
+            needed=Role.MEMBER,
+            action="create load balancers",
+            hidden=TeamNotFound(team.slug),
+        )
+        return team
 
     def _get_changeable(self, uow: UnitOfWork, actor: Actor, lb_id: UUID) -> LoadBalancer:
         lb = self._get_own(uow, actor, lb_id)

@@ -17,6 +17,8 @@ class CreateLoadBalancer:
     algorithm: str = Algorithm.ROUND_ROBIN
     description: str = ""
     provider: str | None = None
+    team: str | None = None
+    """The team's slug; left out: the one team where the caller may create, if only one."""
 
 
 @dataclass(frozen=True)
@@ -40,7 +42,10 @@ class LoadBalancerQuery:
     provisioning_status: str | None = None
     operating_status: str | None = None
     search: str | None = None
-    owner_id: int | None = None
+    team: str | None = None
+    """Only this team's (a slug)."""
+    team_ids: tuple[int, ...] | None = None
+    """Only these teams' (None: every team's): the caller's scope, set by the service."""
 
     SORTABLE = (
         "name",

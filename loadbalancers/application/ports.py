@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
+from accounts.application.ports import TeamRepository
 from loadbalancers.domain.model import LoadBalancer, ProvisioningStatus
 from loadbalancers.domain.orphans import Orphan
 from portal.kernel.unit_of_work import AbstractUnitOfWork, TrackingRepository
@@ -50,6 +51,10 @@ class LoadBalancerRepository(TrackingRepository, abc.ABC):
         """Load balancers in PENDING_* that no task has looked at since the given time."""
 
     @abc.abstractmethod
+    def count_live(self, *, team_id: int) -> int:
+        """How many load balancers of the team are not DELETED."""
+
+    @abc.abstractmethod
     def name_taken(self, name: str) -> bool:
         """True when a live (not DELETED) load balancer has this name."""
 
@@ -79,10 +84,12 @@ class OrphanRepository(abc.ABC):
 
 
 class UnitOfWork(AbstractUnitOfWork):
-    """One transaction over load balancers, orphans and (read, and locked) servers."""
+    """One transaction over load balancers, orphans, and (read, and locked) servers and
+    teams."""
 
     load_balancers: LoadBalancerRepository
     servers: ServerRepository
+    teams: TeamRepository
     orphans: OrphanRepository
 
 

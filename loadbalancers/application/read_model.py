@@ -1,5 +1,5 @@
-"""The read side: load balancers as people see them (with their owner's name and their
-servers), in pages, in a constant number of queries whatever the page size."""
+"""The read side: load balancers as people see them (with their team, who made them and
+their servers), in pages, in a constant number of queries whatever the page size."""
 
 from __future__ import annotations
 
@@ -23,13 +23,14 @@ class MemberView:
 
 @dataclass(frozen=True)
 class LoadBalancerView:
-    """A load balancer as people see it: with its owner's name and its servers."""
+    """A load balancer as people see it: with its team's slug, who made it and its servers."""
 
     id: UUID
     name: str
     description: str
-    owner_id: int
-    owner: str
+    team_id: int
+    team: str
+    created_by: str | None
     servers: list[MemberView]
     listener_protocol: str
     listener_port: int

@@ -132,7 +132,8 @@ def _judge(errors: FieldErrors, problems: list[ServerProblem], *, taken: str | N
 class LoadBalancer:
     id: UUID
     name: str
-    owner_id: int
+    team_id: int
+    created_by_id: int | None
     members: tuple[int, ...]
     listener_protocol: ListenerProtocol
     listener_port: int
@@ -170,7 +171,8 @@ class LoadBalancer:
         *,
         id: UUID,
         name: str,
-        owner_id: int,
+        team_id: int,
+        created_by_id: int | None,
         members: Sequence[int],
         listener_protocol: str,
         listener_port: int,
@@ -203,7 +205,8 @@ class LoadBalancer:
         lb = cls(
             id=id,
             name=name,
-            owner_id=owner_id,
+            team_id=team_id,
+            created_by_id=created_by_id,
             members=tuple(members),
             listener_protocol=ListenerProtocol(listener_protocol),
             listener_port=listener_port,

@@ -48,10 +48,12 @@ def query_parameters(filters_class: type[ListFilters]) -> list[OpenApiParameter]
     return parameters
 
 
-def page_response(page: Page[Any], serializer_class: type[serializers.Serializer]) -> Response:
+def page_response(
+    page: Page[Any], serializer_class: type[serializers.Serializer], context: dict[str, Any] | None = None
+) -> Response:
     return Response(
         {
-            "items": serializer_class(page.items, many=True).data,
+            "items": serializer_class(page.items, many=True, context=context or {}).data,
             "total": page.total,
             "limit": page.limit,
             "offset": page.offset,

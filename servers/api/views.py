@@ -2,6 +2,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import permissions, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from portal.api.errors import ErrorSerializer
 from portal.api.lists import list_query, page_response, page_serializer, query_parameters
@@ -57,7 +58,8 @@ def _server_id(raw: str) -> int:
 class ServerViewSet(viewsets.GenericViewSet):
     """The server inventory: every user reads it, staff change it."""
 
-    permission_classes = [permissions.IsAuthenticated, InventoryPermission]
+    # The defaults too (signed in; a read-only token reads only), then the inventory's own rule.
+    permission_classes = [*api_settings.DEFAULT_PERMISSION_CLASSES, InventoryPermission]
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     lookup_value_regex = "[^/]+"
     serializer_class = ServerOutput

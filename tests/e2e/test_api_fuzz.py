@@ -107,8 +107,8 @@ def test_hostile_list_queries_get_an_answer_or_a_400(staff_api, ok_servers, path
 def test_an_empty_sort_means_the_default_order(staff_api, staff, path):
     ServerFactory(name="b-server")
     ServerFactory(name="a-server")
-    LoadBalancerRowFactory(name="older", owner=staff)
-    LoadBalancerRowFactory(name="newer", owner=staff)
+    LoadBalancerRowFactory(name="older", created_by=staff)
+    LoadBalancerRowFactory(name="newer", created_by=staff)
 
     def names(query):
         response = staff_api.get(f"{path}?{query}")
@@ -122,7 +122,7 @@ def test_an_empty_sort_means_the_default_order(staff_api, staff, path):
 @pytest.mark.parametrize("body", HOSTILE_BODIES)
 def test_hostile_bodies_get_a_400_that_names_what_was_sent(staff_api, staff, ok_servers, body):
     server = ok_servers[0]
-    lb = LoadBalancerRowFactory(owner=staff)
+    lb = LoadBalancerRowFactory(created_by=staff)
     for method, path in [
         ("post", "/api/v1/servers/"),
         ("patch", f"/api/v1/servers/{server.pk}/"),

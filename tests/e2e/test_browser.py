@@ -140,7 +140,7 @@ def test_create_with_a_mistake_fix_it_watch_it_go_active_edit_and_delete(browser
 def test_a_user_cannot_see_someone_elses_load_balancer(browser, portal):
     alice = UserFactory(username="alice", password=PASSWORD)
     UserFactory(username="bob", password=PASSWORD)
-    lb = LoadBalancerRowFactory(name="alices-shop", owner=alice)
+    lb = LoadBalancerRowFactory(name="alices-shop", created_by=alice)
     page = new_page(browser, portal, "bob")
 
     expect(page.get_by_text("alices-shop")).to_have_count(0)
@@ -230,9 +230,11 @@ def test_every_page_passes_an_automated_wcag_aa_check(browser, portal, width):
     alice = UserFactory(username="alice", password=PASSWORD)
     ServerFactory(name="web-1")
     ServerFactory(name="web-2", status="DOWN")
-    active = LoadBalancerRowFactory(name="shop", owner=alice, vip_address="198.51.100.9")
+    active = LoadBalancerRowFactory(name="shop", created_by=alice, vip_address="198.51.100.9")
     active.members.create(server=ServerFactory(name="web-3"))
-    failed = LoadBalancerRowFactory(name="broken", owner=alice, provisioning_status="ERROR", error_reason="no capacity")
+    failed = LoadBalancerRowFactory(
+        name="broken", created_by=alice, provisioning_status="ERROR", error_reason="no capacity"
+    )
 
     page = browser.new_page(viewport={"width": width, "height": 900})
     page.goto(f"{portal}/accounts/login/")
@@ -295,7 +297,7 @@ def test_no_page_scrolls_sideways_on_a_phone(browser, portal):
     alice = UserFactory(username="alice", password=PASSWORD)
     for i in range(4):
         ServerFactory(name=f"a-rather-long-server-name-{i}", address=f"2001:db8::{i + 1}")
-    lb = LoadBalancerRowFactory(name="shop", owner=alice)
+    lb = LoadBalancerRowFactory(name="shop", created_by=alice)
     lb.members.create(server=ServerFactory(name="web-1"))
     page = new_page(browser, portal, "alice")
     page.set_viewport_size({"width": 375, "height": 800})
@@ -317,12 +319,9 @@ def test_a_pending_page_stays_quiet_for_screen_readers_until_something_changes(b
     server = ServerFactory()
     page = new_page(browser, portal, "alice")
     from loadbalancers.application.payloads import CreateLoadBalancer
-    from loadbalancers.bootstrap import build
-    from portal.kernel.actors import Actor
+    from loadbalancers.bootstrap import actor, build
 
-    view = build().load_balancers.create_one(
-        Actor(alice.pk, "alice"), CreateLoadBalancer(name="slow", servers=[server.pk])
-    )
+    view = build().load_balancers.create_one(actor(alice), CreateLoadBalancer(name="slow", servers=[server.pk]))
     page.goto(f"{portal}/load-balancers/{view.id}/")
     # The first poll shows the state once (only the script sets this title).
     expect(page).to_have_title(re.compile(r"\(pending_create\)"))  # not wait_for_function: the policy forbids eval

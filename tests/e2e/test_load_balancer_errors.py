@@ -55,6 +55,7 @@ BAD_BODIES = [
     ("unknown field", lambda b: b.update(colour="blue"), "colour"),
     ("read-only provisioning_status", lambda b: b.update(provisioning_status="ACTIVE"), "provisioning_status"),
     ("read-only owner", lambda b: b.update(owner="bob"), "owner"),
+    ("read-only created_by", lambda b: b.update(created_by="bob"), "created_by"),
     ("read-only vip_address", lambda b: b.update(vip_address="1.2.3.4"), "vip_address"),
 ]
 

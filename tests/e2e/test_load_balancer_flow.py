@@ -33,7 +33,7 @@ def test_create_update_delete_through_the_api(alice_api, ok_servers, celery_work
     assert created.status_code == 202, created.json()
     record = created.json()
     assert record["provisioning_status"] == "PENDING_CREATE"
-    assert record["owner"] == "alice"
+    assert (record["team"], record["created_by"], record["owner"]) == ("alice", "alice", "alice")
     assert [s["id"] for s in record["servers"]] == [first, second]
     url = created["Location"]
     assert url.endswith(f"/api/v1/load-balancers/{record['id']}/")

@@ -138,7 +138,7 @@ def test_the_edit_form(alice_web, alice, field):
     server = ServerFactory()
 
     def send(raw):
-        lb = LoadBalancerRowFactory(owner=alice, description="before")
+        lb = LoadBalancerRowFactory(created_by=alice, description="before")
         lb.members.create(server=server)
         valid = {"servers": [str(server.pk)], "algorithm": "ROUND_ROBIN", "description": "before", "version": "1"}
         send.lb = lb
@@ -163,7 +163,7 @@ def test_the_edit_form(alice_web, alice, field):
 
 @pytest.mark.parametrize("action", ["", "edit/", "delete/"])
 def test_the_load_balancer_pages_with_a_hostile_id(alice_web, alice, action):
-    lb = LoadBalancerRowFactory(owner=alice)
+    lb = LoadBalancerRowFactory(created_by=alice)
 
     def send(raw):
         path = f"/load-balancers/{quote_from_bytes(raw, safe='')}/{action}"
@@ -218,7 +218,7 @@ LIST_PARAMETERS = [
 
 @pytest.mark.parametrize(("path", "name"), LIST_PARAMETERS)
 def test_the_list_pages(alice_web, alice, path, name):
-    LoadBalancerRowFactory(owner=alice)
+    LoadBalancerRowFactory(created_by=alice)
     ServerFactory()
 
     def check(raw, response):
@@ -237,8 +237,7 @@ CHANGELIST_PARAMETERS = [
         "provisioning_status__exact",
         "operating_status__exact",
         "provider",
-        "owner__id__exact",
-        "owner__isnull",
+        "team",
         "q",
         "o",
         "p",

@@ -72,22 +72,24 @@ def test_every_page_renders_for_a_user(alice_web, path):
 
 
 class TestList:
-    def test_users_see_their_own_and_staff_everyone_with_owners(self, alice_web, staff_web, alice, bob):
-        LoadBalancerRowFactory(name="alices", owner=alice)
-        LoadBalancerRowFactory(name="bobs", owner=bob)
+    def test_users_see_their_teams_and_staff_everyone_with_teams(self, alice_web, staff_web, alice, bob):
+        LoadBalancerRowFactory(name="alices", created_by=alice)
+        LoadBalancerRowFactory(name="bobs", created_by=bob)
 
         mine = alice_web.get("/load-balancers/").content.decode()
         assert "alices" in mine
         assert "bobs" not in mine
-        assert ">Owner<" not in mine
+        assert ">Team<" in mine
         everyone = staff_web.get("/load-balancers/").content.decode()
         assert "alices" in everyone
         assert "bobs" in everyone
-        assert ">Owner<" in everyone
+        assert "<td>bob</td>" in everyone
 
     def test_search_filter_sort_and_page(self, alice_web, alice):
         for i in range(30):
-            LoadBalancerRowFactory(name=f"lb-{i:02d}", owner=alice, operating_status="DEGRADED" if i < 3 else "ONLINE")
+            LoadBalancerRowFactory(
+                name=f"lb-{i:02d}", created_by=alice, operating_status="DEGRADED" if i < 3 else "ONLINE"
+            )
 
         page = alice_web.get("/load-balancers/?sort_by=name&sort_direction=desc")
         names = [lb.name for lb in page.context["page"].items]
@@ -108,7 +110,7 @@ class TestList:
     def test_an_empty_sort_as_a_blank_form_field_sends_it_means_the_default_order(self, alice_web, alice, path):
         for i in range(3):
             ServerFactory(name=f"web-{2 - i}")
-            LoadBalancerRowFactory(name=f"lb-{i}", owner=alice)
+            LoadBalancerRowFactory(name=f"lb-{i}", created_by=alice)
 
         def shown(query):
             response = alice_web.get(f"{path}?{query}")
@@ -183,7 +185,7 @@ class TestCreate:
         assert LoadBalancer.objects.count() == 0
 
     def test_a_taken_name_is_shown_on_the_name(self, alice_web, bob):
-        LoadBalancerRowFactory(name="shop", owner=bob)
+        LoadBalancerRowFactory(name="shop", created_by=bob)
         response = create(alice_web, [ServerFactory()])
         assert errors_of(response) == {"name": ["'shop' is taken by a live load balancer"]}
 
@@ -198,7 +200,7 @@ class TestCreate:
 
 class TestDetail:
     def test_shows_members_status_and_error_reason(self, alice_web, alice):
-        lb = LoadBalancerRowFactory(owner=alice, provisioning_status="ERROR", error_reason="no capacity")
+        lb = LoadBalancerRowFactory(created_by=alice, provisioning_status="ERROR", error_reason="no capacity")
         server = ServerFactory(name="web-x", status="DOWN")
         lb.members.create(server=server)
 
@@ -209,7 +211,7 @@ class TestDetail:
         assert 'data-pending="false"' in html
 
     def test_someone_elses_is_a_404_page(self, alice_web, bob):
-        lb = LoadBalancerRowFactory(owner=bob)
+        lb = LoadBalancerRowFactory(created_by=bob)
         for path in ("", "edit/", "delete/"):
             response = alice_web.get(f"/load-balancers/{lb.pk}/{path}")
             assert response.status_code == 404
@@ -220,7 +222,7 @@ class TestDetail:
 
 class TestEdit:
     def test_changes_members_algorithm_and_description(self, alice_web, alice):
-        lb = LoadBalancerRowFactory(owner=alice)
+        lb = LoadBalancerRowFactory(created_by=alice)
         new = ServerFactory()
 
         response = alice_web.post(
@@ -235,7 +237,7 @@ class TestEdit:
 
     @pytest.mark.parametrize("status", ["PENDING_CREATE", "PENDING_UPDATE", "ERROR", "DELETED"])
     def test_says_why_it_cannot_be_edited_now(self, alice_web, alice, status):
-        lb = LoadBalancerRowFactory(owner=alice, provisioning_status=status, error_reason="boom")
+        lb = LoadBalancerRowFactory(created_by=alice, provisioning_status=status, error_reason="boom")
 
         response = alice_web.get(f"/load-balancers/{lb.pk}/edit/")
 
@@ -243,7 +245,7 @@ class TestEdit:
         assert "cannot be edited now" in response.content.decode()
 
     def test_a_load_balancer_whose_provider_is_no_longer_enabled_says_so_and_offers_no_change(self, alice_web, alice):
-        lb = LoadBalancerRowFactory(owner=alice, provider="retired")
+        lb = LoadBalancerRowFactory(created_by=alice, provider="retired")
 
         detail = alice_web.get(f"/load-balancers/{lb.pk}/").content.decode()
         assert "which this portal no longer has enabled" in detail
@@ -268,7 +270,7 @@ class TestEdit:
         assert "no longer has enabled" not in gone
 
     def test_bad_changes_show_errors_and_change_nothing(self, alice_web, alice):
-        lb = LoadBalancerRowFactory(owner=alice)
+        lb = LoadBalancerRowFactory(created_by=alice)
         response = alice_web.post(
             f"/load-balancers/{lb.pk}/edit/", {"servers": [], "algorithm": "ROUND_ROBIN", "version": lb.version}
         )
@@ -277,7 +279,7 @@ class TestEdit:
         assert lb.provisioning_status == "ACTIVE"
 
     def test_a_change_made_meanwhile_is_not_overwritten_and_the_edits_are_kept(self, alice_web, alice):
-        lb = LoadBalancerRowFactory(owner=alice, version=4)
+        lb = LoadBalancerRowFactory(created_by=alice, version=4)
         server = ServerFactory()
         edits = {"servers": [server.pk], "algorithm": "SOURCE_IP", "description": "my edit", "version": 3}
 
@@ -294,7 +296,7 @@ class TestEdit:
 
     @pytest.mark.parametrize("version", ["abc", "9" * 5000])
     def test_a_tampered_version_is_treated_as_out_of_date(self, alice_web, alice, version):
-        lb = LoadBalancerRowFactory(owner=alice)
+        lb = LoadBalancerRowFactory(created_by=alice)
         data = {"servers": [ServerFactory().pk], "algorithm": "ROUND_ROBIN", "version": version}
         response = alice_web.post(f"/load-balancers/{lb.pk}/edit/", data)
         assert "was changed by someone else meanwhile" in response.content.decode()
@@ -306,7 +308,7 @@ class TestEdit:
         ServerFactory(name="aaa-1")
         ServerFactory(name="aaa-2")
         member = ServerFactory(name="zzz-member")
-        lb = LoadBalancerRowFactory(owner=alice)
+        lb = LoadBalancerRowFactory(created_by=alice)
         lb.members.create(server=member)
 
         html = alice_web.get(f"/load-balancers/{lb.pk}/edit/").content.decode()
@@ -318,7 +320,7 @@ class TestEdit:
 class TestDelete:
     @pytest.mark.parametrize("status", ["ACTIVE", "ERROR"])
     def test_confirm_then_delete(self, alice_web, alice, status):
-        lb = LoadBalancerRowFactory(owner=alice, provisioning_status=status)
+        lb = LoadBalancerRowFactory(created_by=alice, provisioning_status=status)
         assert "cannot be undone" in alice_web.get(f"/load-balancers/{lb.pk}/delete/").content.decode()
 
         response = alice_web.post(f"/load-balancers/{lb.pk}/delete/", follow=True)
@@ -328,7 +330,7 @@ class TestDelete:
         assert lb.provisioning_status == "PENDING_DELETE"
 
     def test_while_pending_says_why_and_changes_nothing(self, alice_web, alice):
-        lb = LoadBalancerRowFactory(owner=alice, provisioning_status="PENDING_UPDATE")
+        lb = LoadBalancerRowFactory(created_by=alice, provisioning_status="PENDING_UPDATE")
         response = alice_web.post(f"/load-balancers/{lb.pk}/delete/", follow=True)
         assert "wait until it is ACTIVE or ERROR" in response.content.decode()
         lb.refresh_from_db()
@@ -352,13 +354,13 @@ def test_forms_are_protected_against_cross_site_requests(alice):
 
 
 def test_a_deleted_load_balancer_no_longer_shows_its_old_error(alice_web, alice):
-    lb = LoadBalancerRowFactory(owner=alice, provisioning_status="DELETED", error_reason="no capacity")
+    lb = LoadBalancerRowFactory(created_by=alice, provisioning_status="DELETED", error_reason="no capacity")
     html = alice_web.get(f"/load-balancers/{lb.pk}/").content.decode()
     assert re.search(r'<div class="error-box" data-field="error_reason"\s+hidden>', html)
 
 
 def test_a_page_past_the_end_offers_the_way_back(alice_web, alice):
-    LoadBalancerRowFactory(owner=alice)
+    LoadBalancerRowFactory(created_by=alice)
     html = alice_web.get("/load-balancers/?offset=1000").content.decode()
     assert "Nothing on this page: there are 1." in html
     assert "Back to the first page" in html

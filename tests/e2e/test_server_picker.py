@@ -148,7 +148,7 @@ class TestEditPage:
     def test_members_are_picked_beyond_the_first_page_and_whatever_the_search(self, alice_web, alice, inventory):
         member = Server.objects.get(name="web-2006")
         resting = ServerFactory(name="zz-resting", status="MAINTENANCE")
-        lb = LoadBalancerRowFactory(owner=alice)
+        lb = LoadBalancerRowFactory(created_by=alice)
         lb.members.create(server=member, position=0)
         lb.members.create(server=resting, position=1)
 

@@ -25,7 +25,7 @@ def auditor():
 
 @pytest.fixture
 def alices_lb(alice):
-    return LoadBalancerRowFactory(owner=alice, name="alices")
+    return LoadBalancerRowFactory(created_by=alice, name="alices")
 
 
 def test_staff_status_alone_does_not_open_the_admin(client, bare_staff):

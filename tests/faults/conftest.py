@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from rest_framework.authtoken.models import Token
 
+from tests.conftest import token_for
 from tests.factories import ServerFactory, UserFactory
 from tests.processes import Processes, call, database_url_of_this_test, wait_for
 
@@ -45,7 +45,7 @@ class World:
 @pytest.fixture
 def world(transactional_db, tmp_path, settings) -> World:  # type: ignore[no-untyped-def]
     user = UserFactory(username="alice")
-    token = Token.objects.create(user=user).key
+    token = token_for(user)
     servers = ServerFactory.create_batch(2)
     env = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "CELERY_"))}
     env.update(

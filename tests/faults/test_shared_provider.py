@@ -18,7 +18,7 @@ from portal.kernel.actors import Actor
 from tests.fakes import Portal
 from tests.integration.lbaas.elbv2_fixtures import clean_up, moto_aws
 
-ALICE = Actor(user_id=1, username="alice")
+ALICE = Actor(user_id=1, username="alice", roles={1: "owner"})
 AT_ONCE = ProvisioningPolicy(poll_interval=0, orphan_grace=0, orphan_max_deletes=10)
 
 

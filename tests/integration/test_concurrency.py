@@ -9,9 +9,9 @@ import pytest
 from django.db import connection
 
 from loadbalancers.application.payloads import CreateLoadBalancer, UpdateLoadBalancer
+from loadbalancers.bootstrap import actor as actor_of
 from loadbalancers.bootstrap import build
 from loadbalancers.models import LoadBalancer
-from portal.kernel.actors import Actor
 from portal.kernel.errors import PortalError
 from servers import bootstrap as servers_bootstrap
 from tests.conftest import needs_postgres
@@ -54,7 +54,7 @@ def update(actor, lb_id, payload):
 
 def test_two_creates_with_one_name_give_one_load_balancer_and_one_conflict():
     user = UserFactory()
-    actor = Actor(user.pk, user.username)
+    actor = actor_of(user)
     server = ServerFactory()
     for round_ in range(ROUNDS):
         same = partial(create, actor, f"race-{round_}", [server.pk])
@@ -67,7 +67,7 @@ def test_two_creates_with_one_name_give_one_load_balancer_and_one_conflict():
 
 def test_deleting_a_server_while_a_load_balancer_takes_it_never_leaves_a_dangling_member():
     user = UserFactory()
-    actor = Actor(user.pk, user.username)
+    actor = actor_of(user)
     for round_ in range(ROUNDS):
         server = ServerFactory()
 
@@ -84,7 +84,7 @@ def test_deleting_a_server_while_a_load_balancer_takes_it_never_leaves_a_danglin
 
 def test_marking_a_server_down_while_a_load_balancer_takes_it_is_ordered():
     user = UserFactory()
-    actor = Actor(user.pk, user.username)
+    actor = actor_of(user)
     for round_ in range(ROUNDS):
         server = ServerFactory()
 
@@ -100,7 +100,7 @@ def test_marking_a_server_down_while_a_load_balancer_takes_it_is_ordered():
 
 def test_two_updates_of_one_version_give_one_change_and_one_conflict():
     user = UserFactory()
-    actor = Actor(user.pk, user.username)
+    actor = actor_of(user)
     servers = ServerFactory.create_batch(2)
     for round_ in range(ROUNDS):
         view = create(actor, f"upd-{round_}", [servers[0].pk])

@@ -7,7 +7,7 @@ import time
 import pytest
 from django.core.cache import cache
 
-from portal.signin import is_throttled
+from accounts.signin import is_throttled
 
 pytestmark = pytest.mark.django_db
 

@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
 
+from accounts.adapters.repositories import DjangoTeamRepository
 from loadbalancers import models
 from loadbalancers.adapters.repositories import DjangoLoadBalancerRepository
 from loadbalancers.adapters.unit_of_work import DjangoUnitOfWork
@@ -18,7 +19,7 @@ from servers import bootstrap as servers_bootstrap
 from servers.adapters.repositories import DjangoServerRepository
 from servers.domain.errors import ServerAddressTaken, ServerInUse, ServerNameTaken, ServerNotFound
 from servers.domain.model import Server, ServerStatus
-from tests.factories import LoadBalancerRowFactory, ServerFactory, UserFactory
+from tests.factories import LoadBalancerRowFactory, ServerFactory, UserFactory, personal_team
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +28,8 @@ def new_lb(owner, servers, name="shop", **fields):
     return LoadBalancer.new(
         id=uuid4(),
         name=name,
-        owner_id=owner.pk,
+        team_id=personal_team(owner).pk,
+        created_by_id=owner.pk,
         members=[s.pk for s in servers],
         listener_protocol="TCP",
         listener_port=443,
@@ -99,13 +101,13 @@ class TestLoadBalancerRepository:
             repo.get_one(uuid4())
 
     def test_live_names_are_unique_in_the_database_itself(self, owner):
-        LoadBalancerRowFactory(name="shop", owner=owner)
+        LoadBalancerRowFactory(name="shop", created_by=owner)
         with pytest.raises(IntegrityError), transaction.atomic():
-            LoadBalancerRowFactory(name="shop", owner=owner, provisioning_status="PENDING_CREATE")
+            LoadBalancerRowFactory(name="shop", created_by=owner, provisioning_status="PENDING_CREATE")
 
         models.LoadBalancer.objects.update(provisioning_status="DELETED")
 
-        LoadBalancerRowFactory(name="shop", owner=owner, provisioning_status="PENDING_CREATE")
+        LoadBalancerRowFactory(name="shop", created_by=owner, provisioning_status="PENDING_CREATE")
         assert models.LoadBalancer.objects.filter(name="shop").count() == 2
 
     def test_a_name_clash_the_service_missed_is_caught_by_the_constraint_as_name_taken(self, repo, owner):
@@ -132,11 +134,11 @@ class TestLoadBalancerRepository:
 
 class TestUnitOfWork:
     def test_rolls_back_unless_committed(self, owner):
-        with DjangoUnitOfWork(DjangoServerRepository) as uow:
+        with DjangoUnitOfWork(DjangoServerRepository, DjangoTeamRepository) as uow:
             uow.load_balancers.create_one(new_lb(owner, [ServerFactory()]))
         assert models.LoadBalancer.objects.count() == 0
 
-        with DjangoUnitOfWork(DjangoServerRepository) as uow:
+        with DjangoUnitOfWork(DjangoServerRepository, DjangoTeamRepository) as uow:
             uow.load_balancers.create_one(new_lb(owner, [ServerFactory()]))
             uow.commit()
         assert models.LoadBalancer.objects.count() == 1
@@ -145,7 +147,7 @@ class TestUnitOfWork:
         server = ServerFactory()
 
         def commit_then_fail():
-            with DjangoUnitOfWork(DjangoServerRepository) as uow:
+            with DjangoUnitOfWork(DjangoServerRepository, DjangoTeamRepository) as uow:
                 uow.load_balancers.create_one(new_lb(owner, [server]))
                 uow.commit()
                 raise RuntimeError("boom")

@@ -8,8 +8,8 @@ import pytest
 from django.db import connection
 from django.test import Client
 
+from loadbalancers.bootstrap import actor as actor_of
 from loadbalancers.models import LoadBalancer
-from portal.kernel.actors import Actor
 from tests.conftest import POSTGRES
 from tests.factories import ServerFactory, UserFactory
 from tests.integration.test_concurrency import create, race
@@ -22,7 +22,7 @@ pytestmark = [
 
 def test_many_concurrent_creates_all_succeed():
     user = UserFactory()
-    actor = Actor(user.pk, user.username)
+    actor = actor_of(user)
     servers = [s.pk for s in ServerFactory.create_batch(2)]
 
     outcomes = race(*(lambda i=i: create(actor, f"lb-{i}", servers) for i in range(20)))

@@ -11,12 +11,14 @@ def portal() -> Portal:
 
 @pytest.fixture
 def alice() -> Actor:
-    return Actor(user_id=1, username="alice")
+    """The owner of team 1 ("alice", her personal team)."""
+    return Actor(user_id=1, username="alice", roles={1: "owner"})
 
 
 @pytest.fixture
 def bob() -> Actor:
-    return Actor(user_id=2, username="bob")
+    """The owner of team 2 ("bob")."""
+    return Actor(user_id=2, username="bob", roles={2: "owner"})
 
 
 @pytest.fixture

@@ -105,7 +105,8 @@ def new_lb() -> LoadBalancer:
     return LoadBalancer.new(
         id=uuid4(),
         name="shop",
-        owner_id=1,
+        team_id=1,
+        created_by_id=1,
         members=[1, 2],
         listener_protocol="HTTP",
         listener_port=80,
@@ -190,7 +191,8 @@ def _new(**changes):  # type: ignore[no-untyped-def]
     fields = {
         "id": uuid4(),
         "name": "shop",
-        "owner_id": 1,
+        "team_id": 1,
+        "created_by_id": 1,
         "members": [1, 2],
         "listener_protocol": "HTTP",
         "listener_port": 80,

@@ -37,7 +37,7 @@ class TestCreate:
         view = create(portal, alice, description="front shop", listener_port=8080, algorithm="SOURCE_IP")
 
         assert view.provisioning_status == "PENDING_CREATE"
-        assert view.owner == "alice"
+        assert (view.team, view.created_by) == ("alice", "alice")
         assert [s.name for s in view.servers] == ["server-1", "server-2"]
         assert (view.listener_protocol, view.listener_port, view.algorithm) == ("HTTP", 8080, "SOURCE_IP")
         assert view.provider == "fake"
@@ -322,7 +322,7 @@ class TestVisibility:
             lambda: portal.load_balancers.update_one(auditor, view.id, UpdateLoadBalancer(description="x")),
             lambda: portal.load_balancers.retry(auditor, view.id),
         ):
-            with pytest.raises(PermissionDenied, match="permission to change load balancers"):
+            with pytest.raises(PermissionDenied, match="not change load balancers: that needs the permission"):
                 action()
         assert portal.stored(view.id).version == settled
 

@@ -9,18 +9,23 @@ from __future__ import annotations
 import hashlib
 import math
 import time
+from collections.abc import Callable
 
 from django import forms
 from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth import authenticate
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.dispatch import receiver
 from django.http import HttpRequest
 from rest_framework.throttling import BaseThrottle
+
+from portal.kernel.errors import ValidationFailed
 
 
 def _key(request: HttpRequest | None, username: object) -> str | None:
@@ -109,3 +114,18 @@ class SignInForm(_SaysWhenThrottled, AuthenticationForm):
 
 class AdminSignInForm(_SaysWhenThrottled, AdminAuthenticationForm):
     pass
+
+
+def authenticate_or_refuse(
+    request: HttpRequest, username: str, password: str, throttled: Callable[[str, float], Exception]
+) -> AbstractBaseUser:
+    """The active user with this username and password, for a program that signs in
+    (the token endpoint): ``throttled(message, retry_after)`` is raised once sign-in is
+    throttled, a ValidationFailed for anything else that fails."""
+    if is_throttled(request, username):
+        raise throttled(throttled_message(), retry_after())
+    user = authenticate(request=request, username=username, password=password)
+    if user is None or not user.is_active:
+        message = "unable to sign in with that username and password"
+        raise ValidationFailed(message, details={"non_field_errors": [message]})
+    return user

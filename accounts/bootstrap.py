@@ -1,0 +1,102 @@
+"""Composition root of the accounts app: ``build()`` wires the team and token use cases
+to the Django adapters and the settings; tests call the same function with fakes.
+
+Apps that keep a team's records tell accounts what each team holds
+(``register_usage``), so that team pages show their usage without accounts depending
+on those apps."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.utils import timezone
+
+from accounts import selectors
+from accounts.adapters.repositories import DjangoTeamRepository
+from accounts.adapters.unit_of_work import DjangoAccountsUnitOfWork
+from accounts.application.ports import TeamRepository, TeamUsage
+from accounts.application.teams import TeamService
+from accounts.application.tokens import TokenService
+from accounts.domain.model import Quotas
+from portal.kernel.actors import Actor
+
+_usages: list[TeamUsage] = []
+
+
+def register_usage(usage: TeamUsage) -> None:
+    if usage not in _usages:
+        _usages.append(usage)
+
+
+def usage_of(team_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
+    """(live load balancers, most members on one) per team, summed over every app."""
+    wanted = list(team_ids)
+    total: dict[int, tuple[int, int]] = {}
+    for usage in _usages:
+        for team_id, (count, members) in usage.usage_of(wanted).items():
+            before = total.get(team_id, (0, 0))
+            total[team_id] = (before[0] + count, max(before[1], members))
+    return total
+
+
+def quota_defaults() -> Quotas:
+    """The quotas of a team that has none of its own (TEAM_QUOTA_LOAD_BALANCERS, TEAM_QUOTA_MEMBERS)."""
+    return Quotas(load_balancers=settings.TEAM_QUOTA_LOAD_BALANCERS, members=settings.TEAM_QUOTA_MEMBERS)
+
+
+def team_repository() -> TeamRepository:
+    """The teams as another app's unit of work reads (and locks) them, in its transaction."""
+    return DjangoTeamRepository()
+
+
+def actor(user: AbstractBaseUser | AnonymousUser, records: str) -> Actor:
+    """The signed-in user as the use cases know them, with their role in each team.
+    ``records`` names the model whose rows the use cases guard ("app_label.model"):
+    staff status alone gives no power over other teams' records, the model permissions
+    the admin asks for do, so an account can do the same through the API, the pages
+    and the admin."""
+    app_label, model = records.split(".")
+    operations = bool(getattr(user, "is_active", False) and getattr(user, "is_staff", False))
+    changes_all = operations and user.has_perm(f"{app_label}.change_{model}")
+    return Actor(
+        user_id=user.pk,
+        username=user.get_username(),
+        # As in the admin, the permission to change includes the one to see.
+        sees_all=changes_all or (operations and user.has_perm(f"{app_label}.view_{model}")),
+        changes_all=changes_all,
+        roles=selectors.roles_of(user.pk) if user.pk is not None else {},
+    )
+
+
+class _Clock:
+    def now(self):  # type: ignore[no-untyped-def]
+        return timezone.now()
+
+
+@dataclass(frozen=True)
+class AccountsServices:
+    teams: TeamService
+    tokens: TokenService
+
+
+_DEFAULTS: dict[str, Callable[[], Any]] = {
+    "unit_of_work": lambda: DjangoAccountsUnitOfWork,
+    "read_model": lambda: selectors.DjangoTeamReadModel(quota_defaults(), usage_of),
+    "clock": _Clock,
+}
+
+
+def build(**overrides: Any) -> AccountsServices:
+    """The accounts use cases.  ``overrides`` replace any of: ``unit_of_work`` (a
+    callable that opens an AccountsUnitOfWork), ``read_model``, ``clock``."""
+    if unknown := set(overrides) - set(_DEFAULTS):
+        raise TypeError(f"build() got unknown parts: {', '.join(sorted(unknown))}")
+    part = {name: overrides[name] if name in overrides else make() for name, make in _DEFAULTS.items()}
+    return AccountsServices(
+        teams=TeamService(uow_factory=part["unit_of_work"], read_model=part["read_model"]),
+        tokens=TokenService(uow_factory=part["unit_of_work"], clock=part["clock"]),
+    )

@@ -1,0 +1,77 @@
+"""The read side of accounts: teams with their members, quotas and usage; the roles a
+user has (every request's actor); a presented token with its user (every API request
+that sends one), each in one query."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Prefetch, Q, QuerySet
+
+from accounts import models
+from accounts.adapters import mappers
+from accounts.application.payloads import TeamQuery
+from accounts.application.read_model import MemberView, TeamReadModel, TeamView
+from accounts.domain.model import Quotas
+from accounts.domain.tokens import ApiToken
+from portal.kernel.pagination import Page
+
+Usage = Callable[[Iterable[int]], dict[int, tuple[int, int]]]
+
+
+def roles_of(user_id: int) -> dict[int, str]:
+    """team id -> role, for every team of the user."""
+    return dict(models.Membership.objects.filter(user_id=user_id).values_list("team_id", "role"))
+
+
+def token_with_user(digest: str) -> tuple[ApiToken, AbstractBaseUser] | None:
+    row = models.ApiToken.objects.select_related("user").filter(digest=digest).first()
+    return None if row is None else (mappers.token_to_domain(row), row.user)
+
+
+def team_rows() -> QuerySet[models.Team]:
+    members = models.Membership.objects.select_related("user").order_by("user__username")
+    return models.Team.objects.prefetch_related(Prefetch("memberships", queryset=members))
+
+
+class DjangoTeamReadModel(TeamReadModel):
+    def __init__(self, defaults: Quotas, usage: Usage):
+        self._defaults = defaults
+        self._usage = usage
+
+    def get_one(self, slug: str) -> TeamView | None:
+        row = team_rows().filter(slug=slug).first()
+        return None if row is None else self._views([row])[0]
+
+    def get_plist(self, query: TeamQuery) -> Page[TeamView]:
+        rows = team_rows()
+        if query.team_ids is not None:
+            rows = rows.filter(pk__in=query.team_ids)
+        if query.search:
+            rows = rows.filter(Q(slug__icontains=query.search) | Q(name__icontains=query.search))
+        order = f"-{query.page.sort_by}" if query.page.descending else query.page.sort_by
+        rows = rows.order_by(order, "pk")
+        page = list(rows[query.page.offset : query.page.offset + query.page.limit])
+        return Page(items=self._views(page), total=rows.count(), limit=query.page.limit, offset=query.page.offset)
+
+    def _views(self, rows: list[models.Team]) -> list[TeamView]:
+        usage = self._usage([row.pk for row in rows])
+        views = []
+        for row in rows:
+            team = mappers.team_to_domain(row, list(row.memberships.all()))
+            views.append(
+                TeamView(
+                    id=row.pk,
+                    slug=row.slug,
+                    name=row.name,
+                    members=[MemberView(m.username, m.role.value) for m in team.memberships],
+                    quotas=team.quotas(self._defaults),
+                    default_quotas=tuple(
+                        name for name in ("load_balancers", "members") if getattr(row, f"quota_{name}") is None
+                    ),
+                    usage=Quotas(*usage.get(row.pk, (0, 0))),
+                    created_at=row.created_at,
+                )
+            )
+        return views

@@ -1,0 +1,18 @@
+"""The demo data of the embedded default: each app's own seed command, by name (the
+portal-wide layer imports no app).  Idempotent."""
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Create the demo accounts, team and servers, once."
+
+    def handle(self, *args: object, **options: object) -> None:
+        call_command("seed_servers", stdout=self.stdout)
+        call_command("seed_accounts", stdout=self.stdout)
+        self.stdout.write(
+            "Try:          curl -H 'Authorization: Token <the token>' http://127.0.0.1:8000/api/v1/servers/\n"
+            f"Database:     {settings.DATABASES['default']['NAME']}"
+        )
