@@ -1,0 +1,160 @@
+"""Operations manage teams, memberships, quotas and tokens in the admin, through the same
+services as the pages and the API: their rules hold here too."""
+
+import pytest
+from django.contrib.messages import get_messages
+from django.test import Client
+
+from accounts.models import ApiToken, Membership, Team
+from tests.conftest import token_for
+from tests.factories import TeamFactory, UserFactory, add_member
+
+pytestmark = pytest.mark.django_db
+
+TEAM_ADMIN = "/admin/accounts/team/"
+TOKEN_ADMIN = "/admin/accounts/apitoken/"
+
+
+@pytest.fixture
+def ops_web():
+    client = Client()
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    return client
+
+
+def team_form(team: Team, members: list[Membership], **changes) -> dict:
+    """The team's change form as the admin renders it, with ``changes`` applied."""
+    data = {
+        "name": team.name,
+        "quota_load_balancers": team.quota_load_balancers or "",
+        "quota_members": team.quota_members or "",
+        "memberships-TOTAL_FORMS": str(len(members) + 1),
+        "memberships-INITIAL_FORMS": str(len(members)),
+        "memberships-MIN_NUM_FORMS": "0",
+        "memberships-MAX_NUM_FORMS": "1000",
+    }
+    for i, member in enumerate(members):
+        data.update(
+            {
+                f"memberships-{i}-id": str(member.pk),
+                f"memberships-{i}-team": str(team.pk),
+                f"memberships-{i}-user": str(member.user_id),
+                f"memberships-{i}-role": member.role,
+            }
+        )
+    extra = len(members)  # the empty row the admin adds
+    data.update(
+        {f"memberships-{extra}-team": str(team.pk), f"memberships-{extra}-user": "", f"memberships-{extra}-role": ""}
+    )
+    data.update(changes)
+    return data
+
+
+def roles(team: Team) -> dict[str, str]:
+    return dict(team.memberships.values_list("user__username", "role"))
+
+
+def test_ops_create_a_team_with_its_own_quotas(ops_web):
+    response = ops_web.post(
+        f"{TEAM_ADMIN}add/",
+        {
+            "slug": "payments",
+            "name": "Payments",
+            "quota_load_balancers": "3",
+            "quota_members": "",
+            "memberships-TOTAL_FORMS": "0",
+            "memberships-INITIAL_FORMS": "0",
+            "memberships-MIN_NUM_FORMS": "0",
+            "memberships-MAX_NUM_FORMS": "1000",
+        },
+    )
+
+    assert response.status_code == 302
+    team = Team.objects.get(slug="payments")
+    assert (team.name, team.quota_load_balancers, team.quota_members) == ("Payments", 3, None)
+
+
+def test_a_bad_team_is_refused_on_the_form_with_every_problem(ops_web):
+    response = ops_web.post(
+        f"{TEAM_ADMIN}add/",
+        {
+            "slug": "Not A Slug",
+            "name": " ",
+            "quota_load_balancers": "2000000",
+            "memberships-TOTAL_FORMS": "0",
+            "memberships-INITIAL_FORMS": "0",
+            "memberships-MIN_NUM_FORMS": "0",
+            "memberships-MAX_NUM_FORMS": "1000",
+        },
+    )
+
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert set(errors) >= {"slug", "name", "quota_load_balancers"}
+    assert not Team.objects.filter(name=" ").exists()
+
+
+def test_members_are_added_and_roles_changed_through_the_service(ops_web):
+    owner, newcomer = UserFactory(username="olga"), UserFactory(username="nick")
+    team = TeamFactory(slug="shop")
+    add_member(team, owner, "owner")
+    members = list(team.memberships.order_by("pk"))
+
+    data = team_form(team, members, quota_members="5")
+    data[f"memberships-{len(members)}-user"] = str(newcomer.pk)
+    data[f"memberships-{len(members)}-role"] = "viewer"
+    response = ops_web.post(f"{TEAM_ADMIN}{team.pk}/change/", data)
+
+    assert response.status_code == 302
+    assert roles(team) == {"olga": "owner", "nick": "viewer"}
+    team.refresh_from_db()
+    assert team.quota_members == 5
+
+
+def test_the_last_owner_cannot_be_demoted_or_removed_in_the_admin(ops_web):
+    owner, member = UserFactory(username="olga"), UserFactory(username="mia")
+    team = TeamFactory(slug="shop")
+    add_member(team, owner, "owner")
+    add_member(team, member, "member")
+    members = list(team.memberships.order_by("pk"))
+
+    demoted = team_form(team, members, **{"memberships-0-role": "member"})
+    response = ops_web.post(f"{TEAM_ADMIN}{team.pk}/change/", demoted)
+    assert response.status_code == 200
+    formset = response.context["inline_admin_formsets"][0].formset
+    assert "last owner" in " ".join(formset.non_form_errors())
+
+    removed = team_form(team, members, **{"memberships-0-DELETE": "on"})
+    response = ops_web.post(f"{TEAM_ADMIN}{team.pk}/change/", removed)
+    assert response.status_code == 200
+    assert roles(team) == {"olga": "owner", "mia": "member"}
+
+    # Promoting another first makes the same change possible.
+    handed_over = team_form(team, members, **{"memberships-0-role": "member", "memberships-1-role": "owner"})
+    assert ops_web.post(f"{TEAM_ADMIN}{team.pk}/change/", handed_over).status_code == 302
+    assert roles(team) == {"olga": "member", "mia": "owner"}
+
+
+def test_the_team_page_shows_usage_and_no_delete(ops_web):
+    team = TeamFactory(slug="shop", quota_load_balancers=7)
+
+    page = ops_web.get(f"{TEAM_ADMIN}{team.pk}/change/").content.decode()
+
+    assert "0 of 7 live load balancers" in page
+    assert f"{TEAM_ADMIN}{team.pk}/delete/" not in page
+    assert ops_web.get(f"{TEAM_ADMIN}{team.pk}/delete/").status_code == 403
+
+
+def test_ops_revoke_anyones_token_and_it_stops_working(ops_web, client):
+    alice = UserFactory(username="alice")
+    key = token_for(alice, description="laptop")
+    assert client.get("/api/v1/servers/", HTTP_AUTHORIZATION=f"Token {key}").status_code == 200
+    token = ApiToken.objects.get(user=alice)
+
+    listing = ops_web.get(TOKEN_ADMIN).content.decode()
+    assert token.prefix in listing
+    assert key not in listing
+    response = ops_web.post(TOKEN_ADMIN, {"action": "revoke", "_selected_action": [str(token.pk)]}, follow=True)
+
+    assert [str(m) for m in get_messages(response.wsgi_request)] == [f"Token {token.prefix}… revoked."]
+    assert client.get("/api/v1/servers/", HTTP_AUTHORIZATION=f"Token {key}").status_code == 401
