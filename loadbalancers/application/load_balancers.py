@@ -146,17 +146,11 @@ class LoadBalancerService:
         or operations with the permission to change.  A viewer is told the role needed;
         anyone outside the team, that it does not exist, so names do not leak."""
         lb = uow.load_balancers.get_one(lb_id, for_update=True)
-        if actor.changes_all or ((role := access.role_of(actor, lb.team_id)) is not None and role.allows(Role.MEMBER)):
-            return lb
-        team = uow.teams.get_one(lb.team_id)
-        access.require(
-            actor,
-            team_id=lb.team_id,
-            team=team.slug,
-            needed=Role.MEMBER,
-            action="change load balancers",
-            hidden=LoadBalancerNotFound(lb_id),
-        )
+        if not access.may(actor, lb.team_id, Role.MEMBER):  # the team is read only to say why not
+            team = uow.teams.get_one(lb.team_id).slug
+            hidden = LoadBalancerNotFound(lb_id)
+            action = "change load balancers"
+            access.require(actor, team_id=lb.team_id, team=team, needed=Role.MEMBER, action=action, hidden=hidden)
         return lb
 
     @staticmethod

@@ -261,6 +261,9 @@ def test_every_page_passes_an_automated_wcag_aa_check(browser, portal, width):
         "delete": f"/load-balancers/{active.pk}/delete/",
         "servers": "/servers/",
         "not found": "/load-balancers/00000000-0000-0000-0000-000000000000/",
+        "teams": "/teams/",
+        "team": "/teams/alice/",
+        "API tokens": "/account/tokens/",
     }
     for name, path in pages.items():
         page.goto(f"{portal}{path}")
@@ -268,6 +271,9 @@ def test_every_page_passes_an_automated_wcag_aa_check(browser, portal, width):
     page.goto(f"{portal}/load-balancers/new/")
     page.get_by_role("button", name="Create").click()
     check("create with errors")
+    page.goto(f"{portal}/account/tokens/")
+    page.get_by_role("button", name="Make a token").click()
+    check("a new API token")
 
     assert problems == {}
 
@@ -308,6 +314,8 @@ def test_no_page_scrolls_sideways_on_a_phone(browser, portal):
         f"/load-balancers/{lb.pk}/",
         f"/load-balancers/{lb.pk}/edit/",
         "/servers/",
+        "/teams/alice/",
+        "/account/tokens/",
     ):
         page.goto(f"{portal}{path}")
         assert page.evaluate("document.documentElement.scrollWidth") <= 375, path
