@@ -31,6 +31,7 @@ from loadbalancers.domain.errors import (
 )
 from loadbalancers.domain.model import PENDING, LoadBalancer, OperatingStatus, ProvisioningStatus
 from loadbalancers.domain.orphans import Orphan
+from portal.kernel.actors import Actor
 from portal.kernel.errors import StaleVersion
 from portal.kernel.messagebus import MessageBus
 from portal.kernel.pagination import Page
@@ -599,6 +600,17 @@ class Portal:
         team = self.uow.teams.create_one(team)
         assert team.id is not None
         return team.id
+
+    def actor(self, user_id: int, **flags: bool) -> Actor:
+        """The user as the use cases know them, with their role in each team as stored
+        now (what accounts.bootstrap.actor reads from the database on each request)."""
+        roles = {
+            team.id: m.role.value
+            for team in self.uow.teams.rows.values()
+            for m in team.memberships
+            if m.user_id == user_id and team.id is not None
+        }
+        return Actor(user_id=user_id, username=self.usernames[user_id], roles=roles, **flags)
 
     def add_server(self, name: str | None = None, status: ServerStatus = ServerStatus.OK) -> int:
         n = len(self.uow.servers.rows) + 1

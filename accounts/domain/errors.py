@@ -29,10 +29,9 @@ class NotAllowed(PermissionDenied):
 class QuotaExceeded(PermissionDenied):
     """A write would take a team past one of its quotas."""
 
-    def __init__(self, *, team: str, limit: str, quota: int, usage: int, requested: int, what: str):
+    def __init__(self, *, team: str, limit: str, quota: int, usage: int, requested: int, message: str):
         super().__init__(
-            f"team {team} may have at most {quota} {what}; it has {usage} and this would make {usage + requested}",
-            details={"team": team, "limit": limit, "quota": quota, "usage": usage, "requested": requested},
+            message, details={"team": team, "limit": limit, "quota": quota, "usage": usage, "requested": requested}
         )
 
 

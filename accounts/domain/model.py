@@ -87,6 +87,8 @@ class Team:
         errors = FieldErrors()
         for message in name_errors(slug, what="slug"):
             errors.add("slug", message)
+        if name is None:
+            errors.add("name", "name is required")
         team = cls(id=None, slug=slug, name=name)
         team.change(name=name, quota_load_balancers=quota_load_balancers, quota_members=quota_members, errors=errors)
         return team
@@ -134,7 +136,8 @@ class Team:
                 quota=quota,
                 usage=usage,
                 requested=adding,
-                what="live load balancers",
+                message=f"team {self.slug} may have at most {quota} live load balancers; it has {usage} and this"
+                f" would make {usage + adding}",
             )
 
     def check_members(self, defaults: Quotas, *, count: int) -> None:
@@ -147,7 +150,8 @@ class Team:
                 quota=quota,
                 usage=0,
                 requested=count,
-                what="members per load balancer",
+                message=f"each load balancer of team {self.slug} may have at most {quota} members; this one would have"
+                f" {count}",
             )
 
     # -- membership -------------------------------------------------------------------------

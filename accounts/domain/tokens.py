@@ -81,4 +81,4 @@ class ApiToken:
         return self.expires_at is not None and self.expires_at <= now
 
     def needs_touch(self, now: datetime) -> bool:
-        return self.last_used_at is None or now - self.last_used_at >= LAST_USED_RESOLUTION
+        return self.last_used_at is None or now - self.last_used_at > LAST_USED_RESOLUTION

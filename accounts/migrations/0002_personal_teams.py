@@ -9,6 +9,8 @@ from django.contrib.auth import get_user_model
 from django.db import migrations
 
 SLUG_MAX = 63
+NAME_MAX = 100
+PERSONAL = " (personal)"
 
 
 def personal_slug(username: str, taken: set[str]) -> str:
@@ -30,7 +32,8 @@ def create_personal_teams(apps, schema_editor):
     taken = set(Team.objects.values_list("slug", flat=True))
     for user in User.objects.order_by("pk").iterator():
         username = getattr(user, username_field)
-        team = Team.objects.create(slug=personal_slug(username, taken), name=f"{username} (personal)")
+        name = username[: NAME_MAX - len(PERSONAL)] + PERSONAL  # usernames may be longer than names
+        team = Team.objects.create(slug=personal_slug(username, taken), name=name)
         Membership.objects.create(team=team, user=user, role="owner")
 
 

@@ -2,6 +2,7 @@
 tokens: every client keeps working with the key it has, and the table that held the
 keys as sent is dropped, so a database dump reveals no usable token."""
 
+import datetime
 import hashlib
 
 from django.db import migrations
@@ -24,7 +25,8 @@ def hash_drf_tokens(apps, schema_editor):
             prefix=key[:12],
             description="migrated from the portal's earlier API token",
             write=True,
-            created_at=created,
+            # SQLite gives the stored UTC time without its offset.
+            created_at=created.replace(tzinfo=datetime.UTC) if created.tzinfo is None else created,
         )
         for key, user_id, created in rows
     )

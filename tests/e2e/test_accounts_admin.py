@@ -3,7 +3,6 @@ services as the pages and the API: their rules hold here too."""
 
 import pytest
 from django.contrib.messages import get_messages
-from django.test import Client
 
 from accounts.models import ApiToken, Membership, Team
 from tests.conftest import token_for
@@ -13,13 +12,6 @@ pytestmark = pytest.mark.django_db
 
 TEAM_ADMIN = "/admin/accounts/team/"
 TOKEN_ADMIN = "/admin/accounts/apitoken/"
-
-
-@pytest.fixture
-def ops_web():
-    client = Client()
-    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
-    return client
 
 
 def team_form(team: Team, members: list[Membership], **changes) -> dict:

@@ -20,13 +20,6 @@ LB_ADMIN = "/admin/loadbalancers/loadbalancer/"
 SERVER_ADMIN = "/admin/servers/server/"
 
 
-@pytest.fixture
-def ops_web():
-    client = Client()
-    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
-    return client
-
-
 def act(client, url, action, *objects):
     response = client.post(url, {"action": action, "_selected_action": [str(o.pk) for o in objects]}, follow=True)
     return [str(m) for m in get_messages(response.wsgi_request)]

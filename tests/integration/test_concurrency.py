@@ -29,7 +29,7 @@ def race(*calls):
 
     def run(call):
         try:
-            barrier.wait()
+            barrier.wait(timeout=30)
             return call()
         except PortalError as error:
             return error
