@@ -55,6 +55,9 @@ class DjangoTeamReadModel(TeamReadModel):
         page = list(rows[query.page.offset : query.page.offset + query.page.limit])
         return Page(items=self._views(page), total=rows.count(), limit=query.page.limit, offset=query.page.offset)
 
+    def get_slugs(self, team_ids: tuple[int, ...]) -> list[str]:
+        return list(models.Team.objects.filter(pk__in=team_ids).order_by("slug").values_list("slug", flat=True))
+
     def _views(self, rows: list[models.Team]) -> list[TeamView]:
         usage = self._usage([row.pk for row in rows])
         views = []

@@ -36,7 +36,7 @@ def main() -> None:
     user = UserFactory(username="bench", is_staff=True, is_superuser=True)
     servers = ServerFactory.create_batch(5)
     with transaction.atomic():
-        rows = LoadBalancerRowFactory.create_batch(args.rows, owner=user)
+        rows = LoadBalancerRowFactory.create_batch(args.rows, created_by=user)
     models.Member.objects.bulk_create(
         [models.Member(load_balancer=lb, server=s, position=p) for lb in rows for p, s in enumerate(servers[:3])],
         batch_size=2000,

@@ -107,7 +107,7 @@ def load_balancer_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "params": params,
             "sees_all": actor.sees_all,
-            "teams": [team.slug for team in bootstrap.build().teams.get_list_mine(actor)],
+            "teams": bootstrap.build().teams.get_slugs_mine(actor),
             "provisioning_statuses": list(ProvisioningStatus),
             "operating_statuses": list(OperatingStatus),
         },

@@ -308,6 +308,9 @@ class FakeTeamReadModel(TeamReadModel):
         ]
         return _page(views, query.page)
 
+    def get_slugs(self, team_ids: tuple[int, ...]) -> list[str]:
+        return sorted(team.slug for team in self._uow.teams.rows.values() if team.id in team_ids)
+
     def _view(self, team: Team) -> TeamView:
         live = [
             lb

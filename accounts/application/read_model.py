@@ -41,3 +41,7 @@ class TeamReadModel(abc.ABC):
 
     @abc.abstractmethod
     def get_plist(self, query: TeamQuery) -> Page[TeamView]: ...
+
+    @abc.abstractmethod
+    def get_slugs(self, team_ids: tuple[int, ...]) -> list[str]:
+        """The slugs of these teams, in order (no members, no usage: one cheap query)."""

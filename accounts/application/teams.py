@@ -43,10 +43,9 @@ class TeamService:
         query = TeamQuery(team_ids=None if actor.changes_all else mine)
         return self._read_model.get_plist(replace(query, page=replace(query.page, limit=limit))).items
 
-    def get_list_mine(self, actor: Actor, *, limit: int = 500) -> list[TeamView]:
-        """The teams the actor is in, by slug."""
-        query = TeamQuery(team_ids=actor.team_ids)
-        return self._read_model.get_plist(replace(query, page=replace(query.page, limit=limit))).items
+    def get_slugs_mine(self, actor: Actor) -> list[str]:
+        """The slugs of the teams the actor is in, in order (to filter a list by)."""
+        return self._read_model.get_slugs(actor.team_ids)
 
     # -- teams (operations) ---------------------------------------------------------------
 

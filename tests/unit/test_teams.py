@@ -707,8 +707,8 @@ class TestReadTeams:
         assert slugs(ops, Role.OWNER) == ["alice", "bob", "web"]
 
     def test_the_teams_one_is_in(self, portal, viewer, outsider):
-        assert [team.slug for team in portal.teams.get_list_mine(viewer)] == ["web"]
-        assert portal.teams.get_list_mine(outsider) == []
+        assert portal.teams.get_slugs_mine(viewer) == ["web"]
+        assert portal.teams.get_slugs_mine(outsider) == []
 
 
 class TestUsage:
