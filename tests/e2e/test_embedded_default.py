@@ -60,6 +60,12 @@ def test_make_run_serves_provisions_across_processes_and_stops_on_ctrl_c(portal_
                 assert time.monotonic() < deadline, "the portal did not start"
                 time.sleep(0.3)
 
+        demo = call("GET", f"{base}/api/v1/teams/demo/", token).body
+        assert {m["username"]: m["role"] for m in demo["members"]} == {
+            "admin": "owner",
+            "dev": "member",
+            "viewer": "viewer",
+        }
         servers = call("GET", f"{base}/api/v1/servers/?status=OK", token)
         assert servers.status == 200
         assert servers.body["total"] >= 2
