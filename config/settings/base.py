@@ -327,7 +327,7 @@ LOGGING = {
 # The admin action "mark stuck as ERROR" leaves alone what has been pending for less.
 ADMIN_STUCK_AFTER = env.number("ADMIN_STUCK_AFTER", 300.0, minimum=0.0, maximum=7 * 86400)
 
-# Sign-in throttling (see config/login_throttle.py).
+# Sign-in throttling (accounts/signin.py).
 AUTHENTICATION_BACKENDS = ["accounts.signin.ThrottledModelBackend"]
 LOGIN_FAILURE_LIMIT = env.whole("LOGIN_FAILURE_LIMIT", 10, minimum=1, maximum=1000)
 LOGIN_FAILURE_WINDOW = env.number("LOGIN_FAILURE_WINDOW", 900.0, minimum=1.0, maximum=86400)
