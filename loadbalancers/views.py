@@ -29,6 +29,7 @@ from loadbalancers.forms import (
     ServerSearchForm,
     as_number,
 )
+from portal.kernel.actors import Actor
 from portal.kernel.errors import Conflict, PortalError, StaleVersion, ValidationFailed
 from portal.kernel.pagination import Page
 from portal.web import list_page, show_errors
@@ -39,9 +40,17 @@ PAGE_SIZE = 25
 PICKER_PAGE_SIZE = 50
 
 
+def _actor(request: HttpRequest) -> Actor:
+    """The signed-in user as the use cases know them, read once per request (these pages
+    change load balancers, never who is in which team)."""
+    if not hasattr(request, "portal_actor"):
+        request.portal_actor = bootstrap.actor(request.user)  # type: ignore[attr-defined]
+    return request.portal_actor  # type: ignore[attr-defined]
+
+
 def _load_balancer(request: HttpRequest, lb_id: UUID) -> LoadBalancerView:
     try:
-        return bootstrap.build().load_balancers.get_one(bootstrap.actor(request.user), lb_id)
+        return bootstrap.build().load_balancers.get_one(_actor(request), lb_id)
     except LoadBalancerNotFound:
         raise Http404("no such load balancer") from None
 
@@ -96,7 +105,7 @@ def _ticked(form: forms.Form) -> set[int]:
 @login_required
 @require_safe
 def load_balancer_list(request: HttpRequest) -> HttpResponse:
-    actor = bootstrap.actor(request.user)
+    actor = _actor(request)
     page, params = list_page(
         request, LoadBalancerFilters, PAGE_SIZE, lambda query: bootstrap.build().load_balancers.get_plist(actor, query)
     )
@@ -118,7 +127,7 @@ def load_balancer_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "HEAD", "POST"])
 def load_balancer_create(request: HttpRequest) -> HttpResponse:
     enabled = bootstrap.providers()
-    actor = bootstrap.actor(request.user)
+    actor = _actor(request)
     teams = bootstrap.build().teams.get_list_for(actor, Role.MEMBER)
     initial_team = teams[0].slug if len(teams) == 1 else ""
     form = LoadBalancerForm(request.POST or None, initial={"provider": enabled.default, "team": initial_team})
@@ -186,12 +195,12 @@ def _provider_enabled(lb: LoadBalancerView) -> bool:
 
 
 def _may_change(request: HttpRequest, lb: LoadBalancerView) -> bool:
-    return access.may(bootstrap.actor(request.user), lb.team_id, Role.MEMBER)
+    return access.may(_actor(request), lb.team_id, Role.MEMBER)
 
 
 def _not_allowed(request: HttpRequest, lb: LoadBalancerView, action: str) -> HttpResponse:
     """Why this user may see the load balancer but not change it, and whom to ask."""
-    actor = bootstrap.actor(request.user)
+    actor = _actor(request)
     team = bootstrap.build().teams.get_one(actor, lb.team)
     context = {
         "lb": lb,
@@ -238,7 +247,7 @@ def load_balancer_edit(request: HttpRequest, lb_id: UUID) -> HttpResponse:
         data = form.cleaned_data
         try:
             bootstrap.build().load_balancers.update_one(
-                bootstrap.actor(request.user),
+                _actor(request),
                 lb.id,
                 UpdateLoadBalancer(
                     servers=data["servers"],
@@ -292,7 +301,7 @@ def load_balancer_delete(request: HttpRequest, lb_id: UUID) -> HttpResponse:
         return _cannot_change(request, lb)
     if request.method == "POST":
         try:
-            bootstrap.build().load_balancers.delete_one(bootstrap.actor(request.user), lb.id)
+            bootstrap.build().load_balancers.delete_one(_actor(request), lb.id)
         except Conflict as conflict:
             messages.error(request, conflict.message)
         else:
