@@ -154,7 +154,7 @@ class TeamAdmin(PortalModelAdmin):
         )
 
     def save_model(self, request: HttpRequest, obj: models.Team, form: forms.ModelForm, change: bool) -> None:
-        actor, teams = bootstrap.actor(request.user, "accounts.team"), bootstrap.build().teams
+        actor, teams = bootstrap.actor(request, "accounts.team"), bootstrap.build().teams
         data = form.cleaned_data
         if change:
             teams.update_one(
@@ -176,7 +176,7 @@ class TeamAdmin(PortalModelAdmin):
         self, request: HttpRequest, form: forms.ModelForm, formset: forms.BaseFormSet, change: bool
     ) -> None:
         """Memberships change through the team service, in the order its rules need."""
-        actor, teams, slug = bootstrap.actor(request.user, "accounts.team"), bootstrap.build().teams, form.instance.slug
+        actor, teams, slug = bootstrap.actor(request, "accounts.team"), bootstrap.build().teams, form.instance.slug
         steps: list[Callable[[], object]] = []
         for member_form in formset._changes():  # type: ignore[attr-defined]
             username, role = member_form.cleaned_data["user"].get_username(), member_form.cleaned_data["role"]
@@ -205,6 +205,8 @@ class ApiTokenAdmin(ReadOnlyRecordsAdmin):
     """Every API token, by its prefix (the key itself is not stored). Revoking one here
     stops it at once."""
 
+    audit_target_type = "api_token"
+
     list_display = ("prefix", "user", "description", "write", "expires_at", "last_used_at", "created_at")
     list_filter = ("write",)
     search_fields = ("prefix", "description", "user__username")
@@ -215,7 +217,7 @@ class ApiTokenAdmin(ReadOnlyRecordsAdmin):
 
     @admin.action(description="Revoke the selected tokens", permissions=["change"])
     def revoke(self, request: HttpRequest, queryset: QuerySet) -> None:
-        actor, tokens = bootstrap.actor(request.user, "accounts.apitoken"), bootstrap.build().tokens
+        actor, tokens = bootstrap.actor(request, "accounts.apitoken"), bootstrap.build().tokens
         for token_id, prefix in queryset.values_list("pk", "prefix"):
             try:
                 tokens.delete_one(actor, token_id)

@@ -7,6 +7,7 @@ on those apps."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +23,9 @@ from accounts.application.ports import TeamRepository, TeamUsage
 from accounts.application.teams import TeamService
 from accounts.application.tokens import TokenService
 from accounts.domain.model import Quotas
-from portal.kernel.actors import Actor
+from portal import events as portal_events
+from portal.kernel.actors import Actor, Source
+from portal.requests import request_id_of, source_of
 
 _usages: list[TeamUsage] = []
 
@@ -48,17 +51,39 @@ def quota_defaults() -> Quotas:
     return Quotas(load_balancers=settings.TEAM_QUOTA_LOAD_BALANCERS, members=settings.TEAM_QUOTA_MEMBERS)
 
 
+def team_slugs(team_ids: list[int]) -> dict[int, str]:
+    """The slug of each of these teams (for apps that store team ids only)."""
+    return selectors.slugs_of(team_ids)
+
+
+def team_id(slug: str) -> int | None:
+    return selectors.team_id_of(slug)
+
+
+def team_people(team_id: int) -> list[tuple[int, str, str, str]]:
+    """(user id, username, e-mail, role) of each active member of a team (notifications)."""
+    return selectors.people_of(team_id)
+
+
 def team_repository() -> TeamRepository:
     """The teams as another app's unit of work reads (and locks) them, in its transaction."""
     return DjangoTeamRepository()
 
 
-def actor(user: AbstractBaseUser | AnonymousUser, records: str) -> Actor:
-    """The signed-in user as the use cases know them, with their role in each team.
-    ``records`` names the model whose rows the use cases guard ("app_label.model"):
-    staff status alone gives no power over other teams' records, the model permissions
-    the admin asks for do, so an account can do the same through the API, the pages
-    and the admin."""
+def actor(request: Any, records: str) -> Actor:
+    """The signed-in user of this request as the use cases know them, with their role
+    in each team, and where the request came from (for the audit trail).  ``records``
+    names the model whose rows the use cases guard ("app_label.model"): staff status
+    alone gives no power over other teams' records, the model permissions the admin
+    asks for do, so an account can do the same through the API, the pages and the
+    admin."""
+    return actor_of(request.user, records, source=source_of(request), request_id=request_id_of(request))
+
+
+def actor_of(
+    user: AbstractBaseUser | AnonymousUser, records: str, *, source: str = Source.CLI, request_id: str | None = None
+) -> Actor:
+    """A user as the use cases know them, outside a request (a management command)."""
     app_label, model = records.split(".")
     operations = bool(getattr(user, "is_active", False) and getattr(user, "is_staff", False))
     changes_all = operations and user.has_perm(f"{app_label}.change_{model}")
@@ -69,6 +94,8 @@ def actor(user: AbstractBaseUser | AnonymousUser, records: str) -> Actor:
         sees_all=changes_all or (operations and user.has_perm(f"{app_label}.view_{model}")),
         changes_all=changes_all,
         roles=selectors.roles_of(user.pk) if user.pk is not None else {},
+        source=source,
+        request_id=request_id,
     )
 
 
@@ -87,16 +114,19 @@ _DEFAULTS: dict[str, Callable[[], Any]] = {
     "unit_of_work": lambda: DjangoAccountsUnitOfWork,
     "read_model": lambda: selectors.DjangoTeamReadModel(quota_defaults(), usage_of),
     "clock": _Clock,
+    "subscribers": portal_events.subscribers,
 }
 
 
 def build(**overrides: Any) -> AccountsServices:
-    """The accounts use cases.  ``overrides`` replace any of: ``unit_of_work`` (a
-    callable that opens an AccountsUnitOfWork), ``read_model``, ``clock``."""
+    """The accounts use cases.  ``overrides`` replace any of: ``unit_of_work`` (called
+    with the message bus, it opens an AccountsUnitOfWork), ``read_model``, ``clock``,
+    ``subscribers`` (the handlers of the events committed)."""
     if unknown := set(overrides) - set(_DEFAULTS):
         raise TypeError(f"build() got unknown parts: {', '.join(sorted(unknown))}")
     part = {name: overrides[name] if name in overrides else make() for name, make in _DEFAULTS.items()}
+    uow_factory = functools.partial(part["unit_of_work"], portal_events.bus({}, part["subscribers"]))
     return AccountsServices(
-        teams=TeamService(uow_factory=part["unit_of_work"], read_model=part["read_model"]),
-        tokens=TokenService(uow_factory=part["unit_of_work"], clock=part["clock"]),
+        teams=TeamService(uow_factory=uow_factory, read_model=part["read_model"]),
+        tokens=TokenService(uow_factory=uow_factory, clock=part["clock"]),
     )

@@ -30,6 +30,20 @@ def token_with_user(digest: str) -> tuple[ApiToken, AbstractBaseUser] | None:
     return None if row is None else (mappers.token_to_domain(row), row.user)
 
 
+def slugs_of(team_ids: list[int]) -> dict[int, str]:
+    return dict(models.Team.objects.filter(pk__in=team_ids).values_list("pk", "slug")) if team_ids else {}
+
+
+def team_id_of(slug: str) -> int | None:
+    return models.Team.objects.filter(slug=slug).values_list("pk", flat=True).first()
+
+
+def people_of(team_id: int) -> list[tuple[int, str, str, str]]:
+    """(user id, username, e-mail, role) of each active member of a team."""
+    rows = models.Membership.objects.filter(team_id=team_id, user__is_active=True).select_related("user")
+    return [(m.user_id, m.user.get_username(), m.user.email or "", m.role) for m in rows.order_by("user_id")]
+
+
 def team_rows() -> QuerySet[models.Team]:
     members = models.Membership.objects.select_related("user").order_by("user__username")
     return models.Team.objects.prefetch_related(Prefetch("memberships", queryset=members))

@@ -26,7 +26,7 @@ PAGE_SIZE = 50
 
 
 def _actor(request: HttpRequest) -> Actor:
-    return bootstrap.actor(request.user, "accounts.team")
+    return bootstrap.actor(request, "accounts.team")
 
 
 def _team(request: HttpRequest, slug: str) -> TeamView:
@@ -142,7 +142,7 @@ def _as_role(role: str) -> str:
 
 
 def _token_actor(request: HttpRequest) -> Actor:
-    return bootstrap.actor(request.user, "accounts.apitoken")
+    return bootstrap.actor(request, "accounts.apitoken")
 
 
 @login_required

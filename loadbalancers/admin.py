@@ -70,6 +70,7 @@ class TeamFilter(admin.SimpleListFilter):
 
 @admin.register(models.LoadBalancer)
 class LoadBalancerAdmin(ReadOnlyRecordsAdmin):
+    audit_target_type = "load_balancer"
     list_display = (
         "name",
         "team",
@@ -132,26 +133,28 @@ class LoadBalancerAdmin(ReadOnlyRecordsAdmin):
 
     @admin.action(description="Retry provisioning (ERROR load balancers)", permissions=["change"])
     def retry_provisioning(self, request: HttpRequest, queryset: QuerySet) -> None:
-        actor, service = bootstrap.actor(request.user), bootstrap.build().load_balancers
+        actor, service = bootstrap.actor(request), bootstrap.build().load_balancers
         self._each(
             request, queryset, lambda lb_id: f"provisioning again: {service.retry(actor, lb_id).provisioning_status}"
         )
 
     @admin.action(description="Refresh status from the provider", permissions=["change"])
     def refresh_from_provider(self, request: HttpRequest, queryset: QuerySet) -> None:
-        self._each(request, queryset, bootstrap.build().provisioning.refresh)
+        actor, service = bootstrap.actor(request), bootstrap.build().provisioning
+        self._each(request, queryset, lambda lb_id: service.refresh(lb_id, by=actor))
 
     @admin.action(description="Delete at the provider (ACTIVE or ERROR load balancers)", permissions=["change"])
     def delete_through_provider(self, request: HttpRequest, queryset: QuerySet) -> None:
-        actor, service = bootstrap.actor(request.user), bootstrap.build().load_balancers
+        actor, service = bootstrap.actor(request), bootstrap.build().load_balancers
         self._each(request, queryset, lambda lb_id: f"deleting: {service.delete_one(actor, lb_id).provisioning_status}")
 
     @admin.action(description="Mark as ERROR if stuck in PENDING_* too long", permissions=["change"])
     def mark_stuck_as_error(self, request: HttpRequest, queryset: QuerySet) -> None:
-        threshold = settings.ADMIN_STUCK_AFTER
+        threshold, actor = settings.ADMIN_STUCK_AFTER, bootstrap.actor(request)
 
         def mark(lb_id: object) -> str:
-            if bootstrap.build().provisioning.fail_stuck(lb_id, pending_longer_than=threshold):  # type: ignore[arg-type]
+            service = bootstrap.build().provisioning
+            if service.fail_stuck(lb_id, pending_longer_than=threshold, by=actor):  # type: ignore[arg-type]
                 return "marked ERROR"
             return f"left alone: not PENDING_* for more than {threshold / 60:.0f} minutes"
 
@@ -179,7 +182,7 @@ class OrphanAdmin(ReadOnlyRecordsAdmin):
     @admin.action(description="Delete at the provider now (checked again first)", permissions=["change"])
     def delete_at_provider(self, request: HttpRequest, queryset: QuerySet) -> None:
         outcome = bootstrap.build().reconciliation.delete_orphans(
-            list(queryset.values_list("pk", flat=True)), by=request.user.get_username()
+            list(queryset.values_list("pk", flat=True)), by=bootstrap.actor(request)
         )
         for ref, what in outcome.items():
             level = messages.SUCCESS if what in ("deleted", "already gone at the provider") else messages.ERROR

@@ -11,10 +11,10 @@ from typing import Any
 from uuid import uuid4
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
 from accounts import bootstrap as accounts_bootstrap
 from accounts.application.teams import TeamService
+from loadbalancers.adapters import usage
 from loadbalancers.adapters.clock import DjangoClock
 from loadbalancers.adapters.lbaas import PROVIDER_KINDS
 from loadbalancers.adapters.scheduler import CeleryTaskScheduler
@@ -24,8 +24,8 @@ from loadbalancers.application.load_balancers import LoadBalancerService
 from loadbalancers.application.provisioning import ProvisioningPolicy, ProvisioningService, provisioning_handlers
 from loadbalancers.application.reconciliation import ReconciliationService
 from loadbalancers.selectors import DjangoLoadBalancerReadModel
+from portal import events as portal_events
 from portal.kernel.actors import Actor
-from portal.kernel.messagebus import MessageBus
 from portal.runtime import instance_id
 from servers import bootstrap as servers_bootstrap
 from servers.application.services import ServerService
@@ -45,9 +45,19 @@ class LoadBalancerServices:
     """The teams, as the pages that create load balancers offer them."""
 
 
-def actor(user: AbstractBaseUser | AnonymousUser) -> Actor:
-    """The signed-in user as the load balancer use cases know them."""
-    return accounts_bootstrap.actor(user, "loadbalancers.loadbalancer")
+def teams_using_server(server_id: int) -> dict[int, list[str]]:
+    """The names of the live load balancers that use a server, by team id."""
+    return usage.teams_using(server_id)
+
+
+def actor(request: Any) -> Actor:
+    """The signed-in user of this request as the load balancer use cases know them."""
+    return accounts_bootstrap.actor(request, "loadbalancers.loadbalancer")
+
+
+def actor_of(user: Any) -> Actor:
+    """A user as the load balancer use cases know them, outside a request."""
+    return accounts_bootstrap.actor_of(user, "loadbalancers.loadbalancer")
 
 
 def providers() -> Providers:
@@ -99,6 +109,7 @@ _DEFAULTS: dict[str, Callable[[], Any]] = {
     "servers": servers_bootstrap.build,
     "quota_defaults": accounts_bootstrap.quota_defaults,
     "teams": lambda: accounts_bootstrap.build().teams,
+    "subscribers": portal_events.subscribers,
 }
 
 
@@ -107,11 +118,12 @@ def build(**overrides: Any) -> LoadBalancerServices:
     ``unit_of_work`` (called with the message bus, it opens a UnitOfWork),
     ``read_model``, ``providers``, ``scheduler``, ``clock``, ``policy``,
     ``address_policy``, ``installation``, ``new_id``, ``servers`` (the ServerService),
-    ``quota_defaults`` (a team's quotas unless it has its own), ``teams`` (the TeamService)."""
+    ``quota_defaults`` (a team's quotas unless it has its own), ``teams`` (the TeamService),
+    ``subscribers`` (the handlers, beside provisioning's, of the events committed)."""
     if unknown := set(overrides) - set(_DEFAULTS):
         raise TypeError(f"build() got unknown parts: {', '.join(sorted(unknown))}")
     part = {name: overrides[name] if name in overrides else make() for name, make in _DEFAULTS.items()}
-    bus = MessageBus(provisioning_handlers(part["scheduler"]))
+    bus = portal_events.bus(provisioning_handlers(part["scheduler"]), part["subscribers"])
     uow_factory = functools.partial(part["unit_of_work"], bus)
     steps = ProvisioningService(
         uow_factory=uow_factory,

@@ -44,7 +44,7 @@ def _actor(request: HttpRequest) -> Actor:
     """The signed-in user as the use cases know them, read once per request (these pages
     change load balancers, never who is in which team)."""
     if not hasattr(request, "portal_actor"):
-        request.portal_actor = bootstrap.actor(request.user)  # type: ignore[attr-defined]
+        request.portal_actor = bootstrap.actor(request)  # type: ignore[attr-defined]
     return request.portal_actor  # type: ignore[attr-defined]
 
 

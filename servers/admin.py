@@ -9,7 +9,9 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
 from portal.admin import PortalModelAdmin
+from portal.kernel.actors import Actor
 from portal.kernel.errors import PortalError, ValidationFailed
+from portal.requests import staff_actor
 from servers import bootstrap, models
 from servers.application.payloads import CreateServer, UpdateServer
 from servers.domain.model import Server, ServerStatus
@@ -39,6 +41,10 @@ class ServerAdminForm(forms.ModelForm):
         return data
 
 
+def _actor(request: HttpRequest) -> Actor:
+    return staff_actor(request, "servers.server")
+
+
 @admin.register(models.Server)
 class ServerAdmin(PortalModelAdmin):
     form = ServerAdminForm
@@ -53,9 +59,9 @@ class ServerAdmin(PortalModelAdmin):
     def save_model(self, request: HttpRequest, obj: models.Server, form: forms.ModelForm, change: bool) -> None:
         fields = {name: form.cleaned_data[name] for name in ServerAdminForm.Meta.fields}
         if change:
-            bootstrap.build().update_one(obj.pk, UpdateServer(**fields))
+            bootstrap.build().update_one(_actor(request), obj.pk, UpdateServer(**fields))
         else:
-            obj.pk = bootstrap.build().create_one(CreateServer(**fields)).id
+            obj.pk = bootstrap.build().create_one(_actor(request), CreateServer(**fields)).id
 
     def changeform_view(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:  # type: ignore[no-untyped-def]
         """A rule the form could not see (a name taken a moment ago) is a message, never a 500."""
@@ -76,12 +82,12 @@ class ServerAdmin(PortalModelAdmin):
         return deleted, counts, perms_needed, in_use
 
     def delete_model(self, request: HttpRequest, obj: models.Server) -> None:
-        bootstrap.build().delete_one(obj.pk)
+        bootstrap.build().delete_one(_actor(request), obj.pk)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[models.Server]) -> None:
         for server_id, name in queryset.values_list("pk", "name"):
             try:
-                bootstrap.build().delete_one(server_id)
+                bootstrap.build().delete_one(_actor(request), server_id)
             except PortalError as error:  # taken into use since the confirmation page
                 self.message_user(request, f"Server {name}: {error.message}", messages.ERROR)
 
@@ -90,7 +96,7 @@ class ServerAdmin(PortalModelAdmin):
     def _set_status(self, request: HttpRequest, queryset: QuerySet[models.Server], status: ServerStatus) -> None:
         for server_id, name in queryset.values_list("pk", "name"):
             try:
-                bootstrap.build().update_status(server_id, status)
+                bootstrap.build().update_status(_actor(request), server_id, status)
             except PortalError as error:
                 self.message_user(request, f"Server {name}: {error.message}", messages.ERROR)
             else:

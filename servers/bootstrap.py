@@ -7,12 +7,14 @@ a server in use is never deleted, without servers depending on them.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
 
+from portal import events as portal_events
 from servers.adapters.repositories import DjangoServerRepository
 from servers.adapters.unit_of_work import DjangoServersUnitOfWork
 from servers.application.ports import ServerRepository, ServersUnitOfWork, ServerUsage
@@ -47,17 +49,21 @@ def server_repository() -> ServerRepository:
 
 
 _DEFAULTS: dict[str, Callable[[], Any]] = {
-    "unit_of_work": lambda: lambda: DjangoServersUnitOfWork(_AllUsages()),
+    "unit_of_work": lambda: lambda bus: DjangoServersUnitOfWork(_AllUsages(), bus),
     "read_model": DjangoServerReadModel,
     "address_policy": address_policy,
+    "subscribers": portal_events.subscribers,
 }
 
 
 def build(**overrides: Any) -> ServerService:
-    """The servers use cases.  ``overrides`` replace any of: ``unit_of_work`` (a
-    callable that opens a ServersUnitOfWork), ``read_model``, ``address_policy``."""
+    """The servers use cases.  ``overrides`` replace any of: ``unit_of_work`` (called
+    with the message bus, it opens a ServersUnitOfWork), ``read_model``,
+    ``address_policy``, ``subscribers`` (the handlers of the events committed)."""
     if unknown := set(overrides) - set(_DEFAULTS):
         raise TypeError(f"build() got unknown parts: {', '.join(sorted(unknown))}")
     part = {name: overrides[name] if name in overrides else make() for name, make in _DEFAULTS.items()}
-    unit_of_work: Callable[[], ServersUnitOfWork] = part["unit_of_work"]
+    unit_of_work: Callable[[], ServersUnitOfWork] = functools.partial(
+        part["unit_of_work"], portal_events.bus({}, part["subscribers"])
+    )
     return ServerService(unit_of_work, part["read_model"], policy=part["address_policy"])

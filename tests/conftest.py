@@ -33,7 +33,7 @@ def _sandbox_of_its_own(settings, tmp_path):
 
 def token_for(user, **fields) -> str:  # type: ignore[no-untyped-def]
     """A new API token's key for the user (``fields``: those of CreateToken)."""
-    actor = accounts_bootstrap.actor(user, "accounts.apitoken")
+    actor = accounts_bootstrap.actor_of(user, "accounts.apitoken")
     return accounts_bootstrap.build().tokens.create_one(actor, CreateToken(**fields))[1]
 
 

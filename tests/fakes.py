@@ -53,6 +53,10 @@ def _page(items: list, query_page) -> Page:  # type: ignore[no-untyped-def]
     )
 
 
+# Operations staff, as the server inventory and the admin act.
+OPS = Actor(user_id=3, username="ops", sees_all=True, changes_all=True)
+
+
 class FakeClock:
     def __init__(self) -> None:
         self.current = datetime(2026, 1, 1, tzinfo=UTC)
@@ -568,14 +572,14 @@ class Portal:
         self.scheduler = FakeScheduler()
         self.policy = policy or ProvisioningPolicy(poll_interval=1, pending_timeout=600, stuck_after=60)
         self.accounts = accounts_bootstrap.build(
-            unit_of_work=lambda: self.uow,
+            unit_of_work=self.uow.using,
             read_model=FakeTeamReadModel(self.uow, self.quota_defaults),
             clock=self.clock,
         )
         self.teams = self.accounts.teams
         self.tokens = self.accounts.tokens
         self.servers = servers_bootstrap.build(
-            unit_of_work=lambda: self.uow,
+            unit_of_work=self.uow.using,
             read_model=FakeServerReadModel(self.uow),
             address_policy=address_policy,
         )

@@ -2,16 +2,7 @@ from rest_framework import serializers
 
 from accounts.application.read_model import TeamView
 from accounts.domain.model import Role
-from portal.api.inputs import InputSerializer, StrictCharField, StrictIntegerField, enum_field
-
-
-class StrictBooleanField(serializers.BooleanField):
-    """A JSON true or false: no strings or numbers read as one."""
-
-    def to_internal_value(self, data: object) -> bool:
-        if not isinstance(data, bool):
-            self.fail("invalid", input=data)
-        return data
+from portal.api.inputs import InputSerializer, StrictBooleanField, StrictCharField, StrictIntegerField, enum_field
 
 
 class MemberOutput(serializers.Serializer):

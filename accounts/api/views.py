@@ -31,13 +31,14 @@ from portal.api.inputs import BoundedJSONParser
 from portal.api.lists import list_query, page_response, page_serializer, query_parameters
 from portal.kernel.actors import Actor
 from portal.kernel.pagination import Page
+from portal.requests import request_id_of, source_of
 
 ERRORS = dict.fromkeys((400, 401, 403, 404, 409), ErrorSerializer)
 QUOTAS = ("quota_load_balancers", "quota_members")
 
 
 def _team_actor(request: Request) -> Actor:
-    return bootstrap.actor(request.user, "accounts.team")
+    return bootstrap.actor(request, "accounts.team")
 
 
 def _team_output(request: Request, team: object) -> dict:
@@ -146,7 +147,7 @@ class TeamViewSet(viewsets.GenericViewSet):
 
 
 def _token_actor(request: Request) -> Actor:
-    return bootstrap.actor(request.user, "accounts.apitoken")
+    return bootstrap.actor(request, "accounts.apitoken")
 
 
 def _token_id(raw: str) -> int:
@@ -230,6 +231,7 @@ class TokenView(APIView):
         given = dict(data.validated_data)
         user = authenticate_or_refuse(request, given.pop("username"), given.pop("password"), SignInThrottled)
         token, key = bootstrap.build().tokens.create_one(
-            bootstrap.actor(user, "accounts.apitoken"), CreateToken(**given)
+            bootstrap.actor_of(user, "accounts.apitoken", source=source_of(request), request_id=request_id_of(request)),
+            CreateToken(**given),
         )
         return Response(_new_token_output(token, key))

@@ -11,9 +11,11 @@ from accounts.application.ports import AccountsUnitOfWork
 from accounts.application.read_model import TeamReadModel, TeamView
 from accounts.domain import access
 from accounts.domain.errors import MemberNotFound, TeamNotFound, UnknownUser
+from accounts.domain.events import MemberAdded, MemberRemoved, RoleChanged, TeamCreated, TeamUpdated
 from accounts.domain.model import Role, Team, role_errors
 from portal.kernel.actors import Actor
 from portal.kernel.errors import FieldErrors, PermissionDenied
+from portal.kernel.events import Change, changes_between, created
 from portal.kernel.pagination import Page
 
 OPERATIONS_ONLY = "only operations staff (with the permission to change teams) may"
@@ -59,8 +61,9 @@ class TeamService:
             quota_members=payload.quota_members,
         )
         with self._uow_factory() as uow:
-            uow.teams.create_one(team)
-            uow.commit()
+            team = uow.teams.create_one(team)
+            uow.record(TeamCreated(**_about(team), changes=created(team.described())))
+            uow.commit(by=actor)
         return self.get_one(actor, team.slug)
 
     def update_one(self, actor: Actor, slug: str, payload: UpdateTeam) -> TeamView:
@@ -71,14 +74,17 @@ class TeamService:
                 self._require(actor, team, Role.VIEWER, "see the team")
                 raise PermissionDenied(f"{OPERATIONS_ONLY} change a team's quotas", details={"team": slug})
             self._require(actor, team, Role.OWNER, "rename the team")
+            before = team.described()
             team.change(
                 name=payload.name,
                 quota_load_balancers=payload.quota_load_balancers,
                 quota_members=payload.quota_members,
                 clear_quotas=payload.clear_quotas,
             )
-            uow.teams.update_one(team)
-            uow.commit()
+            if changes := changes_between(before, team.described()):
+                uow.teams.update_one(team)
+                uow.record(TeamUpdated(**_about(team), changes=changes))
+                uow.commit(by=actor)
         return self.get_one(actor, slug)
 
     # -- membership (owners) ---------------------------------------------------------------
@@ -90,7 +96,15 @@ class TeamService:
             self._require(actor, team, Role.OWNER, "add members")
             team.add_member(self._user(uow, payload.username), payload.username, role)
             uow.teams.update_one(team)
-            uow.commit()
+            uow.record(
+                MemberAdded(
+                    **_about(team),
+                    username=payload.username,
+                    role=role.value,
+                    changes=(Change(f"member {payload.username}", None, role.value),),
+                )
+            )
+            uow.commit(by=actor)
         return self.get_one(actor, slug)
 
     def change_role(self, actor: Actor, slug: str, username: str, role: str) -> TeamView:
@@ -98,9 +112,21 @@ class TeamService:
         with self._uow_factory() as uow:
             team = uow.teams.get_by_slug(slug, for_update=True)
             self._require(actor, team, Role.OWNER, "change roles")
-            team.change_role(self._member(team, username), username, new_role)
+            user_id = self._member(team, username)
+            before = team.role_of(user_id)
+            team.change_role(user_id, username, new_role)
+            if before is new_role:
+                return self.get_one(actor, slug)
             uow.teams.update_one(team)
-            uow.commit()
+            uow.record(
+                RoleChanged(
+                    **_about(team),
+                    username=username,
+                    role=new_role.value,
+                    changes=(Change(f"member {username}", before.value if before else None, new_role.value),),
+                )
+            )
+            uow.commit(by=actor)
         return self.get_one(actor, slug)
 
     def remove_member(self, actor: Actor, slug: str, username: str) -> None:
@@ -110,9 +136,18 @@ class TeamService:
             leaving = username == actor.username and team.role_of(actor.user_id) is not None
             if not leaving:
                 self._require(actor, team, Role.OWNER, "remove members")
-            team.remove_member(self._member(team, username), username)
+            user_id = self._member(team, username)
+            before = team.role_of(user_id)
+            team.remove_member(user_id, username)
             uow.teams.update_one(team)
-            uow.commit()
+            uow.record(
+                MemberRemoved(
+                    **_about(team),
+                    username=username,
+                    changes=(Change(f"member {username}", before.value if before else None, None),),
+                )
+            )
+            uow.commit(by=actor)
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -145,3 +180,8 @@ class TeamService:
         if found is None:
             raise MemberNotFound(team.slug, username)
         return found.user_id
+
+
+def _about(team: Team) -> dict[str, object]:
+    """The fields every event of a team carries."""
+    return {"team_id": team.id, "target_id": str(team.id), "target_name": team.slug}

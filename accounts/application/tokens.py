@@ -10,8 +10,10 @@ from typing import Protocol
 from accounts.application.payloads import CreateToken
 from accounts.application.ports import AccountsUnitOfWork
 from accounts.domain.errors import TokenNotFound
+from accounts.domain.events import TokenCreated, TokenRevoked
 from accounts.domain.tokens import LAST_USED_RESOLUTION, ApiToken
-from portal.kernel.actors import Actor
+from portal.kernel.actors import Actor, Source
+from portal.kernel.events import created, removed
 
 
 class Clock(Protocol):
@@ -43,16 +45,18 @@ class TokenService:
         )
         with self._uow_factory() as uow:
             token = uow.tokens.create_one(token)
-            uow.commit()
-        token.username = actor.username
+            token.username = actor.username
+            uow.record(TokenCreated(**_about(token), changes=created(token.described())))
+            uow.commit(by=actor)
         return token, key
 
     def delete_one(self, actor: Actor, token_id: int) -> None:
         """Revoke a token: it stops working at once."""
         with self._uow_factory() as uow:
-            self._visible(uow, actor, token_id, changing=True)
+            token = self._visible(uow, actor, token_id, changing=True)
             uow.tokens.delete_one(token_id)
-            uow.commit()
+            uow.record(TokenRevoked(**_about(token), changes=removed(token.described())))
+            uow.commit(by=actor)
 
     def used(self, token: ApiToken) -> bool:
         """Whether a presented token may be used now (not expired); notes when it was
@@ -64,7 +68,8 @@ class TokenService:
             assert token.id is not None
             with self._uow_factory() as uow:
                 uow.tokens.touch(token.id, now=now, not_since=now - LAST_USED_RESOLUTION)
-                uow.commit()
+                # Bookkeeping, not a change anyone made: nothing is recorded.
+                uow.commit(by=Actor.system(Source.API))
         return True
 
     @staticmethod
@@ -74,3 +79,7 @@ class TokenService:
         if token.user_id != actor.user_id and not allowed:
             raise TokenNotFound(token_id)
         return token
+
+
+def _about(token: ApiToken) -> dict[str, object]:
+    return {"target_id": str(token.id), "target_name": token.prefix, "owner": token.username}

@@ -119,6 +119,15 @@ class Team:
         if quota_members is not None or "quota_members" in clear_quotas:
             self.quota_members = quota_members
 
+    def described(self) -> dict[str, object]:
+        """Its fields as the audit trail shows their changes (quotas: None = the default)."""
+        return {
+            "slug": self.slug,
+            "name": self.name,
+            "quota_load_balancers": self.quota_load_balancers,
+            "quota_members": self.quota_members,
+        }
+
     # -- quotas ---------------------------------------------------------------------------
 
     def quotas(self, defaults: Quotas) -> Quotas:

@@ -41,6 +41,15 @@ class ApiToken:
     created_at: datetime | None = None
     username: str = ""
 
+    def described(self) -> dict[str, object]:
+        return {
+            "user": self.username,
+            "prefix": self.prefix,
+            "description": self.description,
+            "write": self.write,
+            "expires_at": self.expires_at.isoformat() if self.expires_at else None,
+        }
+
     @classmethod
     def new(
         cls, *, user_id: int, description: str, expires_at: datetime | None, write: bool, now: datetime

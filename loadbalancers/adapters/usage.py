@@ -20,6 +20,20 @@ class LoadBalancerServerUsage(ServerUsage):
         )
 
 
+def teams_using(server_id: int) -> dict[int, list[str]]:
+    """The live load balancers that use a server, by team id (whom to tell about it)."""
+    teams: dict[int, list[str]] = {}
+    rows = (
+        models.LoadBalancer.objects.filter(members__server_id=server_id)
+        .exclude(provisioning_status=ProvisioningStatus.DELETED)
+        .order_by("name")
+        .values_list("team_id", "name")
+    )
+    for team_id, name in rows:
+        teams.setdefault(team_id, []).append(name)
+    return teams
+
+
 class LoadBalancerTeamUsage(TeamUsage):
     """Tells the accounts app what each team holds: its live load balancers, and the
     most members any one of them has (what its quotas bound)."""

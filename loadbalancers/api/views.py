@@ -78,16 +78,16 @@ class LoadBalancerViewSet(viewsets.GenericViewSet):
         )
 
     def list(self, request: Request) -> Response:
-        page = _load_balancers().get_plist(bootstrap.actor(request.user), list_query(LoadBalancerFilters, request))
+        page = _load_balancers().get_plist(bootstrap.actor(request), list_query(LoadBalancerFilters, request))
         return page_response(page, LoadBalancerOutput)
 
     def retrieve(self, request: Request, pk: str) -> Response:
-        return Response(LoadBalancerOutput(_load_balancers().get_one(bootstrap.actor(request.user), _lb_id(pk))).data)
+        return Response(LoadBalancerOutput(_load_balancers().get_one(bootstrap.actor(request), _lb_id(pk))).data)
 
     def create(self, request: Request) -> Response:
         data = LoadBalancerCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
-        view = _load_balancers().create_one(bootstrap.actor(request.user), CreateLoadBalancer(**data.validated_data))
+        view = _load_balancers().create_one(bootstrap.actor(request), CreateLoadBalancer(**data.validated_data))
         location = request.build_absolute_uri(reverse("load-balancer-detail", args=[view.id]))
         return Response(LoadBalancerOutput(view).data, status=status.HTTP_202_ACCEPTED, headers={"Location": location})
 
@@ -95,17 +95,17 @@ class LoadBalancerViewSet(viewsets.GenericViewSet):
         data = LoadBalancerUpdateInput(data=request.data)
         data.is_valid(raise_exception=True)
         view = _load_balancers().update_one(
-            bootstrap.actor(request.user), _lb_id(pk), UpdateLoadBalancer(**data.validated_data)
+            bootstrap.actor(request), _lb_id(pk), UpdateLoadBalancer(**data.validated_data)
         )
         return Response(LoadBalancerOutput(view).data, status=status.HTTP_202_ACCEPTED)
 
     def destroy(self, request: Request, pk: str) -> Response:
-        view = _load_balancers().delete_one(bootstrap.actor(request.user), _lb_id(pk))
+        view = _load_balancers().delete_one(bootstrap.actor(request), _lb_id(pk))
         return Response(LoadBalancerOutput(view).data, status=status.HTTP_202_ACCEPTED)
 
     @action(detail=True, methods=["post"])
     def retry(self, request: Request, pk: str) -> Response:
-        view = _load_balancers().retry(bootstrap.actor(request.user), _lb_id(pk))
+        view = _load_balancers().retry(bootstrap.actor(request), _lb_id(pk))
         return Response(LoadBalancerOutput(view).data, status=status.HTTP_202_ACCEPTED)
 
 

@@ -92,7 +92,7 @@ class LoadBalancerService:
             # The team is locked until commit, so concurrent creates count one by one.
             team.check_load_balancers(self._quota_defaults, usage=uow.load_balancers.count_live(team_id=lb.team_id))
             uow.load_balancers.create_one(lb)
-            uow.commit()
+            uow.commit(by=actor)
         return self.get_one(actor, lb.id)
 
     def update_one(self, actor: Actor, lb_id: UUID, payload: UpdateLoadBalancer) -> LoadBalancerView:
@@ -118,7 +118,7 @@ class LoadBalancerService:
             if payload.servers is not None:
                 uow.teams.get_one(lb.team_id).check_members(self._quota_defaults, count=len(lb.members))
             uow.load_balancers.update_one(lb)
-            uow.commit()
+            uow.commit(by=actor)
         return self.get_one(actor, lb_id)
 
     def retry(self, actor: Actor, lb_id: UUID) -> LoadBalancerView:
@@ -127,7 +127,7 @@ class LoadBalancerService:
             lb = self._get_changeable(uow, actor, lb_id)
             lb.request_retry(now=self._clock.now())
             uow.load_balancers.update_one(lb)
-            uow.commit()
+            uow.commit(by=actor)
         return self.get_one(actor, lb_id)
 
     def delete_one(self, actor: Actor, lb_id: UUID) -> LoadBalancerView:
@@ -135,7 +135,7 @@ class LoadBalancerService:
             lb = self._get_changeable(uow, actor, lb_id)
             lb.request_delete(now=self._clock.now())
             uow.load_balancers.update_one(lb)
-            uow.commit()
+            uow.commit(by=actor)
         return self.get_one(actor, lb_id)
 
     # -- helpers ------------------------------------------------------------------------

@@ -17,10 +17,13 @@ from loadbalancers.application.ports import Clock, TaskScheduler, UnitOfWork
 from loadbalancers.domain import events
 from loadbalancers.domain.errors import ProviderRejected, ProviderResourceNotFound
 from loadbalancers.domain.model import LoadBalancer, ProvisioningStatus
+from portal.kernel.actors import Actor, Source
 from portal.kernel.errors import Conflict
 from portal.kernel.messagebus import Handler
 
 logger = logging.getLogger(__name__)
+
+WORKER = Actor.system(Source.WORKER)
 
 
 def provisioning_handlers(scheduler: TaskScheduler) -> dict[type, list[Handler]]:
@@ -129,7 +132,7 @@ class ProvisioningService:
         self.record(lb_id, partial(LoadBalancer.record_provider_ref, ref=ref, now=self._clock.now()))
         self._scheduler.follow(lb_id, delay=self._policy.poll_interval)
 
-    def follow(self, lb_id: UUID) -> bool:
+    def follow(self, lb_id: UUID, *, by: Actor = WORKER) -> bool:
         """Look at the provider once and store the outcome; True while work is under way
         (another look is then scheduled).  Only a request the provider has accepted is
         followed: before that, ACTIVE would be the state before the change."""
@@ -138,26 +141,26 @@ class ProvisioningService:
         if not lb.is_pending or lb.provider_ref is None or lb.submitted_at is None:
             return False
         if self._policy.timed_out(lb, self._clock.now()):
-            self.fail(lb_id, self._policy.timeout_reason(lb))
+            self.fail(lb_id, self._policy.timeout_reason(lb), by=by)
             return False
         try:
             remote = self._providers.get(lb.provider).get(lb.provider_ref)
         except ProviderResourceNotFound:
             if lb.provisioning_status is ProvisioningStatus.PENDING_DELETE:
-                self.record(lb_id, LoadBalancer.mark_deleted)
+                self.record(lb_id, LoadBalancer.mark_deleted, by=by)
             else:
-                self.fail(lb_id, "the provider no longer has this load balancer")
+                self.fail(lb_id, "the provider no longer has this load balancer", by=by)
             return False
         except ProviderRejected as rejected:
-            self.fail(lb_id, f"the provider refused to report on it: {rejected.message}")
+            self.fail(lb_id, f"the provider refused to report on it: {rejected.message}", by=by)
             return False
 
         if remote.provisioning_status is ProvisioningStatus.ERROR:
-            self.fail(lb_id, remote.error or "the provider reported an error without a reason")
+            self.fail(lb_id, remote.error or "the provider reported an error without a reason", by=by)
             return False
         if lb.provisioning_status is ProvisioningStatus.PENDING_DELETE:
             if remote.provisioning_status is ProvisioningStatus.DELETED:
-                self.record(lb_id, LoadBalancer.mark_deleted)
+                self.record(lb_id, LoadBalancer.mark_deleted, by=by)
                 return False
         elif remote.provisioning_status is ProvisioningStatus.ACTIVE:
             self.record(
@@ -165,32 +168,35 @@ class ProvisioningService:
                 partial(
                     LoadBalancer.mark_active, vip_address=remote.vip_address, operating_status=remote.operating_status
                 ),
+                by=by,
             )
             return False
-        self.record(lb_id, partial(LoadBalancer.mark_checked, now=self._clock.now()))
+        self.record(lb_id, partial(LoadBalancer.mark_checked, now=self._clock.now()), by=by)
         self._scheduler.follow(lb_id, delay=self._policy.poll_interval)
         return True
 
-    def refresh(self, lb_id: UUID) -> str:
+    def refresh(self, lb_id: UUID, *, by: Actor = WORKER) -> str:
         """Look at the provider now and store what it says; returns what happened, for
-        the operator who asked."""
+        the operator who asked (``by``)."""
         with self._uow_factory() as uow:
             lb = uow.load_balancers.get_one(lb_id)
         if lb.is_pending:
-            return "still under way at the provider" if self.follow(lb_id) else "checked: see its new status"
+            return "still under way at the provider" if self.follow(lb_id, by=by) else "checked: see its new status"
         if lb.provisioning_status is not ProvisioningStatus.ACTIVE or lb.provider_ref is None:
             return f"nothing to refresh: it is {lb.provisioning_status}"
         try:
             remote = self._providers.get(lb.provider).get(lb.provider_ref)
         except ProviderResourceNotFound:
-            self.record(lb_id, partial(LoadBalancer.mark_lost, reason="the provider no longer has this load balancer"))
+            self.record(
+                lb_id, partial(LoadBalancer.mark_lost, reason="the provider no longer has this load balancer"), by=by
+            )
             return "the provider no longer has it: now ERROR"
         if remote.operating_status is lb.operating_status:
             return f"unchanged: {lb.operating_status}"
-        self.record(lb_id, partial(LoadBalancer.refresh_operating_status, status=remote.operating_status))
+        self.record(lb_id, partial(LoadBalancer.refresh_operating_status, status=remote.operating_status), by=by)
         return f"operating status {lb.operating_status} -> {remote.operating_status}"
 
-    def fail_stuck(self, lb_id: UUID, *, pending_longer_than: float) -> bool:
+    def fail_stuck(self, lb_id: UUID, *, pending_longer_than: float, by: Actor = WORKER) -> bool:
         """Put a load balancer that has been PENDING_* for longer than the given seconds
         in ERROR (an operations action); False when it is not stuck."""
         with self._uow_factory() as uow:
@@ -207,17 +213,19 @@ class ProvisioningService:
                 LoadBalancer.mark_error,
                 reason=f"marked ERROR by operations: {lb.provisioning_status} for {waited / 60:.0f} minutes",
             ),
+            by=by,
         )
 
-    def fail(self, lb_id: UUID, reason: str) -> None:
+    def fail(self, lb_id: UUID, reason: str, *, by: Actor = WORKER) -> None:
         """Put a PENDING_* load balancer in ERROR with a reason people can read."""
         logger.warning("load balancer %s failed: %s", lb_id, reason)
-        self.record(lb_id, partial(LoadBalancer.mark_error, reason=reason))
+        self.record(lb_id, partial(LoadBalancer.mark_error, reason=reason), by=by)
 
-    def record(self, lb_id: UUID, change: Callable[[LoadBalancer], None]) -> bool:
-        """Apply one outcome (a method of the aggregate) in its own transaction; False
-        when the load balancer has moved on meanwhile (another worker got there first)
-        and the outcome was dropped.  The reconciler records its findings this way too."""
+    def record(self, lb_id: UUID, change: Callable[[LoadBalancer], None], *, by: Actor = WORKER) -> bool:
+        """Apply one outcome (a method of the aggregate) in its own transaction, on
+        behalf of ``by`` (the workers unless said); False when the load balancer has
+        moved on meanwhile (another worker got there first) and the outcome was
+        dropped.  The reconciler records its findings this way too."""
         with self._uow_factory() as uow:
             lb = uow.load_balancers.get_one(lb_id, for_update=True)
             try:
@@ -226,7 +234,7 @@ class ProvisioningService:
                 logger.info("load balancer %s moved on; dropped outcome: %s", lb_id, moved_on.message)
                 return False
             uow.load_balancers.update_one(lb)
-            uow.commit()
+            uow.commit(by=by)
         return True
 
     # -- helpers ------------------------------------------------------------------------

@@ -16,10 +16,14 @@ from loadbalancers.application.lbaas import ProviderLoadBalancer, Providers
 from loadbalancers.application.ports import Clock, TaskScheduler, UnitOfWork
 from loadbalancers.application.provisioning import ProvisioningPolicy, ProvisioningService
 from loadbalancers.domain.errors import ProviderError, ProviderResourceNotFound
+from loadbalancers.domain.events import OrphanDeleted
 from loadbalancers.domain.model import LoadBalancer, ProvisioningStatus
 from loadbalancers.domain.orphans import Orphan
+from portal.kernel.actors import Actor, Source
 
 logger = logging.getLogger(__name__)
+
+RECONCILER = Actor.system(Source.RECONCILER)
 
 
 @dataclass
@@ -69,7 +73,7 @@ class ReconciliationService:
             self._compare_with_provider(name, report)
         return report
 
-    def delete_orphans(self, ids: Sequence[int], *, by: str) -> dict[str, str]:
+    def delete_orphans(self, ids: Sequence[int], *, by: Actor) -> dict[str, str]:
         """Delete these orphans at their providers now (an operator's decision), each
         checked again first: still there, still this installation's, still owned by no
         live load balancer.  Returns what happened to each, by reference."""
@@ -99,9 +103,9 @@ class ReconciliationService:
         for lb in stuck:
             with self._isolated(report, lb.id):
                 if self._policy.timed_out(lb, now):
-                    self._steps.fail(lb.id, self._policy.timeout_reason(lb))
+                    self._steps.fail(lb.id, self._policy.timeout_reason(lb), by=RECONCILER)
                     report.timed_out.append(lb.id)
-                elif self._steps.record(lb.id, partial(LoadBalancer.mark_checked, now=now)):
+                elif self._steps.record(lb.id, partial(LoadBalancer.mark_checked, now=now), by=RECONCILER):
                     restart[lb.provisioning_status](lb.id)
                     report.resumed.append(lb.id)
 
@@ -121,11 +125,11 @@ class ReconciliationService:
                 found = by_ref.get(lb.provider_ref or "")
                 if found is None:
                     lost = partial(LoadBalancer.mark_lost, reason="the provider no longer has this load balancer")
-                    if self._steps.record(lb.id, lost):
+                    if self._steps.record(lb.id, lost, by=RECONCILER):
                         report.lost.append(lb.id)
                 elif found.operating_status is not lb.operating_status:
                     refresh = partial(LoadBalancer.refresh_operating_status, status=found.operating_status)
-                    if self._steps.record(lb.id, refresh):
+                    if self._steps.record(lb.id, refresh, by=RECONCILER):
                         report.refreshed.append(lb.id)
 
         ours = {
@@ -168,7 +172,7 @@ class ReconciliationService:
                     orphan.seen(now)
                     uow.orphans.update_one(orphan)
                 orphans.append(orphan)
-            uow.commit()
+            uow.commit(by=RECONCILER)
         grace = self._policy.orphan_grace
         due = [orphan for orphan in orphans if orphan.is_due(now, grace)]
         report.orphans_waiting.extend(orphan.ref for orphan in orphans if orphan not in due)
@@ -189,16 +193,16 @@ class ReconciliationService:
                     f"orphan: no live load balancer has client token {orphan.client_token}; "
                     f"seen as an orphan since {orphan.first_seen_at:%Y-%m-%d %H:%M:%S} UTC (grace {grace:.0f} s)"
                 )
-                self._delete_orphan(name, orphan, reason)
+                self._delete_orphan(name, orphan, reason, by=RECONCILER)
                 report.orphans_deleted.append(orphan.ref)
 
-    def _delete_orphan_checked(self, orphan: Orphan, *, by: str) -> str:
+    def _delete_orphan_checked(self, orphan: Orphan, *, by: Actor) -> str:
         try:
             remote = self._providers.get(orphan.provider).get(orphan.ref)
         except ProviderResourceNotFound:
             with self._uow_factory() as uow:
                 uow.orphans.delete_batch([orphan.id] if orphan.id else [])
-                uow.commit()
+                uow.commit(by=by)
             return "already gone at the provider"
         if remote.installation != self._installation:
             return f"not deleted: it belongs to installation {remote.installation or '(none)'}, not this one"
@@ -207,16 +211,23 @@ class ReconciliationService:
             owners = uow.load_balancers.get_list(ids=[token]) if token else []
         if any(lb.provisioning_status is not ProvisioningStatus.DELETED for lb in owners):
             return "not deleted: a live load balancer owns it again"
-        self._delete_orphan(orphan.provider, orphan, f"deleted by {by} in the admin")
+        self._delete_orphan(orphan.provider, orphan, f"deleted by {by.username} in the admin", by=by)
         return "deleted"
 
-    def _delete_orphan(self, name: str, orphan: Orphan, reason: str) -> None:
+    def _delete_orphan(self, name: str, orphan: Orphan, reason: str, *, by: Actor) -> None:
         logger.warning("reconcile: deleting orphan %s at %s: %s", orphan.ref, name, reason)
         self._providers.get(name).delete(orphan.ref)
         with self._uow_factory() as uow:
             orphan.mark_deleted(self._clock.now(), reason)
             uow.orphans.update_one(orphan)
-            uow.commit()
+            uow.record(
+                OrphanDeleted(
+                    target_id=f"{name}:{orphan.ref}",
+                    target_name=f"{orphan.ref} at {name}",
+                    reason=orphan.deletion_reason,
+                )
+            )
+            uow.commit(by=by)
 
     @contextmanager
     def _isolated(self, report: ReconcileReport, what: object) -> Iterator[None]:

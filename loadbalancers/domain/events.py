@@ -1,41 +1,137 @@
-"""What happened to a load balancer.  The message bus routes each to its handlers."""
+"""What happened to a load balancer.  The message bus routes each to its handlers: the
+workers' next step, the audit trail, notifications."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 from uuid import UUID
 
+from portal.kernel.events import DomainEvent
 
-@dataclass(frozen=True)
-class Event:
+
+@dataclass(frozen=True, kw_only=True)
+class Event(DomainEvent):
+    target_type: ClassVar[str] = "load_balancer"
     lb_id: UUID
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CreationRequested(Event):
-    pass
+    action: ClassVar[str] = "load_balancer.create_requested"
+
+    @property
+    def message(self) -> str:
+        return f"requested load balancer {self.target_name}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class UpdateRequested(Event):
-    pass
+    action: ClassVar[str] = "load_balancer.update_requested"
+
+    @property
+    def message(self) -> str:
+        changed = ", ".join(change.field for change in self.changes) or "nothing"
+        return f"requested a change of load balancer {self.target_name}: {changed}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
+class RetryCreationRequested(CreationRequested):
+    """A retry after an ERROR, of a load balancer the provider never got."""
+
+    action: ClassVar[str] = "load_balancer.retry_requested"
+
+    @property
+    def message(self) -> str:
+        return f"retried load balancer {self.target_name} after an error: create it again"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RetryUpdateRequested(UpdateRequested):
+    """A retry after an ERROR, of a load balancer the provider has: apply the record again."""
+
+    action: ClassVar[str] = "load_balancer.retry_requested"
+
+    @property
+    def message(self) -> str:
+        return f"retried load balancer {self.target_name} after an error: apply it again"
+
+
+@dataclass(frozen=True, kw_only=True)
 class DeletionRequested(Event):
-    pass
+    action: ClassVar[str] = "load_balancer.delete_requested"
+
+    @property
+    def message(self) -> str:
+        return f"requested the deletion of load balancer {self.target_name}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
+class Submitted(Event):
+    """The provider accepted the work: provisioning has started there."""
+
+    action: ClassVar[str] = "load_balancer.provisioning_started"
+    provider: str
+    provider_ref: str | None
+    status: str
+
+    @property
+    def message(self) -> str:
+        at = f" as {self.provider_ref}" if self.provider_ref else ""
+        return f"provider {self.provider} started on load balancer {self.target_name}{at} ({self.status})"
+
+
+@dataclass(frozen=True, kw_only=True)
 class BecameActive(Event):
+    action: ClassVar[str] = "load_balancer.active"
     vip_address: str | None
+    operating_status: str
+
+    @property
+    def message(self) -> str:
+        vip = f" at {self.vip_address}" if self.vip_address else ""
+        return f"load balancer {self.target_name} is ACTIVE{vip} ({self.operating_status})"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ProvisioningFailed(Event):
+    action: ClassVar[str] = "load_balancer.error"
     reason: str
 
+    @property
+    def message(self) -> str:
+        return f"load balancer {self.target_name} went to ERROR: {self.reason}"
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, kw_only=True)
 class Deleted(Event):
-    pass
+    action: ClassVar[str] = "load_balancer.deleted"
+
+    @property
+    def message(self) -> str:
+        return f"load balancer {self.target_name} was deleted at the provider"
+
+
+@dataclass(frozen=True, kw_only=True)
+class OperatingStatusChanged(Event):
+    action: ClassVar[str] = "load_balancer.operating_status_changed"
+    operating_status: str
+
+    @property
+    def message(self) -> str:
+        change = self.change_of("operating_status")
+        before = f"{change.before} -> " if change is not None else ""
+        return f"load balancer {self.target_name} is now {before}{self.operating_status}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrphanDeleted(DomainEvent):
+    """A resource of this installation at a provider that no record owned was deleted."""
+
+    action: ClassVar[str] = "provider_resource.orphan_deleted"
+    target_type: ClassVar[str] = "provider_resource"
+    reason: str
+
+    @property
+    def message(self) -> str:
+        return f"deleted orphan {self.target_name} at the provider: {self.reason}"

@@ -18,6 +18,7 @@ from uuid import UUID
 from loadbalancers.domain import events
 from loadbalancers.domain.errors import InvalidTransition, LoadBalancerPending, NameTaken, ServerNotEligible
 from portal.kernel.errors import FieldErrors
+from portal.kernel.events import Change, changes_between, created
 from portal.kernel.validators import choice_errors, name_errors, port_errors
 
 DESCRIPTION_MAX_LENGTH = 255
@@ -215,7 +216,7 @@ class LoadBalancer:
             description=description,
             pending_since=now,
         )
-        lb.events.append(events.CreationRequested(lb.id))
+        lb._record(events.CreationRequested, changes=created(lb._described()))
         return lb
 
     # -- user requests --------------------------------------------------------------
@@ -236,6 +237,7 @@ class LoadBalancer:
         errors = self._field_errors(**{name: value for name, value in given.items() if value is not None})
         problems = [] if members is None or "servers" in errors else server_problems(members)
         _judge(errors, problems, taken=None, message="the load balancer is not valid")
+        before = self._described()
         if members is not None:
             self.members = tuple(members)
         if algorithm is not None:
@@ -243,24 +245,30 @@ class LoadBalancer:
         if description is not None:
             self.description = description
         self._enter(ProvisioningStatus.PENDING_UPDATE, now)
-        self.events.append(events.UpdateRequested(self.id))
+        self._record(events.UpdateRequested, changes=changes_between(before, self._described()))
 
     def request_retry(self, *, now: datetime) -> None:
         """Try again after an ERROR: create it if the provider never got it, otherwise
         apply the record's spec again."""
         self._require("retry", ProvisioningStatus.ERROR)
+        before = self.provisioning_status
         self.error_reason = None
         if self.provider_ref is None:
             self._enter(ProvisioningStatus.PENDING_CREATE, now)
-            self.events.append(events.CreationRequested(self.id))
+            kind: type[events.Event] = events.RetryCreationRequested
         else:
             self._enter(ProvisioningStatus.PENDING_UPDATE, now)
-            self.events.append(events.UpdateRequested(self.id))
+            kind = events.RetryUpdateRequested
+        self._record(kind, changes=(Change("provisioning_status", before.value, self.provisioning_status.value),))
 
     def request_delete(self, *, now: datetime) -> None:
         self._require("delete", ProvisioningStatus.ACTIVE, ProvisioningStatus.ERROR)
+        before = self.provisioning_status
         self._enter(ProvisioningStatus.PENDING_DELETE, now)
-        self.events.append(events.DeletionRequested(self.id))
+        self._record(
+            events.DeletionRequested,
+            changes=(Change("provisioning_status", before.value, self.provisioning_status.value),),
+        )
 
     # -- provider outcomes ------------------------------------------------------------
 
@@ -270,14 +278,17 @@ class LoadBalancer:
         self._require(
             "record the provider reference of", ProvisioningStatus.PENDING_CREATE, ProvisioningStatus.PENDING_DELETE
         )
+        before = self.provider_ref
         self.provider_ref = ref
         self.submitted_at = now
+        self._submitted(changes_between({"provider_ref": before}, {"provider_ref": ref}))
 
     def mark_submitted(self, now: datetime) -> None:
         """The provider accepted the current request; only its outcome counts from now
         on (an ACTIVE seen before this is the provider's state before the change)."""
         self._require("submit", *PENDING)
         self.submitted_at = now
+        self._submitted(())
 
     def mark_checked(self, now: datetime) -> None:
         """A task looked at the provider and the work is still under way."""
@@ -286,39 +297,56 @@ class LoadBalancer:
 
     def mark_active(self, *, vip_address: str | None, operating_status: OperatingStatus) -> None:
         self._require("activate", ProvisioningStatus.PENDING_CREATE, ProvisioningStatus.PENDING_UPDATE)
+        before = self._status()
         self.vip_address = vip_address
         self.operating_status = operating_status
         self.error_reason = None
         self._leave_pending(ProvisioningStatus.ACTIVE)
-        self.events.append(events.BecameActive(self.id, vip_address))
+        self._record(
+            events.BecameActive,
+            vip_address=vip_address,
+            operating_status=operating_status.value,
+            changes=changes_between(before, self._status()),
+        )
 
     def mark_error(self, reason: str) -> None:
         self._require("fail", *PENDING)
+        before = self._status()
         self.error_reason = reason[:ERROR_REASON_MAX_LENGTH]
         self.operating_status = OperatingStatus.ERROR
         self._leave_pending(ProvisioningStatus.ERROR)
-        self.events.append(events.ProvisioningFailed(self.id, self.error_reason))
+        self._failed(before)
 
     def mark_deleted(self) -> None:
         """Gone at the provider: the record stays for history, its servers are released."""
         self._require("finish deleting", ProvisioningStatus.PENDING_DELETE)
+        before = {**self._status(), "servers": list(self.members)}
         self.members = ()
         self.vip_address = None
         self.operating_status = OperatingStatus.OFFLINE
         self._leave_pending(ProvisioningStatus.DELETED)
-        self.events.append(events.Deleted(self.id))
+        self._record(events.Deleted, changes=changes_between(before, {**self._status(), "servers": []}))
 
     def refresh_operating_status(self, status: OperatingStatus) -> None:
         self._require("refresh the status of", ProvisioningStatus.ACTIVE)
+        if status is self.operating_status:
+            return
+        before = self.operating_status
         self.operating_status = status
+        self._record(
+            events.OperatingStatusChanged,
+            operating_status=status.value,
+            changes=(Change("operating_status", before.value, status.value),),
+        )
 
     def mark_lost(self, reason: str) -> None:
         """The provider no longer has an ACTIVE load balancer (deleted out of band)."""
         self._require("lose", ProvisioningStatus.ACTIVE)
+        before = self._status()
         self.error_reason = reason[:ERROR_REASON_MAX_LENGTH]
         self.operating_status = OperatingStatus.ERROR
         self.provisioning_status = ProvisioningStatus.ERROR
-        self.events.append(events.ProvisioningFailed(self.id, self.error_reason))
+        self._failed(before)
 
     # -- helpers ------------------------------------------------------------------------
 
@@ -329,6 +357,48 @@ class LoadBalancer:
     def pull_events(self) -> list[events.Event]:
         pulled, self.events = self.events, []
         return pulled
+
+    def _record(self, kind: type[events.Event], **fields: object) -> None:
+        self.events.append(
+            kind(lb_id=self.id, target_id=str(self.id), target_name=self.name, team_id=self.team_id, **fields)  # type: ignore[arg-type]
+        )
+
+    def _described(self) -> dict[str, object]:
+        """What people asked for, as the audit trail shows its changes."""
+        return {
+            "name": self.name,
+            "servers": list(self.members),
+            "listener_protocol": self.listener_protocol.value,
+            "listener_port": self.listener_port,
+            "algorithm": self.algorithm.value,
+            "description": self.description,
+            "provider": self.provider,
+            "provisioning_status": self.provisioning_status.value,
+        }
+
+    def _status(self) -> dict[str, object]:
+        return {
+            "provisioning_status": self.provisioning_status.value,
+            "operating_status": self.operating_status.value,
+            "vip_address": self.vip_address,
+            "error_reason": self.error_reason,
+        }
+
+    def _submitted(self, changes: tuple[Change, ...]) -> None:
+        self._record(
+            events.Submitted,
+            provider=self.provider,
+            provider_ref=self.provider_ref,
+            status=self.provisioning_status.value,
+            changes=changes,
+        )
+
+    def _failed(self, before: dict[str, object]) -> None:
+        self._record(
+            events.ProvisioningFailed,
+            reason=self.error_reason or "",
+            changes=changes_between(before, self._status()),
+        )
 
     def _require(self, action: str, *allowed: ProvisioningStatus) -> None:
         if self.provisioning_status in allowed:

@@ -51,6 +51,15 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+class StrictBooleanField(serializers.BooleanField):
+    """A JSON true or false: no strings or numbers read as one."""
+
+    def to_internal_value(self, data: object) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
 def enum_field(enum: type[StrEnum], **kwargs: Any) -> serializers.CharField:
     """A string documented as one of the enum's values.  The domain checks the value,
     so that one answer reports every problem of a request at once."""

@@ -1,6 +1,10 @@
 """Routes domain events to their handlers once the change that raised them has
-committed.  Every app's events go through one bus; each app (and later the audit
-trail and notifications) contributes handlers for the events it cares about."""
+committed.  Every app's events go through one bus; each app, the audit trail and
+notifications contribute handlers for the events they care about (``subscribe``).
+
+The change has committed when a handler runs, so a handler that fails must not undo
+it nor fail the request that made it: its failure is logged, and the other handlers
+still run."""
 
 from __future__ import annotations
 
@@ -16,10 +20,16 @@ class MessageBus:
     def __init__(self, handlers: Mapping[type, list[Handler]] | None = None):
         self._handlers: dict[type, list[Handler]] = {kind: list(found) for kind, found in (handlers or {}).items()}
 
+    def subscribe(self, kind: type, handler: Handler) -> None:
+        self._handlers.setdefault(kind, []).append(handler)
+
     def handle(self, happened: Iterable[object]) -> None:
         """Each event goes to the handlers of its kind and of every kind it extends."""
         for event in happened:
             logger.info("%s %s", type(event).__name__, event)
             for kind in type(event).__mro__:
                 for handler in self._handlers.get(kind, []):
-                    handler(event)
+                    try:
+                        handler(event)
+                    except Exception:
+                        logger.exception("handling %s failed", type(event).__name__)

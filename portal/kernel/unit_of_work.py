@@ -4,10 +4,14 @@ together or not at all, and the events it raised published only once it has comm
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Protocol
 
+from portal.kernel.actors import Actor
+from portal.kernel.events import Context, DomainEvent
 from portal.kernel.messagebus import MessageBus
 
 
@@ -28,16 +32,25 @@ class TrackingRepository:
         self.seen.append(aggregate)
 
 
-class AbstractUnitOfWork(abc.ABC):
-    """Rolls back unless ``commit()`` was called: safe by default.  Once the
-    transaction has committed, the events of every aggregate its repositories stored
-    go to the bus (none when it rolled back), so no use case publishes by hand."""
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
-    def __init__(self, bus: MessageBus | None = None) -> None:
+
+class AbstractUnitOfWork(abc.ABC):
+    """Rolls back unless ``commit(by=actor)`` was called: safe by default.  Once the
+    transaction has committed, the events of every aggregate its repositories stored,
+    and those the use case recorded itself (``record``), go to the bus stamped with who
+    committed them (none when it rolled back), so no use case publishes by hand and no
+    change goes unattributed."""
+
+    def __init__(self, bus: MessageBus | None = None, *, now: Callable[[], datetime] = _utc_now) -> None:
         self.bus = bus or MessageBus()
+        self._now = now
 
     def __enter__(self) -> AbstractUnitOfWork:
         self._committed = False
+        self._by: Actor | None = None
+        self._recorded: list[object] = []
         self._begin()
         for repository in self._tracking():
             repository.seen.clear()
@@ -51,8 +64,15 @@ class AbstractUnitOfWork(abc.ABC):
         if committed:
             self.bus.handle(self._collect_events())
 
-    def commit(self) -> None:
+    def commit(self, by: Actor) -> None:
+        """Store the changes made, on behalf of ``by`` (a person, or Actor.system())."""
         self._committed = True
+        self._by = by
+
+    def record(self, *happened: object) -> None:
+        """Events of the use case itself, for changes no stored aggregate carries (a row
+        removed, a token made); published with the aggregates' after commit."""
+        self._recorded.extend(happened)
 
     @abc.abstractmethod
     def _begin(self) -> None:
@@ -72,7 +92,15 @@ class AbstractUnitOfWork(abc.ABC):
         return (found for found in vars(self).values() if isinstance(found, TrackingRepository))
 
     def _collect_events(self) -> Iterator[object]:
+        by = self._by
+        assert by is not None
+        context = Context(by.user_id, by.username, str(by.source), by.request_id, self._now())
+        happened: list[object] = []
         for repository in self._tracking():
             for aggregate in repository.seen:
-                yield from aggregate.pull_events()
+                happened.extend(aggregate.pull_events())
             repository.seen.clear()
+        happened.extend(self._recorded)
+        self._recorded = []
+        for event in happened:
+            yield replace(event, context=context) if isinstance(event, DomainEvent) else event

@@ -6,6 +6,8 @@ from rest_framework.settings import api_settings
 
 from portal.api.errors import ErrorSerializer
 from portal.api.lists import list_query, page_response, page_serializer, query_parameters
+from portal.kernel.actors import Actor
+from portal.requests import staff_actor
 from servers import bootstrap
 from servers.api.serializers import ServerCreateInput, ServerOutput, ServerUpdateInput
 from servers.application.payloads import CreateServer, UpdateServer
@@ -40,6 +42,10 @@ def _server_id(raw: str) -> int:
         return int(raw)
     except ValueError:
         raise ServerNotFound(raw) from None
+
+
+def _actor(request: Request) -> Actor:
+    return staff_actor(request, "servers.server")
 
 
 @extend_schema_view(
@@ -77,15 +83,15 @@ class ServerViewSet(viewsets.GenericViewSet):
     def create(self, request: Request) -> Response:
         data = ServerCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
-        server = bootstrap.build().create_one(CreateServer(**data.validated_data))
+        server = bootstrap.build().create_one(_actor(request), CreateServer(**data.validated_data))
         return Response(ServerOutput(server).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request: Request, pk: str) -> Response:
         data = ServerUpdateInput(data=request.data)
         data.is_valid(raise_exception=True)
-        server = bootstrap.build().update_one(_server_id(pk), UpdateServer(**data.validated_data))
+        server = bootstrap.build().update_one(_actor(request), _server_id(pk), UpdateServer(**data.validated_data))
         return Response(ServerOutput(server).data)
 
     def destroy(self, request: Request, pk: str) -> Response:
-        bootstrap.build().delete_one(_server_id(pk))
+        bootstrap.build().delete_one(_actor(request), _server_id(pk))
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from portal.kernel.actors import Actor
 from portal.kernel.errors import FieldErrors
 from portal.kernel.pagination import Page
 from portal.kernel.validators import choice_errors
@@ -43,16 +44,17 @@ class ServerService:
             errors.raise_if_any("the list query is not valid")
         return self._read_model.get_plist(query)
 
-    def create_one(self, payload: CreateServer) -> Server:
+    def create_one(self, actor: Actor, payload: CreateServer) -> Server:
         server = Server.new(
             name=payload.name, address=payload.address, port=payload.port, status=payload.status, policy=self._policy
         )
         with self._uow_factory() as uow:
             server = uow.servers.create_one(server)
-            uow.commit()
+            uow.record(server.created())
+            uow.commit(by=actor)
         return server
 
-    def update_one(self, server_id: int, payload: UpdateServer) -> Server:
+    def update_one(self, actor: Actor, server_id: int, payload: UpdateServer) -> Server:
         with self._uow_factory() as uow:
             server = uow.servers.get_one(server_id, for_update=True)
             moves = (payload.address, payload.port) != (None, None) and (
@@ -61,31 +63,35 @@ class ServerService:
             if moves and (users := uow.usage.users_of(server_id)):
                 # The providers hold its old address: take it out of those load balancers first.
                 raise ServerInUse(server_id, users, refused="change its address or port")
-            server.change(
+            changes = server.change(
                 name=server.name if payload.name is None else payload.name,
                 address=server.address if payload.address is None else payload.address,
                 port=server.port if payload.port is None else payload.port,
                 status=server.status if payload.status is None else payload.status,
                 policy=self._policy,
             )
+            if not changes:
+                return server
             server = uow.servers.update_one(server)
-            uow.commit()
+            uow.record(server.updated(changes))
+            uow.commit(by=actor)
         return server
 
-    def update_status(self, server_id: int, status: str) -> Server:
-        return self.update_one(server_id, UpdateServer(status=status))
+    def update_status(self, actor: Actor, server_id: int, status: str) -> Server:
+        return self.update_one(actor, server_id, UpdateServer(status=status))
 
     def get_users(self, server_id: int) -> list[str]:
         """The live load balancers that use the server, by name."""
         with self._uow_factory() as uow:
             return uow.usage.users_of(server_id)
 
-    def delete_one(self, server_id: int) -> None:
+    def delete_one(self, actor: Actor, server_id: int) -> None:
         """Refused while any load balancer uses the server, naming them."""
         with self._uow_factory() as uow:
-            uow.servers.get_one(server_id, for_update=True)
+            server = uow.servers.get_one(server_id, for_update=True)
             users = uow.usage.users_of(server_id)
             if users:
                 raise ServerInUse(server_id, users)
             uow.servers.delete_one(server_id)
-            uow.commit()
+            uow.record(server.deleted())
+            uow.commit(by=actor)

@@ -8,7 +8,9 @@ from datetime import datetime
 from enum import StrEnum
 
 from portal.kernel.errors import FieldErrors
+from portal.kernel.events import Change, changes_between, created, removed
 from portal.kernel.validators import choice_errors, name_errors, port_errors
+from servers.domain.events import ServerCreated, ServerDeleted, ServerStatusChanged, ServerUpdated
 
 
 class ServerStatus(StrEnum):
@@ -147,12 +149,29 @@ class Server:
 
     def change(
         self, *, name: str, address: str, port: int, status: str, policy: AddressPolicy = STRICT_ADDRESS_POLICY
-    ) -> None:
+    ) -> tuple[Change, ...]:
+        """Change the fields, judged as on creation; returns what changed."""
         self.validate(name=name, address=address, port=port, status=status, policy=policy, current_address=self.address)
+        before = self.described()
         self.name = name
         self.address = str(ipaddress.ip_address(address))
         self.port = port
         self.status = ServerStatus(status)
+        return changes_between(before, self.described())
+
+    def described(self) -> dict[str, object]:
+        return {"name": self.name, "address": self.address, "port": self.port, "status": self.status.value}
+
+    def created(self) -> ServerCreated:
+        return ServerCreated(target_id=str(self.id), target_name=self.name, changes=created(self.described()))
+
+    def updated(self, changes: tuple[Change, ...]) -> ServerUpdated:
+        """The event of a change: a status change when only the status changed."""
+        kind = ServerStatusChanged if [c.field for c in changes] == ["status"] else ServerUpdated
+        return kind(target_id=str(self.id), target_name=self.name, changes=changes)
+
+    def deleted(self) -> ServerDeleted:
+        return ServerDeleted(target_id=str(self.id), target_name=self.name, changes=removed(self.described()))
 
     @property
     def is_eligible(self) -> bool:

@@ -327,9 +327,9 @@ def test_a_pending_page_stays_quiet_for_screen_readers_until_something_changes(b
     server = ServerFactory()
     page = new_page(browser, portal, "alice")
     from loadbalancers.application.payloads import CreateLoadBalancer
-    from loadbalancers.bootstrap import actor, build
+    from loadbalancers.bootstrap import actor_of, build
 
-    view = build().load_balancers.create_one(actor(alice), CreateLoadBalancer(name="slow", servers=[server.pk]))
+    view = build().load_balancers.create_one(actor_of(alice), CreateLoadBalancer(name="slow", servers=[server.pk]))
     page.goto(f"{portal}/load-balancers/{view.id}/")
     # The first poll shows the state once (only the script sets this title).
     expect(page).to_have_title(re.compile(r"\(pending_create\)"))  # not wait_for_function: the policy forbids eval

@@ -15,7 +15,7 @@ from loadbalancers.application.payloads import CreateLoadBalancer
 from loadbalancers.application.provisioning import ProvisioningPolicy
 from loadbalancers.domain.model import ProvisioningStatus
 from portal.kernel.actors import Actor
-from tests.fakes import Portal
+from tests.fakes import OPS, Portal
 from tests.integration.lbaas.elbv2_fixtures import clean_up, moto_aws
 
 ALICE = Actor(user_id=1, username="alice", roles={1: "owner"})
@@ -110,7 +110,7 @@ def test_a_portal_restored_from_an_older_backup_holds_its_orphans_for_an_operato
     assert remote_refs(client) == refs, "nothing was deleted without an operator"
 
     chosen = [orphan.id for orphan in production.uow.orphans.get_list()]
-    outcome = production.reconciliation.delete_orphans(chosen, by="ops")
+    outcome = production.reconciliation.delete_orphans(chosen, by=OPS)
 
     assert outcome == dict.fromkeys(refs, "deleted")
     assert remote_refs(client) == set()

@@ -9,13 +9,14 @@ import pytest
 from django.db import connection
 
 from loadbalancers.application.payloads import CreateLoadBalancer, UpdateLoadBalancer
-from loadbalancers.bootstrap import actor as actor_of
+from loadbalancers.bootstrap import actor_of
 from loadbalancers.bootstrap import build
 from loadbalancers.models import LoadBalancer
 from portal.kernel.errors import PortalError
 from servers import bootstrap as servers_bootstrap
 from tests.conftest import needs_postgres
 from tests.factories import ServerFactory, UserFactory
+from tests.fakes import OPS
 
 pytestmark = [needs_postgres, pytest.mark.django_db(transaction=True)]
 
@@ -73,7 +74,7 @@ def test_deleting_a_server_while_a_load_balancer_takes_it_never_leaves_a_danglin
 
         outcomes = race(
             partial(create, actor, f"take-{round_}", [server.pk]),
-            partial(servers_bootstrap.build().delete_one, server.pk),
+            partial(servers_bootstrap.build().delete_one, OPS, server.pk),
         )
 
         assert names(outcomes) in (["LoadBalancerView", "ServerInUse"], ["NoneType", "ServerNotEligible"])
@@ -90,7 +91,7 @@ def test_marking_a_server_down_while_a_load_balancer_takes_it_is_ordered():
 
         outcomes = race(
             partial(create, actor, f"down-{round_}", [server.pk]),
-            partial(servers_bootstrap.build().update_status, server.pk, "DOWN"),
+            partial(servers_bootstrap.build().update_status, OPS, server.pk, "DOWN"),
         )
 
         # Either the load balancer was created while the server was still OK, or the

@@ -20,6 +20,7 @@ from servers.adapters.repositories import DjangoServerRepository
 from servers.domain.errors import ServerAddressTaken, ServerInUse, ServerNameTaken, ServerNotFound
 from servers.domain.model import Server, ServerStatus
 from tests.factories import LoadBalancerRowFactory, ServerFactory, UserFactory, personal_team
+from tests.fakes import OPS
 
 pytestmark = pytest.mark.django_db
 
@@ -140,7 +141,7 @@ class TestUnitOfWork:
 
         with DjangoUnitOfWork(DjangoServerRepository, DjangoTeamRepository) as uow:
             uow.load_balancers.create_one(new_lb(owner, [ServerFactory()]))
-            uow.commit()
+            uow.commit(by=OPS)
         assert models.LoadBalancer.objects.count() == 1
 
     def test_rolls_back_on_error_even_after_commit_was_called(self, owner):
@@ -149,7 +150,7 @@ class TestUnitOfWork:
         def commit_then_fail():
             with DjangoUnitOfWork(DjangoServerRepository, DjangoTeamRepository) as uow:
                 uow.load_balancers.create_one(new_lb(owner, [server]))
-                uow.commit()
+                uow.commit(by=OPS)
                 raise RuntimeError("boom")
 
         with pytest.raises(RuntimeError):
@@ -180,7 +181,7 @@ class TestServers:
         repo.create_one(new_lb(owner, [server]))
 
         with pytest.raises(ServerInUse) as in_use:
-            servers_bootstrap.build().delete_one(server.pk)
+            servers_bootstrap.build().delete_one(OPS, server.pk)
         assert in_use.value.details == {"load_balancers": ["shop"]}
         with pytest.raises(ProtectedError):
             server.delete()
@@ -195,11 +196,11 @@ class TestServers:
         lb.mark_deleted()
         repo.update_one(lb)
 
-        servers_bootstrap.build().delete_one(server.pk)
+        servers_bootstrap.build().delete_one(OPS, server.pk)
 
         assert not ServerFactory._meta.model.objects.filter(pk=server.pk).exists()
         assert repo.get_one(lb.id).provisioning_status is ProvisioningStatus.DELETED
 
     def test_status_change_through_the_service(self):
         server = ServerFactory()
-        assert servers_bootstrap.build().update_status(server.pk, "DOWN").status is ServerStatus.DOWN
+        assert servers_bootstrap.build().update_status(OPS, server.pk, "DOWN").status is ServerStatus.DOWN

@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from loadbalancers.bootstrap import actor as actor_of
+from loadbalancers.bootstrap import actor_of
 from loadbalancers.models import LoadBalancer
 from tests.conftest import POSTGRES
 from tests.factories import ServerFactory, UserFactory

@@ -17,6 +17,7 @@ from loadbalancers.domain.model import ProvisioningStatus
 from portal.kernel.errors import PermissionDenied, StaleVersion, ValidationFailed
 from portal.kernel.pagination import PageRequest
 from servers.domain.model import ServerStatus
+from tests.fakes import OPS
 
 
 def create(portal, actor, name="shop", servers=None, **fields):
@@ -168,7 +169,7 @@ class TestUpdate:
     def test_new_members_must_be_ok_but_current_ones_may_stay(self, portal, alice, status):
         view = make_active(portal, alice)
         current = view.servers[0].id
-        portal.servers.update_status(current, status)
+        portal.servers.update_status(OPS, current, status)
         broken = portal.add_server("broken", status)
 
         with pytest.raises(ServerNotEligible):

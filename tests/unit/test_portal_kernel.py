@@ -7,6 +7,7 @@ import pytest
 
 from portal.kernel.messagebus import MessageBus
 from portal.kernel.unit_of_work import AbstractUnitOfWork, TrackingRepository
+from tests.fakes import OPS
 
 
 @dataclass
@@ -67,13 +68,13 @@ def test_events_are_published_after_commit_and_only_once(uow, heard):
     thing = Thing("a", events=[Happened("a")])
     with uow:
         uow.things.save(thing)
-        uow.commit()
+        uow.commit(by=OPS)
         assert heard == []  # not before the transaction has ended
 
     assert heard == [Happened("a")]
     assert "a" in uow.stored
     with uow:
-        uow.commit()
+        uow.commit(by=OPS)
     assert heard == [Happened("a")]
 
 
@@ -87,7 +88,7 @@ def test_nothing_is_published_when_the_work_fails_after_commit(uow, heard):
     def commit_then_fail() -> None:
         with uow:
             uow.things.save(Thing("a", events=[Happened("a")]))
-            uow.commit()
+            uow.commit(by=OPS)
             raise RuntimeError("boom")
 
     with pytest.raises(RuntimeError):

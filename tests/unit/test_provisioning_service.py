@@ -6,7 +6,7 @@ from loadbalancers.application.payloads import CreateLoadBalancer, UpdateLoadBal
 from loadbalancers.domain.errors import InvalidTransition, LoadBalancerPending, ProviderRejected, ProviderUnavailable
 from loadbalancers.domain.model import OperatingStatus, ProvisioningStatus
 from servers.domain.errors import ServerInUse
-from tests.fakes import Portal
+from tests.fakes import OPS, Portal
 
 
 @pytest.fixture
@@ -149,7 +149,7 @@ class TestUpdateAndDelete:
         portal.settle()
         member = portal.stored(created).members[0]
         with pytest.raises(ServerInUse):
-            portal.servers.delete_one(member)
+            portal.servers.delete_one(OPS, member)
 
         portal.load_balancers.delete_one(alice, created)
         portal.settle()
@@ -157,7 +157,7 @@ class TestUpdateAndDelete:
         lb = portal.stored(created)
         assert (lb.provisioning_status, lb.members, lb.vip_address) == (ProvisioningStatus.DELETED, (), None)
         assert portal.lbaas.resources == {}
-        portal.servers.delete_one(member)
+        portal.servers.delete_one(OPS, member)
         assert member not in portal.uow.servers.rows
 
     def test_deleting_what_never_reached_the_provider_finishes_at_once(self, portal, alice, created):
@@ -351,7 +351,7 @@ class TestReconcileWithTheProvider:
         assert all(portal.lbaas.resources[ref].status is ProvisioningStatus.PENDING_CREATE for ref in orphans)
 
         held = [orphan.id for orphan in portal.uow.orphans.get_list()]
-        outcome = portal.reconciliation.delete_orphans(held, by="ops")
+        outcome = portal.reconciliation.delete_orphans(held, by=OPS)
 
         assert outcome == dict.fromkeys(orphans, "deleted")
         assert all(portal.lbaas.resources[ref].status is ProvisioningStatus.PENDING_DELETE for ref in orphans)
@@ -366,7 +366,7 @@ class TestReconcileWithTheProvider:
         [record] = portal.uow.orphans.get_list()
         portal.lbaas.resources[orphan].installation = "other-portal"
 
-        outcome = portal.reconciliation.delete_orphans([record.id], by="ops")
+        outcome = portal.reconciliation.delete_orphans([record.id], by=OPS)
 
         assert outcome[orphan].startswith("not deleted: it belongs to installation other-portal")
         assert portal.lbaas.resources[orphan].status is ProvisioningStatus.PENDING_CREATE

@@ -8,11 +8,11 @@ from portal.kernel.pagination import PageRequest
 from servers.application.payloads import CreateServer, ServerQuery, UpdateServer
 from servers.domain.errors import ServerAddressTaken, ServerInUse, ServerNameTaken, ServerNotFound
 from servers.domain.model import AddressPolicy, Server, ServerStatus
-from tests.fakes import Portal
+from tests.fakes import OPS, Portal
 
 
 def test_create_normalises_the_address_and_defaults_to_ok(portal):
-    server = portal.servers.create_one(CreateServer(name="web-1", address="2001:DB8::1", port=8080))
+    server = portal.servers.create_one(OPS, CreateServer(name="web-1", address="2001:DB8::1", port=8080))
 
     assert (server.id, server.address, server.status) == (1, "2001:db8::1", ServerStatus.OK)
 
@@ -32,7 +32,7 @@ def test_create_refuses_bad_input_and_stores_nothing(portal, fields, field):
     payload = {"name": "web-1", "address": "10.0.0.1", "port": 80, **fields}
 
     with pytest.raises(ValidationFailed) as failed:
-        portal.servers.create_one(CreateServer(**payload))
+        portal.servers.create_one(OPS, CreateServer(**payload))
 
     assert field in failed.value.details
     assert portal.uow.servers.rows == {}
@@ -40,34 +40,34 @@ def test_create_refuses_bad_input_and_stores_nothing(portal, fields, field):
 
 def test_create_reports_all_bad_fields_at_once(portal):
     with pytest.raises(ValidationFailed) as failed:
-        portal.servers.create_one(CreateServer(name="", address="x", port=-1, status="?"))
+        portal.servers.create_one(OPS, CreateServer(name="", address="x", port=-1, status="?"))
 
     assert set(failed.value.details) == {"name", "address", "port", "status"}
 
 
 def test_names_and_address_port_pairs_are_unique(portal):
-    portal.servers.create_one(CreateServer(name="web-1", address="10.0.0.1", port=80))
+    portal.servers.create_one(OPS, CreateServer(name="web-1", address="10.0.0.1", port=80))
 
     with pytest.raises(ServerNameTaken):
-        portal.servers.create_one(CreateServer(name="web-1", address="10.0.0.2", port=80))
+        portal.servers.create_one(OPS, CreateServer(name="web-1", address="10.0.0.2", port=80))
     with pytest.raises(ServerAddressTaken):
-        portal.servers.create_one(CreateServer(name="web-2", address="10.0.0.1", port=80))
+        portal.servers.create_one(OPS, CreateServer(name="web-2", address="10.0.0.1", port=80))
     assert len(portal.uow.servers.rows) == 1
 
 
 def test_update_changes_only_the_given_fields(portal):
-    server = portal.servers.create_one(CreateServer(name="web-1", address="10.0.0.1", port=80))
+    server = portal.servers.create_one(OPS, CreateServer(name="web-1", address="10.0.0.1", port=80))
 
-    changed = portal.servers.update_one(server.id, UpdateServer(status="MAINTENANCE", port=8080))
+    changed = portal.servers.update_one(OPS, server.id, UpdateServer(status="MAINTENANCE", port=8080))
 
     assert (changed.name, changed.address, changed.port, changed.status) == ("web-1", "10.0.0.1", 8080, "MAINTENANCE")
 
 
 def test_update_with_bad_input_changes_nothing(portal):
-    server = portal.servers.create_one(CreateServer(name="web-1", address="10.0.0.1", port=80))
+    server = portal.servers.create_one(OPS, CreateServer(name="web-1", address="10.0.0.1", port=80))
 
     with pytest.raises(ValidationFailed):
-        portal.servers.update_status(server.id, "SLEEPING")
+        portal.servers.update_status(OPS, server.id, "SLEEPING")
 
     assert portal.uow.servers.rows[server.id].status is ServerStatus.OK
 
@@ -75,8 +75,8 @@ def test_update_with_bad_input_changes_nothing(portal):
 def test_unknown_servers_are_not_found(portal):
     for action in (
         lambda: portal.servers.get_one(7),
-        lambda: portal.servers.update_status(7, "OK"),
-        lambda: portal.servers.delete_one(7),
+        lambda: portal.servers.update_status(OPS, 7, "OK"),
+        lambda: portal.servers.delete_one(OPS, 7),
     ):
         with pytest.raises(ServerNotFound):
             action()
@@ -89,7 +89,7 @@ def test_delete_is_refused_while_a_load_balancer_uses_the_server_naming_it(porta
     portal.load_balancers.create_one(alice, CreateLoadBalancer(name="shop", servers=[used]))
 
     with pytest.raises(ServerInUse) as in_use:
-        portal.servers.delete_one(used)
+        portal.servers.delete_one(OPS, used)
 
     assert in_use.value.status_code == 409
     assert in_use.value.details == {"load_balancers": ["shop"]}
@@ -148,11 +148,11 @@ def test_a_server_in_use_keeps_its_address_and_port_but_may_change_status_and_na
 
     for change in (UpdateServer(address="10.9.9.9"), UpdateServer(port=9999)):
         with pytest.raises(ServerInUse) as in_use:
-            portal.servers.update_one(used, change)
+            portal.servers.update_one(OPS, used, change)
         assert "cannot change its address or port while in use" in in_use.value.message
     same_place = portal.uow.servers.rows[used]
-    portal.servers.update_one(used, UpdateServer(address=same_place.address, port=same_place.port, name="renamed"))
-    assert portal.servers.update_status(used, "DOWN").name == "renamed"
+    portal.servers.update_one(OPS, used, UpdateServer(address=same_place.address, port=same_place.port, name="renamed"))
+    assert portal.servers.update_status(OPS, used, "DOWN").name == "renamed"
 
 
 # -- addresses that must not become backends -------------------------------------------------
@@ -180,7 +180,7 @@ REFUSED_ADDRESSES = [
 @pytest.mark.parametrize(("address", "message"), REFUSED_ADDRESSES)
 def test_addresses_that_reach_the_portal_or_the_cloud_are_refused_and_nothing_is_stored(portal, address, message):
     with pytest.raises(ValidationFailed) as failed:
-        portal.servers.create_one(CreateServer(name="web-1", address=address, port=80))
+        portal.servers.create_one(OPS, CreateServer(name="web-1", address=address, port=80))
 
     assert message in failed.value.details["address"][0]
     assert failed.value.details["address"][0].endswith("servers must be reachable backends")
@@ -189,16 +189,16 @@ def test_addresses_that_reach_the_portal_or_the_cloud_are_refused_and_nothing_is
 
 @pytest.mark.parametrize("address", ["10.1.2.3", "172.16.0.1", "192.168.1.1", "100.64.0.1", "fd12:3456::1", "8.8.8.8"])
 def test_private_and_public_addresses_stay_allowed(portal, address):
-    assert portal.servers.create_one(CreateServer(name="web-1", address=address, port=80)).id == 1
+    assert portal.servers.create_one(OPS, CreateServer(name="web-1", address=address, port=80)).id == 1
 
 
 def test_loopback_is_allowed_only_where_the_policy_says_so():
     laptop = Portal(address_policy=AddressPolicy(allow_loopback=True))
 
     for n, address in enumerate(("127.0.0.1", "::1", "::ffff:127.0.0.1"), start=1):
-        assert laptop.servers.create_one(CreateServer(name=f"web-{n}", address=address, port=80)).id == n
+        assert laptop.servers.create_one(OPS, CreateServer(name=f"web-{n}", address=address, port=80)).id == n
     with pytest.raises(ValidationFailed, match="address"):
-        laptop.servers.create_one(CreateServer(name="meta", address="169.254.169.254", port=80))
+        laptop.servers.create_one(OPS, CreateServer(name="meta", address="169.254.169.254", port=80))
     assert len(laptop.uow.servers.rows) == 3
 
 
@@ -208,16 +208,16 @@ def test_the_policy_refuses_the_networks_it_is_given():
 
     for address in ("10.0.5.7", "::ffff:10.0.5.7", "fd00:5::9"):
         with pytest.raises(ValidationFailed) as failed:
-            service.create_one(CreateServer(name="web-1", address=address, port=80))
+            service.create_one(OPS, CreateServer(name="web-1", address=address, port=80))
         assert "a network where the portal accepts no servers" in failed.value.details["address"][0]
-    assert service.create_one(CreateServer(name="web-1", address="10.0.6.1", port=80)).id == 1
+    assert service.create_one(OPS, CreateServer(name="web-1", address="10.0.6.1", port=80)).id == 1
 
 
 def test_moving_a_server_to_a_refused_address_changes_nothing(portal):
-    server = portal.servers.create_one(CreateServer(name="web-1", address="10.0.0.1", port=80))
+    server = portal.servers.create_one(OPS, CreateServer(name="web-1", address="10.0.0.1", port=80))
 
     with pytest.raises(ValidationFailed) as failed:
-        portal.servers.update_one(server.id, UpdateServer(address="::ffff:169.254.169.254", status="DOWN"))
+        portal.servers.update_one(OPS, server.id, UpdateServer(address="::ffff:169.254.169.254", status="DOWN"))
 
     assert "link-local (cloud metadata)" in failed.value.details["address"][0]
     stored = portal.uow.servers.rows[server.id]
@@ -234,8 +234,10 @@ def _registered_before_the_rule(portal, address: str) -> int:
 def test_a_server_registered_before_the_rule_may_still_be_renamed_marked_down_or_moved_away(portal):
     old = _registered_before_the_rule(portal, "169.254.169.254")
 
-    assert portal.servers.update_one(old, UpdateServer(name="quarantined", status="DOWN")).status is ServerStatus.DOWN
-    moved = portal.servers.update_one(old, UpdateServer(address="10.0.0.9"))
+    assert (
+        portal.servers.update_one(OPS, old, UpdateServer(name="quarantined", status="DOWN")).status is ServerStatus.DOWN
+    )
+    moved = portal.servers.update_one(OPS, old, UpdateServer(address="10.0.0.9"))
     assert moved.address == "10.0.0.9"
 
 

@@ -38,7 +38,7 @@ class Command(BaseCommand):
             people[name] = role
 
         services = bootstrap.build()
-        ops = bootstrap.actor(admin, "accounts.team")
+        ops = bootstrap.actor_of(admin, "accounts.team")
         try:
             services.teams.create_one(ops, CreateTeam(slug=DEMO_TEAM, name="Demo team"))
             self.stdout.write(f"created the team {DEMO_TEAM!r}")
@@ -49,7 +49,7 @@ class Command(BaseCommand):
                 services.teams.add_member(ops, DEMO_TEAM, AddMember(username=name, role=role))
 
         tokens = services.tokens
-        mine = bootstrap.actor(admin, "accounts.apitoken")
+        mine = bootstrap.actor_of(admin, "accounts.apitoken")
         if any(token.description == DEMO_TOKEN for token in tokens.get_list(mine)):
             token_line = "made on the first run (only its hash is kept): make another at /account/tokens/"
         else:

@@ -3,6 +3,7 @@ changes nothing."""
 
 from django.core.management.base import BaseCommand
 
+from portal.kernel.actors import Actor, Source
 from servers import bootstrap
 from servers.application.payloads import CreateServer
 from servers.domain.errors import ServerAddressTaken, ServerNameTaken
@@ -21,10 +22,10 @@ class Command(BaseCommand):
     help = "Create the demo servers, once."
 
     def handle(self, *args: object, **options: object) -> None:
-        service = bootstrap.build()
+        service, seeder = bootstrap.build(), Actor.system(Source.CLI)
         for server in DEMO_SERVERS:
             try:
-                service.create_one(server)
+                service.create_one(seeder, server)
                 self.stdout.write(f"created server {server.name} ({server.status})")
             except (ServerNameTaken, ServerAddressTaken):
                 pass  # already there: seeding is idempotent
