@@ -56,6 +56,10 @@ def team_slugs(team_ids: list[int]) -> dict[int, str]:
     return selectors.slugs_of(team_ids)
 
 
+def all_team_slugs(*, limit: int) -> list[str]:
+    return selectors.all_slugs(limit=limit)
+
+
 def team_id(slug: str) -> int | None:
     return selectors.team_id_of(slug)
 

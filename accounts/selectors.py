@@ -34,6 +34,10 @@ def slugs_of(team_ids: list[int]) -> dict[int, str]:
     return dict(models.Team.objects.filter(pk__in=team_ids).values_list("pk", "slug")) if team_ids else {}
 
 
+def all_slugs(*, limit: int) -> list[str]:
+    return list(models.Team.objects.order_by("slug").values_list("slug", flat=True)[:limit])
+
+
 def team_id_of(slug: str) -> int | None:
     return models.Team.objects.filter(slug=slug).values_list("pk", flat=True).first()
 

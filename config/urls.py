@@ -16,6 +16,7 @@ urlpatterns = [
     path("load-balancers/", include("loadbalancers.urls")),
     path("servers/", include("servers.urls")),
     path("", include("accounts.urls")),
+    path("", include("notifications.urls")),
     path("accounts/login/", LoginView.as_view(authentication_form=SignInForm), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),

@@ -43,10 +43,18 @@ class PortalChangeList(ChangeList):
 
 class PortalModelAdmin(admin.ModelAdmin):
     """Changelists that stay cheap on big tables, and that answer odd requests with a
-    message or a 400 instead of a failure."""
+    message or a 400 instead of a failure.  A record's History shows its entries in
+    the audit trail (``audit_target_type`` names its kind there)."""
 
     show_full_result_count = False
     paginator = CappedCountPaginator
+    audit_target_type: str | None = None
+    object_history_template = "admin/audit_history.html"
+
+    def history_view(self, request: HttpRequest, object_id: str, extra_context: dict | None = None) -> HttpResponse:
+        records = f"{self.opts.app_label}.{self.opts.model_name}"
+        extra = {"audit_target_type": self.audit_target_type or self.opts.model_name, "audit_records": records}
+        return super().history_view(request, object_id, {**(extra_context or {}), **extra})
 
     def get_changelist(self, request: HttpRequest, **kwargs) -> type[ChangeList]:  # type: ignore[no-untyped-def]
         return PortalChangeList

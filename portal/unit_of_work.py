@@ -5,13 +5,18 @@ from __future__ import annotations
 from types import TracebackType
 
 from django.db import transaction
+from django.utils import timezone
 
+from portal.kernel.messagebus import MessageBus
 from portal.kernel.unit_of_work import AbstractUnitOfWork
 
 
 class AtomicUnitOfWork(AbstractUnitOfWork):
     """A database transaction (``transaction.atomic()``); each app's unit of work opens
     its repositories in ``_open_repositories``."""
+
+    def __init__(self, bus: MessageBus | None = None) -> None:
+        super().__init__(bus, now=timezone.now)
 
     def _begin(self) -> None:
         self._atomic = transaction.atomic()

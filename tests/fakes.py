@@ -4,6 +4,7 @@ a broker or a provider.  Each subclasses the same port as its real adapter."""
 from __future__ import annotations
 
 import copy
+import ipaddress
 import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -18,6 +19,10 @@ from accounts.application.read_model import TeamReadModel, TeamView
 from accounts.domain.errors import TeamNotFound, TeamSlugTaken, TokenNotFound
 from accounts.domain.model import Membership, Quotas, Role, Team
 from accounts.domain.tokens import ApiToken
+from audit import bootstrap as audit_bootstrap
+from audit.application.payloads import AuditQuery
+from audit.application.ports import AuditReadModel, AuditRepository
+from audit.domain.model import AuditEntry, RetentionPolicy
 from loadbalancers import bootstrap
 from loadbalancers.application.lbaas import LBaaSClient, LoadBalancerSpec, MemberHealth, ProviderLoadBalancer, Providers
 from loadbalancers.application.payloads import LoadBalancerQuery
@@ -31,8 +36,14 @@ from loadbalancers.domain.errors import (
 )
 from loadbalancers.domain.model import PENDING, LoadBalancer, OperatingStatus, ProvisioningStatus
 from loadbalancers.domain.orphans import Orphan
+from notifications import bootstrap as notifications_bootstrap
+from notifications.application.ports import DeliveryRepository, EmailPreferences, NotificationsUnitOfWork
+from notifications.application.ports import WebhookRepository as WebhookRepositoryPort
+from notifications.domain.errors import DeliveryFailed, WebhookNotFound
+from notifications.domain.model import Delivery, DeliveryPolicy, DeliveryStatus, Webhook
 from portal.kernel.actors import Actor
 from portal.kernel.errors import StaleVersion
+from portal.kernel.events import DomainEvent, known_actions
 from portal.kernel.messagebus import MessageBus
 from portal.kernel.pagination import Page
 from servers import bootstrap as servers_bootstrap
@@ -339,18 +350,21 @@ class FakeTeamReadModel(TeamReadModel):
         )
 
 
-class FakeUnitOfWork(UnitOfWork, ServersUnitOfWork, AccountsUnitOfWork):
+class FakeUnitOfWork(UnitOfWork, ServersUnitOfWork, AccountsUnitOfWork, NotificationsUnitOfWork):
     """Serves every app's use cases.  Changes made in a unit of work that is not
     committed are thrown away, as a database transaction would."""
 
     def __init__(self, clock: FakeClock, usernames: dict[int, str]) -> None:
-        super().__init__()
+        super().__init__(now=clock.now)
         self.load_balancers = FakeLoadBalancerRepository(clock)
         self.servers = FakeServerRepository(clock)
         self.orphans = FakeOrphanRepository()
         self.teams = FakeTeamRepository(clock)
         self.users = FakeUserDirectory(usernames)
         self.tokens = FakeTokenRepository()
+        self.webhooks = FakeWebhookRepository()
+        self.deliveries = FakeDeliveryRepository(clock)
+        self.preferences = FakeEmailPreferences()
         self.usage = self
 
     def using(self, bus: MessageBus) -> FakeUnitOfWork:
@@ -368,7 +382,16 @@ class FakeUnitOfWork(UnitOfWork, ServersUnitOfWork, AccountsUnitOfWork):
 
     @property
     def _repositories(self) -> tuple:  # type: ignore[type-arg]
-        return (self.load_balancers, self.servers, self.orphans, self.teams, self.tokens)
+        return (
+            self.load_balancers,
+            self.servers,
+            self.orphans,
+            self.teams,
+            self.tokens,
+            self.webhooks,
+            self.deliveries,
+            self.preferences,
+        )
 
     def users_of(self, server_id: int) -> list[str]:
         return sorted(
@@ -376,6 +399,227 @@ class FakeUnitOfWork(UnitOfWork, ServersUnitOfWork, AccountsUnitOfWork):
             for lb in self.load_balancers.rows.values()
             if server_id in lb.members and lb.provisioning_status is not ProvisioningStatus.DELETED
         )
+
+
+class FakeWebhookRepository(WebhookRepositoryPort):
+    def __init__(self) -> None:
+        self.rows: dict[int, Webhook] = {}
+        self._ids = itertools.count(1)
+
+    def get_one(self, webhook_id: int, *, for_update: bool = False) -> Webhook:
+        if webhook_id not in self.rows:
+            raise WebhookNotFound(webhook_id)
+        return copy.deepcopy(self.rows[webhook_id])
+
+    def get_list(self, *, team_ids: Iterable[int], enabled: bool | None = None) -> list[Webhook]:
+        wanted = set(team_ids)
+        return [
+            copy.deepcopy(w)
+            for w in sorted(self.rows.values(), key=lambda w: w.id or 0)
+            if w.team_id in wanted and (enabled is None or w.enabled is enabled)
+        ]
+
+    def create_one(self, webhook: Webhook) -> Webhook:
+        webhook = replace(webhook, id=next(self._ids), created_at=datetime(2026, 1, 1, tzinfo=UTC))
+        self.rows[webhook.id] = copy.deepcopy(webhook)  # type: ignore[index]
+        return webhook
+
+    def update_one(self, webhook: Webhook) -> Webhook:
+        self.rows[webhook.id] = copy.deepcopy(webhook)  # type: ignore[index]
+        return webhook
+
+    def delete_one(self, webhook_id: int) -> None:
+        self.rows.pop(webhook_id, None)
+
+
+class FakeDeliveryRepository(DeliveryRepository):
+    def __init__(self, clock: FakeClock) -> None:
+        self.rows: dict[int, Delivery] = {}
+        self._ids = itertools.count(1)
+        self._clock = clock
+
+    def get_one(self, delivery_id: int, *, for_update: bool = False) -> Delivery:
+        return copy.deepcopy(self.rows[delivery_id])
+
+    def get_list(self, *, webhook_id: int, limit: int) -> list[Delivery]:
+        found = [d for d in self.rows.values() if d.webhook_id == webhook_id]
+        return copy.deepcopy(sorted(found, key=lambda d: -(d.id or 0))[:limit])
+
+    def get_list_stale(self, *, not_updated_since: datetime, limit: int) -> list[Delivery]:
+        found = [
+            d
+            for d in self.rows.values()
+            if d.status is DeliveryStatus.PENDING and d.updated_at is not None and d.updated_at < not_updated_since
+        ]
+        return copy.deepcopy(sorted(found, key=lambda d: d.id or 0)[:limit])
+
+    def create_batch(self, deliveries: list[Delivery]) -> list[Delivery]:
+        made = []
+        for delivery in deliveries:
+            now = self._clock.now()
+            delivery = replace(delivery, id=next(self._ids), created_at=now, updated_at=now)
+            self.rows[delivery.id] = copy.deepcopy(delivery)  # type: ignore[index]
+            made.append(delivery)
+        return made
+
+    def update_one(self, delivery: Delivery) -> Delivery:
+        delivery.updated_at = self._clock.now()
+        self.rows[delivery.id] = copy.deepcopy(delivery)  # type: ignore[index]
+        return delivery
+
+
+class FakeEmailPreferences(EmailPreferences):
+    def __init__(self) -> None:
+        self.rows: dict[tuple[int, int], bool] = {}
+
+    def get(self, *, user_id: int, team_id: int) -> bool | None:
+        return self.rows.get((user_id, team_id))
+
+    def set(self, *, user_id: int, team_id: int, enabled: bool) -> None:
+        self.rows[(user_id, team_id)] = enabled
+
+    def chosen(self, team_id: int) -> dict[int, bool]:
+        return {user_id: enabled for (user_id, team), enabled in self.rows.items() if team == team_id}
+
+
+class FakeAuditRepository(AuditRepository):
+    """The trail in memory, pruned by the same rule as the database's."""
+
+    def __init__(self) -> None:
+        self.rows: dict[int, AuditEntry] = {}
+        self._ids = itertools.count(1)
+        self.fail_next = 0
+
+    def create_one(self, entry: AuditEntry) -> AuditEntry:
+        if self.fail_next:
+            self.fail_next -= 1
+            raise RuntimeError("the audit store is down")
+        entry = replace(entry, id=next(self._ids))
+        self.rows[entry.id] = entry  # type: ignore[index]
+        return entry
+
+    def prune(self, *, keep: int, older_than: datetime | None, batch: int) -> int:
+        newest = sorted(self.rows, reverse=True)
+        doomed = set(newest[keep:])
+        if older_than is not None:
+            doomed |= {entry_id for entry_id, entry in self.rows.items() if entry.at < older_than}
+        for entry_id in doomed:
+            del self.rows[entry_id]
+        return len(doomed)
+
+
+class FakeAuditReadModel(AuditReadModel):
+    def __init__(self, repository: FakeAuditRepository) -> None:
+        self._repository = repository
+
+    def get_one(self, entry_id: int) -> AuditEntry | None:
+        return self._repository.rows.get(entry_id)
+
+    def get_plist(self, query: AuditQuery) -> Page[AuditEntry]:
+        def matches(entry: AuditEntry) -> bool:
+            mine = query.or_actor_id is not None and entry.actor_id == query.or_actor_id
+            if query.team_ids is not None and entry.team_id not in query.team_ids and not mine:
+                return False
+            exact = {
+                "actor": query.actor,
+                "team_id": None if query.team is None else int(query.team),
+                "target_type": query.target_type,
+                "target_id": query.target_id,
+                "action": query.action,
+                "source": query.source,
+            }
+            if any(value is not None and getattr(entry, name) != value for name, value in exact.items()):
+                return False
+            if query.since is not None and entry.at < query.since:
+                return False
+            if query.until is not None and entry.at >= query.until:
+                return False
+            return not query.search or query.search.lower() in entry.message.lower()
+
+        found = sorted(
+            (e for e in self._repository.rows.values() if matches(e)),
+            key=lambda e: e.id or 0,
+            reverse=query.page.descending,
+        )
+        return _page(found, query.page)
+
+
+class FakeTeamDirectory:
+    """The teams as the audit trail and notifications ask accounts about them."""
+
+    def __init__(self, uow: FakeUnitOfWork, emails: dict[int, str]) -> None:
+        self._uow = uow
+        self._emails = emails
+
+    def id_of(self, slug: str) -> int | None:
+        return next((t.id for t in self._uow.teams.rows.values() if t.slug == slug), None)
+
+    def slug_of(self, team_id: int) -> str | None:
+        team = self._uow.teams.rows.get(team_id)
+        return None if team is None else team.slug
+
+    def slugs_of(self, team_ids: list[int]) -> dict[int, str]:
+        return {team_id: slug for team_id in team_ids if (slug := self.slug_of(team_id)) is not None}
+
+    def people(self, team_id: int) -> list[tuple[int, str, str, str]]:
+        team = self._uow.teams.rows.get(team_id)
+        members = [] if team is None else team.memberships
+        return [(m.user_id, m.username, self._emails.get(m.user_id, ""), m.role.value) for m in members]
+
+
+class FakeServerUsers:
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        self._uow = uow
+
+    def teams_using(self, server_id: int) -> dict[int, list[str]]:
+        teams: dict[int, list[str]] = {}
+        for lb in sorted(self._uow.load_balancers.rows.values(), key=lambda lb: lb.name):
+            if server_id in lb.members and lb.provisioning_status is not ProvisioningStatus.DELETED:
+                teams.setdefault(lb.team_id, []).append(lb.name)
+        return teams
+
+
+class FakeResolver:
+    """Host names as a test says they resolve (an address resolves to itself)."""
+
+    def __init__(self) -> None:
+        self.hosts: dict[str, list[str]] = {"hooks.example.com": ["93.184.216.34"]}
+
+    def resolve(self, host: str, port: int) -> list[str]:
+        try:
+            return [str(ipaddress.ip_address(host.strip("[]")))]
+        except ValueError:
+            pass
+        if host not in self.hosts:
+            raise DeliveryFailed(f"{host} does not resolve")
+        return self.hosts[host]
+
+
+class FakeSender:
+    """Records each POST; answers with the codes (or DeliveryFailed) a test queues, 204 otherwise."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, object]] = []
+        self.answers: list[int | DeliveryFailed] = []
+
+    def post(self, url: str, address: str, headers: dict[str, str], body: bytes, timeout: float) -> int:
+        self.sent.append({"url": url, "address": address, "headers": headers, "body": body, "timeout": timeout})
+        answer = self.answers.pop(0) if self.answers else 204
+        if isinstance(answer, DeliveryFailed):
+            raise answer
+        return answer
+
+
+class FakeNotificationScheduler:
+    def __init__(self) -> None:
+        self.deliveries: list[tuple[int, float]] = []
+        self.emails: list[tuple[list[str], str, str]] = []
+
+    def deliver(self, delivery_id: int, *, delay: float = 0) -> None:
+        self.deliveries.append((delivery_id, delay))
+
+    def email(self, recipients: list[str], subject: str, body: str) -> None:
+        self.emails.append((list(recipients), subject, body))
 
 
 class FakeReadModel(LoadBalancerReadModel):
@@ -571,7 +815,35 @@ class Portal:
         self.providers = Providers({client.name: client}, default=client.name, descriptions={client.name: "test"})
         self.scheduler = FakeScheduler()
         self.policy = policy or ProvisioningPolicy(poll_interval=1, pending_timeout=600, stuck_after=60)
+        # The audit trail and notifications hear every event, as in production.
+        self.emails = {1: "alice@example.com", 2: "bob@example.com", 5: "carol@example.com"}
+        self.directory = FakeTeamDirectory(self.uow, self.emails)
+        self.trail = FakeAuditRepository()
+        self.audit = audit_bootstrap.build(
+            repository=self.trail,
+            read_model=FakeAuditReadModel(self.trail),
+            teams=self.directory,
+            policy=RetentionPolicy(),
+            now=self.clock.now,
+        )
+        self.resolver = FakeResolver()
+        self.sender = FakeSender()
+        self.outbox = FakeNotificationScheduler()
+        self.delivery_policy = DeliveryPolicy(max_attempts=3, disable_after=5)
+        self.notifications = notifications_bootstrap.build(
+            unit_of_work=self.uow.using,
+            teams=self.directory,
+            server_users=FakeServerUsers(self.uow),
+            resolver=self.resolver,
+            sender=self.sender,
+            scheduler=self.outbox,
+            policy=self.delivery_policy,
+            clock=self.clock,
+            known_actions=known_actions,
+            subscribers=self.subscribers,
+        )
         self.accounts = accounts_bootstrap.build(
+            subscribers=self.subscribers,
             unit_of_work=self.uow.using,
             read_model=FakeTeamReadModel(self.uow, self.quota_defaults),
             clock=self.clock,
@@ -579,6 +851,7 @@ class Portal:
         self.teams = self.accounts.teams
         self.tokens = self.accounts.tokens
         self.servers = servers_bootstrap.build(
+            subscribers=self.subscribers,
             unit_of_work=self.uow.using,
             read_model=FakeServerReadModel(self.uow),
             address_policy=address_policy,
@@ -595,10 +868,36 @@ class Portal:
             servers=self.servers,
             quota_defaults=self.quota_defaults,
             teams=self.teams,
+            subscribers=self.subscribers,
         )
         self.load_balancers = services.load_balancers
         self.provisioning = services.provisioning
         self.reconciliation = services.reconciliation
+
+    @property
+    def subscribers(self) -> dict[type, list]:  # type: ignore[type-arg]
+        """What production's apps subscribe to every event: the trail and the notifier."""
+        return {DomainEvent: [self._record, self._notify]}
+
+    def _record(self, event: object) -> None:
+        self.audit.record(event)  # type: ignore[arg-type]
+
+    def _notify(self, event: object) -> None:
+        self.notifications.notifier.handle(event)  # type: ignore[arg-type]
+
+    def entries(self, **filters: object) -> list[AuditEntry]:
+        """The trail, oldest first, with entries matching every filter (field=value)."""
+        return [
+            e
+            for e in sorted(self.trail.rows.values(), key=lambda e: e.id or 0)
+            if all(getattr(e, name) == value for name, value in filters.items())
+        ]
+
+    def deliver_all(self) -> None:
+        """Run once the deliveries the outbox was handed, as a worker would."""
+        handed, self.outbox.deliveries = self.outbox.deliveries, []
+        for delivery_id, _delay in handed:
+            self.notifications.deliveries.deliver(delivery_id)
 
     def add_team(self, slug: str, roles: dict[int, Role], **quotas: int) -> int:
         """A team with these members (user id -> role) and quotas, as operations would make it."""

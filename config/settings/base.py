@@ -33,9 +33,12 @@ INSTALLED_APPS = [
     "accounts",
     "servers",
     "loadbalancers",
+    "audit",
+    "notifications",
 ]
 
 MIDDLEWARE = [
+    "portal.requests.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "portal.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -247,6 +250,8 @@ if HEARTBEAT_MAX_AGE <= HEARTBEAT_INTERVAL:
     )
 CELERY_BEAT_SCHEDULE = {
     "reconcile-load-balancers": {"task": "loadbalancers.reconcile", "schedule": RECONCILE_INTERVAL},
+    "prune-audit-trail": {"task": "audit.prune", "schedule": 3600.0},
+    "resend-stale-deliveries": {"task": "notifications.resend", "schedule": 300.0},
     "worker-heartbeat": {
         "task": "portal.heartbeat",
         "schedule": HEARTBEAT_INTERVAL,
@@ -270,6 +275,39 @@ RECONCILE_ORPHAN_MAX_DELETES = env.whole("RECONCILE_ORPHAN_MAX_DELETES", 10, min
 # live load balancers per team, and members (backend servers) per load balancer.
 TEAM_QUOTA_LOAD_BALANCERS = env.whole("TEAM_QUOTA_LOAD_BALANCERS", 20, minimum=0, maximum=1_000_000)
 TEAM_QUOTA_MEMBERS = env.whole("TEAM_QUOTA_MEMBERS", 50, minimum=1, maximum=1_000_000)
+
+# -- audit trail ------------------------------------------------------------------------------
+# The trail keeps its newest AUDIT_RETENTION_ROWS entries (seed 003's rule: 1000) and, when
+# AUDIT_RETENTION_DAYS is set, none older than that; raise the first to keep more.
+AUDIT_RETENTION_ROWS = env.whole("AUDIT_RETENTION_ROWS", 1000, minimum=1, maximum=1_000_000_000)
+AUDIT_RETENTION_DAYS = env.whole("AUDIT_RETENTION_DAYS", 0, minimum=0, maximum=36_500) or None
+
+# -- notifications --------------------------------------------------------------------------
+# Webhook deliveries: each attempt is bounded by WEBHOOK_TIMEOUT seconds in all; a failed one
+# is retried up to WEBHOOK_MAX_ATTEMPTS times with exponential backoff capped at
+# WEBHOOK_BACKOFF_CAP seconds; a webhook is disabled after WEBHOOK_DISABLE_AFTER failed
+# attempts in a row.  URLs that resolve to loopback, link-local or private addresses are
+# refused unless WEBHOOK_ALLOW_PRIVATE (SSRF).
+WEBHOOK_TIMEOUT = env.number("WEBHOOK_TIMEOUT", 5.0, minimum=0.1, maximum=60)
+WEBHOOK_MAX_ATTEMPTS = env.whole("WEBHOOK_MAX_ATTEMPTS", 5, minimum=1, maximum=50)
+WEBHOOK_BACKOFF_CAP = env.number("WEBHOOK_BACKOFF_CAP", 300.0, minimum=1.0, maximum=86400)
+WEBHOOK_DISABLE_AFTER = env.whole("WEBHOOK_DISABLE_AFTER", 20, minimum=1, maximum=10_000)
+WEBHOOK_ALLOW_PRIVATE = env.flag("WEBHOOK_ALLOW_PRIVATE", False)
+# E-mail (errors and degraded load balancers, servers taken down): Django's backend, SMTP by
+# these settings; the embedded default (make run) prints e-mails on the console instead.
+EMAIL_BACKEND = "django.core.mail.backends.{}.EmailBackend".format(
+    env.choice("EMAIL_BACKEND", "smtp", ["smtp", "console", "locmem", "dummy"])
+)
+EMAIL_HOST = env.text("EMAIL_HOST", "localhost")
+EMAIL_PORT = env.whole("EMAIL_PORT", 25, minimum=1, maximum=65535)
+EMAIL_HOST_USER = env.text("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env.text("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env.flag("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env.flag("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env.number("EMAIL_TIMEOUT", 10.0, minimum=0.1, maximum=300)
+DEFAULT_FROM_EMAIL = env.text("DEFAULT_FROM_EMAIL", "lb-portal@localhost")
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise env.ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL cannot both be true: choose one")
 
 # -- LBaaS providers ------------------------------------------------------------------------
 KNOWN_LBAAS_PROVIDERS = tuple(PROVIDER_KINDS)

@@ -18,3 +18,8 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405 - whitenoise expect
 
 # The HAProxy demo (README) balances between backends on 127.0.0.1.
 ALLOW_LOOPBACK_BACKENDS = env.flag("ALLOW_LOOPBACK_BACKENDS", True)
+
+# E-mails (notifications) are printed on the console unless EMAIL_BACKEND says otherwise.
+EMAIL_BACKEND = "django.core.mail.backends.{}.EmailBackend".format(
+    env.choice("EMAIL_BACKEND", "console", ["smtp", "console", "locmem", "dummy"])
+)

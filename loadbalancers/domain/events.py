@@ -31,8 +31,8 @@ class UpdateRequested(Event):
 
     @property
     def message(self) -> str:
-        changed = ", ".join(change.field for change in self.changes) or "nothing"
-        return f"requested a change of load balancer {self.target_name}: {changed}"
+        asked = [change.field for change in self.changes if change.field != "provisioning_status"]
+        return f"requested a change of load balancer {self.target_name}: {', '.join(asked) or 'nothing'}"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -26,10 +26,19 @@ class MessageBus:
     def handle(self, happened: Iterable[object]) -> None:
         """Each event goes to the handlers of its kind and of every kind it extends."""
         for event in happened:
-            logger.info("%s %s", type(event).__name__, event)
+            logger.info("%s", _described(event))
             for kind in type(event).__mro__:
                 for handler in self._handlers.get(kind, []):
                     try:
                         handler(event)
                     except Exception:
                         logger.exception("handling %s failed", type(event).__name__)
+
+
+def _described(event: object) -> str:
+    """One line per event in the log: what, about which record, by whom."""
+    context = getattr(event, "context", None)
+    who = f" by {context.actor} via {context.source}" if context is not None else ""
+    what = getattr(event, "action", type(event).__name__)
+    target = getattr(event, "target_id", "")
+    return f"{what} {target}{who}".strip()

@@ -9,8 +9,7 @@ import pytest
 from django.db import connection
 
 from loadbalancers.application.payloads import CreateLoadBalancer, UpdateLoadBalancer
-from loadbalancers.bootstrap import actor_of
-from loadbalancers.bootstrap import build
+from loadbalancers.bootstrap import actor_of, build
 from loadbalancers.models import LoadBalancer
 from portal.kernel.errors import PortalError
 from servers import bootstrap as servers_bootstrap

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import Q
+
+from audit import models
+from audit.adapters import mappers
+from audit.application.ports import AuditRepository
+from audit.domain.model import AuditEntry
+
+
+class DjangoAuditRepository(AuditRepository):
+    def create_one(self, entry: AuditEntry) -> AuditEntry:
+        # A savepoint inside a caller's transaction: a failure here rolls back only this.
+        with transaction.atomic():
+            row = models.AuditEntry.objects.create(**mappers.to_values(entry))
+        return mappers.to_domain(row)
+
+    def prune(self, *, keep: int, older_than: datetime | None, batch: int) -> int:
+        # The id of the keep-th newest entry: it and every newer one stay.  Concurrent
+        # pruners see as many or more entries, so each one's cut is at or above this;
+        # nobody deletes an entry that has fewer than ``keep`` newer ones.
+        cut = models.AuditEntry.objects.order_by("-id").values_list("id", flat=True)[keep - 1 : keep].first()
+        doomed = Q(id__lt=cut) if cut is not None else Q(pk__in=[])
+        if older_than is not None:
+            doomed |= Q(at__lt=older_than)
+        deleted = 0
+        while True:
+            ids = list(models.AuditEntry.objects.filter(doomed).order_by("id").values_list("id", flat=True)[:batch])
+            if not ids:
+                return deleted
+            deleted += models.AuditEntry.objects.filter(id__in=ids).delete()[0]
