@@ -34,6 +34,7 @@ def _plain(value: object) -> Any:
 
 def to_values(entry: AuditEntry) -> dict[str, Any]:
     values = {name: getattr(entry, name) for name in _FIELDS}
+    values["request_id"] = entry.request_id or ""
     values["changes"] = [
         {"field": c.field, "before": _plain(c.before), "after": _plain(c.after)} for c in entry.changes
     ]

@@ -105,7 +105,7 @@ class ReconciliationService:
                 if self._policy.timed_out(lb, now):
                     self._steps.fail(lb.id, self._policy.timeout_reason(lb), by=RECONCILER)
                     report.timed_out.append(lb.id)
-                elif self._steps.record(lb.id, partial(LoadBalancer.mark_checked, now=now), by=RECONCILER):
+                elif self._steps.record(lb.id, partial(LoadBalancer.resume, now=now), by=RECONCILER):
                     restart[lb.provisioning_status](lb.id)
                     report.resumed.append(lb.id)
 

@@ -82,6 +82,18 @@ class Submitted(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class WorkResumed(Event):
+    """The reconciler found the work no task was looking after, and started it again."""
+
+    action: ClassVar[str] = "load_balancer.work_resumed"
+    status: str
+
+    @property
+    def message(self) -> str:
+        return f"restarted the work on load balancer {self.target_name}: nothing had looked after it ({self.status})"
+
+
+@dataclass(frozen=True, kw_only=True)
 class BecameActive(Event):
     action: ClassVar[str] = "load_balancer.active"
     vip_address: str | None

@@ -295,6 +295,12 @@ class LoadBalancer:
         self._require("check on", *PENDING)
         self.checked_at = now
 
+    def resume(self, now: datetime) -> None:
+        """The reconciler takes up work that nothing was looking after (a lost message,
+        a worker that died): checked now, so it is not taken up twice."""
+        self.mark_checked(now)
+        self._record(events.WorkResumed, status=self.provisioning_status.value)
+
     def mark_active(self, *, vip_address: str | None, operating_status: OperatingStatus) -> None:
         self._require("activate", ProvisioningStatus.PENDING_CREATE, ProvisioningStatus.PENDING_UPDATE)
         before = self._status()
