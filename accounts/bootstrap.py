@@ -25,7 +25,7 @@ from accounts.application.tokens import TokenService
 from accounts.domain.model import Quotas
 from portal import events as portal_events
 from portal.kernel.actors import Actor, Source
-from portal.requests import request_id_of, source_of
+from portal.requests import powers_of, request_id_of, source_of
 
 _usages: list[TeamUsage] = []
 
@@ -88,14 +88,11 @@ def actor_of(
     user: AbstractBaseUser | AnonymousUser, records: str, *, source: str = Source.CLI, request_id: str | None = None
 ) -> Actor:
     """A user as the use cases know them, outside a request (a management command)."""
-    app_label, model = records.split(".")
-    operations = bool(getattr(user, "is_active", False) and getattr(user, "is_staff", False))
-    changes_all = operations and user.has_perm(f"{app_label}.change_{model}")
+    sees_all, changes_all = powers_of(user, records)
     return Actor(
         user_id=user.pk,
         username=user.get_username(),
-        # As in the admin, the permission to change includes the one to see.
-        sees_all=changes_all or (operations and user.has_perm(f"{app_label}.view_{model}")),
+        sees_all=sees_all,
         changes_all=changes_all,
         roles=selectors.roles_of(user.pk) if user.pk is not None else {},
         source=source,

@@ -43,18 +43,25 @@ def request_id_of(request: Any) -> str | None:
     return getattr(request, "request_id", None)
 
 
-def staff_actor(request: Any, records: str) -> Actor:
-    """The signed-in user, for use cases that only operations staff may call (the
-    server inventory): their model permissions on ``records`` ("app_label.model"), no
-    teams."""
-    user: AbstractBaseUser | AnonymousUser = request.user
+def powers_of(user: AbstractBaseUser | AnonymousUser, records: str) -> tuple[bool, bool]:
+    """Whether a user sees and changes every row of ``records`` ("app_label.model"):
+    active staff with the model permissions the admin asks for (the permission to
+    change includes the one to see), so an account has the same power on every path."""
     app_label, model = records.split(".")
     operations = bool(getattr(user, "is_active", False) and getattr(user, "is_staff", False))
     changes_all = operations and user.has_perm(f"{app_label}.change_{model}")
+    return changes_all or (operations and user.has_perm(f"{app_label}.view_{model}")), changes_all
+
+
+def staff_actor(request: Any, records: str) -> Actor:
+    """The signed-in user, for use cases that only operations staff may call (the
+    server inventory): their powers over ``records``, no teams."""
+    user: AbstractBaseUser | AnonymousUser = request.user
+    sees_all, changes_all = powers_of(user, records)
     return Actor(
         user_id=user.pk,
         username=user.get_username(),
-        sees_all=changes_all or (operations and user.has_perm(f"{app_label}.view_{model}")),
+        sees_all=sees_all,
         changes_all=changes_all,
         source=source_of(request),
         request_id=request_id_of(request),
