@@ -62,6 +62,8 @@ def webhook_add(request: HttpRequest, slug: str) -> HttpResponse:
             hook = bootstrap.build().webhooks.create_one(bootstrap.actor(request), slug, payload)
         except TeamNotFound:
             raise Http404("no such team") from None
+        except NotOwner as refused:
+            return _not_owner(request, slug, refused)
         except PortalError as error:
             show_errors(form, error)
         else:
@@ -122,8 +124,12 @@ def webhook_detail(request: HttpRequest, slug: str, webhook_id: int) -> HttpResp
     except (TeamNotFound, WebhookNotFound):
         raise Http404("no such webhook") from None
     except NotOwner as refused:
-        return render(request, "notifications/not_owner.html", {"slug": slug, "message": refused.message}, status=403)
+        return _not_owner(request, slug, refused)
     return render(request, "notifications/webhook.html", {"slug": slug, "hook": hook, "deliveries": deliveries})
+
+
+def _not_owner(request: HttpRequest, slug: str, refused: NotOwner) -> HttpResponse:
+    return render(request, "notifications/not_owner.html", {"slug": slug, "message": refused.message}, status=403)
 
 
 @login_required

@@ -39,7 +39,7 @@ from loadbalancers.domain.orphans import Orphan
 from notifications import bootstrap as notifications_bootstrap
 from notifications.application.ports import DeliveryRepository, EmailPreferences, NotificationsUnitOfWork
 from notifications.application.ports import WebhookRepository as WebhookRepositoryPort
-from notifications.domain.errors import DeliveryFailed, WebhookNotFound
+from notifications.domain.errors import DeliveryFailed, DeliveryNotFound, WebhookNotFound
 from notifications.domain.model import Delivery, DeliveryPolicy, DeliveryStatus, Webhook
 from portal.kernel.actors import Actor
 from portal.kernel.errors import StaleVersion
@@ -362,8 +362,8 @@ class FakeUnitOfWork(UnitOfWork, ServersUnitOfWork, AccountsUnitOfWork, Notifica
         self.teams = FakeTeamRepository(clock)
         self.users = FakeUserDirectory(usernames)
         self.tokens = FakeTokenRepository()
-        self.webhooks = FakeWebhookRepository()
         self.deliveries = FakeDeliveryRepository(clock)
+        self.webhooks = FakeWebhookRepository(self.deliveries)
         self.preferences = FakeEmailPreferences()
         self.usage = self
 
@@ -402,9 +402,10 @@ class FakeUnitOfWork(UnitOfWork, ServersUnitOfWork, AccountsUnitOfWork, Notifica
 
 
 class FakeWebhookRepository(WebhookRepositoryPort):
-    def __init__(self) -> None:
+    def __init__(self, deliveries: FakeDeliveryRepository) -> None:
         self.rows: dict[int, Webhook] = {}
         self._ids = itertools.count(1)
+        self._deliveries = deliveries
 
     def get_one(self, webhook_id: int, *, for_update: bool = False) -> Webhook:
         if webhook_id not in self.rows:
@@ -429,7 +430,10 @@ class FakeWebhookRepository(WebhookRepositoryPort):
         return webhook
 
     def delete_one(self, webhook_id: int) -> None:
+        """Its deliveries go with it, as the database cascades."""
         self.rows.pop(webhook_id, None)
+        for delivery_id in [d.id for d in self._deliveries.rows.values() if d.webhook_id == webhook_id]:
+            del self._deliveries.rows[delivery_id]  # type: ignore[arg-type]
 
 
 class FakeDeliveryRepository(DeliveryRepository):
@@ -439,6 +443,8 @@ class FakeDeliveryRepository(DeliveryRepository):
         self._clock = clock
 
     def get_one(self, delivery_id: int, *, for_update: bool = False) -> Delivery:
+        if delivery_id not in self.rows:
+            raise DeliveryNotFound(delivery_id)
         return copy.deepcopy(self.rows[delivery_id])
 
     def get_list(self, *, webhook_id: int, limit: int) -> list[Delivery]:

@@ -43,9 +43,9 @@ class TokenService:
             write=payload.write,
             now=self._clock.now(),
         )
+        token.username = actor.username
         with self._uow_factory() as uow:
             token = uow.tokens.create_one(token)
-            token.username = actor.username
             uow.record(TokenCreated(**_about(token), changes=created(token.described())))
             uow.commit(by=actor)
         return token, key

@@ -3,9 +3,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from django.utils import timezone
+
 from notifications import models
 from notifications.application.ports import DeliveryRepository, EmailPreferences, WebhookRepository
-from notifications.domain.errors import WebhookNotFound
+from notifications.domain.errors import DeliveryNotFound, WebhookNotFound
 from notifications.domain.model import Delivery, DeliveryStatus, Webhook
 
 _WEBHOOK_FIELDS = ("url", "secret", "description", "enabled", "failures", "disabled_reason")
@@ -57,7 +59,9 @@ class DjangoWebhookRepository(WebhookRepository):
 
     def update_one(self, webhook: Webhook) -> Webhook:
         models.Webhook.objects.filter(pk=webhook.id).update(
-            event_types=list(webhook.event_types), **{name: getattr(webhook, name) for name in _WEBHOOK_FIELDS}
+            event_types=list(webhook.event_types),
+            updated_at=timezone.now(),  # update() skips auto_now
+            **{name: getattr(webhook, name) for name in _WEBHOOK_FIELDS},
         )
         return webhook
 
@@ -68,7 +72,10 @@ class DjangoWebhookRepository(WebhookRepository):
 class DjangoDeliveryRepository(DeliveryRepository):
     def get_one(self, delivery_id: int, *, for_update: bool = False) -> Delivery:
         rows = models.Delivery.objects.select_for_update() if for_update else models.Delivery.objects
-        return delivery_to_domain(rows.get(pk=delivery_id))
+        row = rows.filter(pk=delivery_id).first()
+        if row is None:
+            raise DeliveryNotFound(delivery_id)
+        return delivery_to_domain(row)
 
     def get_list(self, *, webhook_id: int, limit: int) -> list[Delivery]:
         rows = models.Delivery.objects.filter(webhook_id=webhook_id).order_by("-id")[:limit]
@@ -92,7 +99,9 @@ class DjangoDeliveryRepository(DeliveryRepository):
 
     def update_one(self, delivery: Delivery) -> Delivery:
         models.Delivery.objects.filter(pk=delivery.id).update(
-            status=delivery.status.value, **{name: getattr(delivery, name) for name in _DELIVERY_FIELDS}
+            status=delivery.status.value,
+            updated_at=timezone.now(),  # update() skips auto_now: resend_stale reads it
+            **{name: getattr(delivery, name) for name in _DELIVERY_FIELDS},
         )
         return delivery
 

@@ -23,7 +23,14 @@ from notifications.application.ports import (
     ServerUsers,
     TeamDirectory,
 )
-from notifications.domain.errors import DeliveryFailed, NotOwner, TeamNotFound, UrlRefused, WebhookNotFound
+from notifications.domain.errors import (
+    DeliveryFailed,
+    DeliveryNotFound,
+    NotOwner,
+    TeamNotFound,
+    UrlRefused,
+    WebhookNotFound,
+)
 from notifications.domain.events import (
     EmailPreferenceChanged,
     WebhookCreated,
@@ -371,7 +378,10 @@ class DeliveryService:
     def deliver(self, delivery_id: int) -> DeliveryStatus:
         """Send it (never inside a transaction); the delivery's status afterwards."""
         with self._uow_factory() as uow:
-            delivery = uow.deliveries.get_one(delivery_id)
+            try:
+                delivery = uow.deliveries.get_one(delivery_id)
+            except DeliveryNotFound:  # its webhook was removed, and its deliveries with it
+                return DeliveryStatus.SKIPPED
             if delivery.status is not DeliveryStatus.PENDING:
                 return delivery.status
             try:

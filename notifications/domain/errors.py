@@ -13,6 +13,13 @@ class WebhookNotFound(NotFound):
         super().__init__(f"webhook {webhook_id} not found", details={"id": str(webhook_id)})
 
 
+class DeliveryNotFound(NotFound):
+    """Gone with its webhook (removing a webhook removes its deliveries)."""
+
+    def __init__(self, delivery_id: object):
+        super().__init__(f"delivery {delivery_id} not found", details={"id": str(delivery_id)})
+
+
 class NotOwner(PermissionDenied):
     def __init__(self, team: str, role: str, action: str):
         super().__init__(

@@ -88,12 +88,14 @@ def address_refusal(address: str, *, allow_private: bool) -> str | None:
     ip = ipaddress.ip_address(address)
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
-    if ip.is_unspecified or ip.is_multicast or ip.is_reserved:
+    if ip.is_unspecified or ip.is_multicast:
+        return f"{ip} is not an address a webhook can be sent to"
+    if ip.is_loopback:  # before "reserved": ::1 is in the reserved ::/8
+        return None if allow_private else f"{ip} is a loopback address (this machine)"
+    if ip.is_reserved:
         return f"{ip} is not an address a webhook can be sent to"
     if allow_private:
         return None
-    if ip.is_loopback:
-        return f"{ip} is a loopback address (this machine)"
     if ip.is_link_local:
         return f"{ip} is a link-local address"
     if ip.is_private or not ip.is_global:

@@ -27,13 +27,13 @@ def changes_between(before: Mapping[str, object], after: Mapping[str, object]) -
 
 
 def created(values: Mapping[str, object]) -> tuple[Change, ...]:
-    """Each field from nothing to its first value."""
-    return tuple(Change(name, None, value) for name, value in values.items())
+    """Each field that has a value, from nothing to its first value."""
+    return tuple(Change(name, None, value) for name, value in values.items() if value is not None)
 
 
 def removed(values: Mapping[str, object]) -> tuple[Change, ...]:
-    """Each field from its last value to nothing."""
-    return tuple(Change(name, value, None) for name, value in values.items())
+    """Each field that had a value, from its last value to nothing."""
+    return tuple(Change(name, value, None) for name, value in values.items() if value is not None)
 
 
 @dataclass(frozen=True)
