@@ -53,6 +53,7 @@ def policy() -> DeliveryPolicy:
         backoff_cap=settings.WEBHOOK_BACKOFF_CAP,
         disable_after=settings.WEBHOOK_DISABLE_AFTER,
         allow_private=settings.WEBHOOK_ALLOW_PRIVATE,
+        log_days=settings.WEBHOOK_LOG_DAYS,
     )
 
 

@@ -44,7 +44,10 @@ class Delivery(models.Model):
     class Meta:
         verbose_name_plural = "deliveries"
         ordering = ("-id",)
-        indexes = [models.Index(fields=["webhook", "-id"], name="delivery_webhook_newest")]
+        indexes = [
+            models.Index(fields=["webhook", "-id"], name="delivery_webhook_newest"),
+            models.Index(fields=["created_at"], name="delivery_created"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.action} to webhook {self.webhook_id}: {self.status}"

@@ -36,3 +36,8 @@ def email(self: Task, recipients: list[str], subject: str, body: str) -> None:
 @shared_task(name="notifications.resend", ignore_result=True)
 def resend() -> int:
     return bootstrap.build().deliveries.resend_stale()
+
+
+@shared_task(name="notifications.prune_log", ignore_result=True)
+def prune_log() -> int:
+    return bootstrap.build().deliveries.prune_log()

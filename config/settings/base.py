@@ -252,6 +252,7 @@ CELERY_BEAT_SCHEDULE = {
     "reconcile-load-balancers": {"task": "loadbalancers.reconcile", "schedule": RECONCILE_INTERVAL},
     "prune-audit-trail": {"task": "audit.prune", "schedule": 3600.0},
     "resend-stale-deliveries": {"task": "notifications.resend", "schedule": 300.0},
+    "prune-delivery-log": {"task": "notifications.prune_log", "schedule": 3600.0},
     "worker-heartbeat": {
         "task": "portal.heartbeat",
         "schedule": HEARTBEAT_INTERVAL,
@@ -293,6 +294,8 @@ WEBHOOK_MAX_ATTEMPTS = env.whole("WEBHOOK_MAX_ATTEMPTS", 5, minimum=1, maximum=5
 WEBHOOK_BACKOFF_CAP = env.number("WEBHOOK_BACKOFF_CAP", 300.0, minimum=1.0, maximum=86400)
 WEBHOOK_DISABLE_AFTER = env.whole("WEBHOOK_DISABLE_AFTER", 20, minimum=1, maximum=10_000)
 WEBHOOK_ALLOW_PRIVATE = env.flag("WEBHOOK_ALLOW_PRIVATE", False)
+# Finished deliveries stay in each webhook's log for WEBHOOK_LOG_DAYS days.
+WEBHOOK_LOG_DAYS = env.whole("WEBHOOK_LOG_DAYS", 30, minimum=1, maximum=3650)
 # E-mail (errors and degraded load balancers, servers taken down): Django's backend, SMTP by
 # these settings; the embedded default (make run) prints e-mails on the console instead.
 EMAIL_BACKEND = "django.core.mail.backends.{}.EmailBackend".format(

@@ -99,7 +99,7 @@ class HttpSender:
             if expired.is_set():
                 raise DeliveryFailed(f"no answer within {timeout:g} s") from None
             raise DeliveryFailed(f"TLS failed: {failed.reason or failed}") from None
-        except (OSError, http.client.HTTPException) as failed:
+        except (OSError, http.client.HTTPException, ValueError) as failed:
             if expired.is_set():
                 raise DeliveryFailed(f"no answer within {timeout:g} s") from None
             raise DeliveryFailed(f"could not deliver: {failed.__class__.__name__}: {failed}") from None

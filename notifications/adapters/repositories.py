@@ -85,6 +85,11 @@ class DjangoDeliveryRepository(DeliveryRepository):
         rows = models.Delivery.objects.filter(status=DeliveryStatus.PENDING.value, updated_at__lt=not_updated_since)
         return [delivery_to_domain(row) for row in rows.order_by("id")[:limit]]
 
+    def delete_finished(self, *, before: datetime, batch: int) -> int:
+        done = models.Delivery.objects.filter(created_at__lt=before).exclude(status=DeliveryStatus.PENDING.value)
+        ids = list(done.order_by("id").values_list("id", flat=True)[:batch])
+        return models.Delivery.objects.filter(id__in=ids).delete()[0] if ids else 0
+
     def create_batch(self, deliveries: list[Delivery]) -> list[Delivery]:
         return [
             delivery_to_domain(

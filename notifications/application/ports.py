@@ -39,6 +39,11 @@ class DeliveryRepository(abc.ABC):
         """PENDING deliveries nobody has touched since then (their message was lost)."""
 
     @abc.abstractmethod
+    def delete_finished(self, *, before: datetime, batch: int) -> int:
+        """Delete up to ``batch`` deliveries that are no longer PENDING and were made
+        before then; how many went."""
+
+    @abc.abstractmethod
     def create_batch(self, deliveries: list[Delivery]) -> list[Delivery]: ...
 
     @abc.abstractmethod

@@ -46,6 +46,7 @@ from notifications.domain.model import (
     Webhook,
     address_refusal,
     sign,
+    url_errors,
 )
 from portal.kernel.actors import Actor, Source
 from portal.kernel.errors import ValidationFailed
@@ -119,7 +120,7 @@ class WebhookService:
 
     def update_one(self, actor: Actor, slug: str, webhook_id: int, payload: UpdateWebhook) -> Webhook:
         team_id = self._team(actor, slug, "change webhooks", writing=True)
-        if payload.url is not None:
+        if payload.url is not None and not url_errors(payload.url):  # a bad one is reported with the rest
             self._check_url(payload.url)
         with self._uow_factory() as uow:
             webhook = self._webhook(uow, team_id, webhook_id, for_update=True)
@@ -395,19 +396,35 @@ class DeliveryService:
             failure = None if 200 <= code < 300 else DeliveryFailed(f"the endpoint answered {code}", code)
         except DeliveryFailed as failed:
             code, failure = failed.code, failed
-        return self._outcome(delivery_id, code, failure)
+        except Exception as unexpected:
+            logger.exception("delivery %s failed unexpectedly", delivery_id)
+            code, failure = None, DeliveryFailed(f"could not deliver: {type(unexpected).__name__}: {unexpected}")
+        return self._outcome(delivery_id, delivery.attempts, code, failure)
 
     def resend_stale(self, *, limit: int = 500) -> int:
         """Hand the workers again the PENDING deliveries whose message was lost (the
         broker was down, a worker died): untouched for longer than any planned retry."""
-        quiet = timedelta(seconds=self._policy.backoff_cap + 2 * self._policy.timeout + 60)
+        quiet = timedelta(seconds=self._policy.backoff_cap + 2 * self._policy.timeout + 600)
         with self._uow_factory() as uow:
             stale = uow.deliveries.get_list_stale(not_updated_since=self._clock.now() - quiet, limit=limit)
         for delivery in stale:
             self._scheduler.deliver(delivery.id)  # type: ignore[arg-type]
         return len(stale)
 
+    def prune_log(self, *, batch: int = 1000) -> int:
+        """Forget the finished deliveries older than the policy's ``log_days``."""
+        before, deleted = self._clock.now() - timedelta(days=self._policy.log_days), 0
+        while True:
+            with self._uow_factory() as uow:
+                gone = uow.deliveries.delete_finished(before=before, batch=batch)
+                uow.commit(by=WORKER)
+            deleted += gone
+            if gone < batch:
+                return deleted
+
     def _send(self, webhook: Webhook, delivery: Delivery) -> int:
+        """One attempt, within the policy's timeout in all: resolving the host counts."""
+        started = self._clock.now()
         parts = urlsplit(webhook.url)
         port = parts.port or (443 if parts.scheme == "https" else 80)
         addresses = self._resolver.resolve(parts.hostname or "", port)
@@ -424,23 +441,35 @@ class DeliveryService:
             "X-Portal-Event-Id": delivery.event_id,
             SIGNATURE_HEADER: sign(webhook.secret, timestamp, body),
         }
-        return self._sender.post(webhook.url, addresses[0], headers, body, self._policy.timeout)
+        left = max(self._policy.timeout - (self._clock.now() - started).total_seconds(), 0.1)
+        return self._sender.post(webhook.url, addresses[0], headers, body, left)
 
     def _skip(self, delivery_id: int, reason: str) -> DeliveryStatus:
         with self._uow_factory() as uow:
-            delivery = uow.deliveries.get_one(delivery_id, for_update=True)
+            try:
+                delivery = uow.deliveries.get_one(delivery_id, for_update=True)
+            except DeliveryNotFound:
+                return DeliveryStatus.SKIPPED
             delivery.skipped(reason)
             uow.deliveries.update_one(delivery)
             uow.commit(by=WORKER)
         return DeliveryStatus.SKIPPED
 
-    def _outcome(self, delivery_id: int, code: int | None, failure: DeliveryFailed | None) -> DeliveryStatus:
+    def _outcome(
+        self, delivery_id: int, attempts: int, code: int | None, failure: DeliveryFailed | None
+    ) -> DeliveryStatus:
+        """Record the attempt made after ``attempts`` earlier ones, unless another run of
+        the same delivery (a redelivered message, a resend) recorded one meanwhile: each
+        attempt is counted once, and only one chain of retries goes on."""
         delay, disabled = None, None
         with self._uow_factory() as uow:
-            delivery = uow.deliveries.get_one(delivery_id, for_update=True)
-            if delivery.status is not DeliveryStatus.PENDING:
-                return delivery.status  # another worker got there first
-            webhook = uow.webhooks.get_one(delivery.webhook_id, for_update=True)
+            try:
+                delivery = uow.deliveries.get_one(delivery_id, for_update=True)
+                webhook = uow.webhooks.get_one(delivery.webhook_id, for_update=True)
+            except (DeliveryNotFound, WebhookNotFound):  # removed with its webhook meanwhile
+                return DeliveryStatus.SKIPPED
+            if delivery.status is not DeliveryStatus.PENDING or delivery.attempts != attempts:
+                return delivery.status  # another run got there first
             if failure is None:
                 delivery.succeeded(code or 200, self._clock.now())
                 webhook.succeeded()

@@ -32,8 +32,11 @@ def url_errors(url: object) -> list[str]:
         return ["url is required"]
     if len(url) > URL_MAX_LENGTH:
         return [f"url must be at most {URL_MAX_LENGTH} characters"]
-    if any(ord(c) < 33 for c in url):
-        return ["url must not contain spaces or control characters"]
+    if any(ord(c) < 33 or ord(c) > 126 for c in url):
+        return [
+            "url must be printable ASCII without spaces: percent-encode other characters, and write an"
+            " international host name in its xn-- form"
+        ]
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -86,8 +89,13 @@ def address_refusal(address: str, *, allow_private: bool) -> str | None:
     private ranges) are refused unless ``allow_private``; addresses nobody can be
     (unspecified, multicast, reserved) always are."""
     ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        # An IPv4 address inside an IPv6 one (mapped, 6to4, Teredo) is judged as itself.
+        embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if embedded is not None:
+            return address_refusal(str(embedded), allow_private=allow_private)
+        if ip.is_site_local and not allow_private:
+            return f"{ip} is a site-local address"
     if ip.is_unspecified or ip.is_multicast:
         return f"{ip} is not an address a webhook can be sent to"
     if ip.is_loopback:  # before "reserved": ::1 is in the reserved ::/8
@@ -101,6 +109,23 @@ def address_refusal(address: str, *, allow_private: bool) -> str | None:
     if ip.is_private or not ip.is_global:
         return f"{ip} is a private address"
     return None
+
+
+def redacted(url: str) -> str:
+    """The URL's scheme, host and port; what follows is replaced by an ellipsis."""
+    try:
+        parts = urlsplit(url)
+        rest = "/…" if (parts.path not in ("", "/") or parts.query) else "/"
+        return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{rest}"
+    except ValueError:
+        return "(not a URL)"
+
+
+def _shown_url_change(change: Change) -> Change:
+    """A URL change as the trail shows it (see ``redacted``); one within the same host
+    still says that the URL changed."""
+    before, after = redacted(str(change.before)), redacted(str(change.after))
+    return Change("url", before, after if after != before else f"{after} (changed)")
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -127,6 +152,8 @@ class DeliveryPolicy:
     disable_after: int = 20
     """Consecutive failed attempts after which a webhook is disabled."""
     allow_private: bool = False
+    log_days: int = 30
+    """Days a finished delivery stays in the log."""
 
     def backoff(self, attempts: int) -> float:
         """Seconds before the next attempt after ``attempts`` failed ones: 10, 20, 40, ... capped."""
@@ -190,7 +217,7 @@ class Webhook:
         if enabled is not None and not isinstance(enabled, bool):
             errors.add("enabled", "enabled must be true or false")
         errors.raise_if_any("the webhook is not valid")
-        before = self.described()
+        before = self._fields()
         old_secret = self.secret
         if url is not None:
             self.url = url
@@ -204,7 +231,10 @@ class Webhook:
             if enabled and not self.enabled:
                 self.failures, self.disabled_reason = 0, ""
             self.enabled = enabled
-        changes = changes_between(before, self.described())
+        changes = tuple(
+            _shown_url_change(change) if change.field == "url" else change
+            for change in changes_between(before, self._fields())
+        )
         if self.secret != old_secret:
             changes += (Change("secret", "(set)", "(changed)"),)
         return changes
@@ -227,6 +257,11 @@ class Webhook:
         return False
 
     def described(self) -> dict[str, object]:
+        """Its fields as the audit trail and other webhooks see them: the URL without its
+        path and query, which are often a credential themselves (chat services' hooks)."""
+        return {**self._fields(), "url": redacted(self.url)}
+
+    def _fields(self) -> dict[str, object]:
         return {
             "url": self.url,
             "event_types": list(self.event_types),

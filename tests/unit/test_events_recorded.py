@@ -515,6 +515,8 @@ def token_delete(portal):
 # -- notifications ---------------------------------------------------------------------------
 
 HOOK_URL = "https://hooks.example.com/portal"
+# The trail keeps a webhook's URL without its path: chat services put the credential there.
+SHOWN_URL = "https://hooks.example.com/…"
 HOOK = "webhook 1 (hooks.example.com)"
 
 
@@ -527,7 +529,7 @@ def webhook_create(portal):
     actor = person(portal, 1, Source.API, "req-hook")
     payload = CreateWebhook(url=HOOK_URL, secret=SECRET, description="ci")
     changes = {
-        "url": (None, HOOK_URL),
+        "url": (None, SHOWN_URL),
         "event_types": (None, ["*"]),
         "description": (None, "ci"),
         "enabled": (None, True),
@@ -553,7 +555,7 @@ def webhook_delete(portal):
     hook = a_webhook(portal)
     actor = person(portal, 1, Source.API, "req-hook-delete")
     changes = {
-        "url": (HOOK_URL, None),
+        "url": (SHOWN_URL, None),
         "event_types": (["*"], None),
         "description": ("ci", None),
         "enabled": (True, None),
@@ -715,6 +717,7 @@ EXEMPT = {
     "AuditService.record": "the trail itself: recording an entry is not a change anyone made",
     "AuditService.prune": "the trail's retention: removes old entries, changes no record",
     "DeliveryService.resend_stale": "bookkeeping: hands lost deliveries to the workers again, changes no record",
+    "DeliveryService.prune_log": "the delivery log's retention: forgets finished deliveries, changes no record",
     "TokenService.used": "bookkeeping: last-used time",
     "Notifier.handle": "bookkeeping: turns a recorded event into deliveries and e-mails",
     "Notifier.payload": "read: the body of a delivery",
@@ -732,6 +735,13 @@ def exempt_resend_stale(portal):
     portal.outbox.deliveries.clear()  # ... and lost
     portal.clock.advance(24 * 3600)
     return portal.notifications.deliveries.resend_stale, lambda: len(portal.outbox.deliveries) == 1
+
+
+def exempt_prune_log(portal):
+    a_webhook(portal)  # its first delivery ...
+    portal.deliver_all()  # ... delivered, so finished
+    portal.clock.advance(31 * 24 * 3600)
+    return portal.notifications.deliveries.prune_log, lambda: portal.uow.deliveries.rows == {}
 
 
 def exempt_token_used(portal):
@@ -755,6 +765,7 @@ def exempt_notifier_handle(portal):
 EXEMPT_WRITE_NOTHING = {
     "AuditService.prune": exempt_prune,
     "DeliveryService.resend_stale": exempt_resend_stale,
+    "DeliveryService.prune_log": exempt_prune_log,
     "TokenService.used": exempt_token_used,
     "Notifier.handle": exempt_notifier_handle,
 }
@@ -1030,3 +1041,15 @@ def test_a_failing_audit_store_does_not_keep_the_event_from_its_other_subscriber
     assert portal.entries(target_id=str(view.id)) == []
     delivered = [d for d in portal.uow.deliveries.rows.values() if d.action == "load_balancer.create_requested"]
     assert len(delivered) == 1
+
+
+def test_an_orphan_already_gone_at_the_provider_is_forgotten_on_the_record(portal):
+    orphan = an_orphan(portal)
+    portal.lbaas.resources.clear()  # gone behind the portal's back
+
+    outcome = portal.reconciliation.delete_orphans([orphan.id], by=ADMIN)
+
+    assert outcome == {orphan.ref: "already gone at the provider"}
+    (entry,) = portal.entries(action="provider_resource.orphan_deleted")
+    assert (entry.actor, entry.source, entry.target_name) == (ADMIN.username, ADMIN.source, "fake-1 at fake")
+    assert "already gone" in entry.message

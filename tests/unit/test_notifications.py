@@ -634,7 +634,7 @@ class TestDelivery:
 
     def test_resend_stale_hands_back_only_pending_deliveries_untouched_past_every_planned_retry(self, portal, owner):
         policy = portal.delivery_policy
-        quiet = policy.backoff_cap + 2 * policy.timeout + 60
+        quiet = policy.backoff_cap + 2 * policy.timeout + 600
         for _ in range(3):
             add_webhook(portal, owner)
         create_lb(portal, owner)
@@ -776,3 +776,121 @@ class TestEmails:
 
         assert "enabled" in failed.value.details
         assert portal.uow.preferences.rows == {}
+
+
+# -- found in review -----------------------------------------------------------------------------
+
+
+class TestFoundInReview:
+    @pytest.mark.parametrize("url", ["https://hooks.example.com/ü", "https://bücher.example/hook"])
+    def test_a_url_that_is_not_ascii_is_refused_and_nothing_is_stored(self, portal, owner, url):
+        with pytest.raises(ValidationFailed) as refused:
+            add_webhook(portal, owner, url=url)
+
+        assert "xn--" in refused.value.details["url"][0]
+        assert portal.uow.webhooks.rows == {}
+
+    @pytest.mark.parametrize("url", ["http://[::1", "http://hooks.example.com:99999/", "http://hooks.example.com/ü"])
+    def test_a_bad_url_in_a_change_is_a_validation_error_and_changes_nothing(self, portal, owner, url):
+        hook = add_webhook(portal, owner)
+
+        with pytest.raises(ValidationFailed) as refused:
+            portal.notifications.webhooks.update_one(owner, "web", hook.id, UpdateWebhook(url=url))
+
+        assert "url" in refused.value.details
+        assert portal.uow.webhooks.rows[hook.id].url == PUBLIC_URL
+
+    def test_a_url_changed_within_its_host_is_recorded_without_its_path_but_as_changed(self, portal, owner):
+        hook = add_webhook(portal, owner)
+
+        portal.notifications.webhooks.update_one(owner, "web", hook.id, UpdateWebhook(url=PUBLIC_URL + "/v2?key=k"))
+
+        assert portal.uow.webhooks.rows[hook.id].url == PUBLIC_URL + "/v2?key=k"
+        (entry,) = portal.entries(action="webhook.updated")
+        assert [(c.field, c.before, c.after) for c in entry.changes] == [
+            ("url", "https://hooks.example.com/…", "https://hooks.example.com/… (changed)")
+        ]
+        assert "key=k" not in repr(portal.trail.rows)
+
+    @pytest.mark.parametrize(
+        "address",
+        [
+            "2002:7f00:1::",
+            "2002:a9fe:a9fe::",
+            "2002:c0a8:1::",
+            "fec0::1",
+            "::ffff:10.0.0.1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+        ],
+    )
+    def test_ipv4_hidden_in_ipv6_and_site_local_addresses_are_refused(self, portal, owner, address):
+        portal.resolver.hosts["sneaky.example.com"] = [address]
+
+        with pytest.raises(UrlRefused):
+            add_webhook(portal, owner, url="https://sneaky.example.com/hook")
+
+    def test_an_unexpected_failure_of_the_sender_is_a_failed_attempt_not_a_stuck_delivery(self, portal, owner):
+        add_webhook(portal, owner)
+        create_lb(portal, owner)
+        (delivery,) = deliveries(portal)
+
+        def broken(*args, **kwargs):
+            raise UnicodeEncodeError("ascii", "ü", 0, 1, "ordinal not in range")
+
+        portal.sender.post = broken
+        assert deliver(portal, delivery.id) is DeliveryStatus.PENDING
+
+        stored = portal.uow.deliveries.rows[delivery.id]
+        assert stored.attempts == 1
+        assert "UnicodeEncodeError" in stored.last_error
+        assert portal.outbox.deliveries[-1] == (delivery.id, portal.delivery_policy.backoff(1))
+
+    def test_two_runs_of_one_delivery_count_one_attempt_and_plan_one_retry(self, portal, owner):
+        """A redelivered message runs the same delivery while the first run is sending."""
+        hook = add_webhook(portal, owner)
+        create_lb(portal, owner)
+        (delivery,) = deliveries(portal)
+        portal.outbox.deliveries.clear()
+        sender, runs = portal.sender, []
+
+        def post(*args, **kwargs):
+            runs.append(1)
+            if len(runs) == 1:  # the second run happens while the first one waits for its answer
+                deliver(portal, delivery.id)
+            raise DeliveryFailed("the endpoint answered 500", 500)
+
+        sender.post = post
+        deliver(portal, delivery.id)
+
+        assert len(runs) == 2
+        assert portal.uow.deliveries.rows[delivery.id].attempts == 1
+        assert portal.uow.webhooks.rows[hook.id].failures == 1
+        assert portal.outbox.deliveries == [(delivery.id, portal.delivery_policy.backoff(1))]
+
+    def test_a_delivery_whose_webhook_goes_while_it_is_sent_is_skipped(self, portal, owner):
+        hook = add_webhook(portal, owner)
+        create_lb(portal, owner)
+        (delivery,) = deliveries(portal)
+
+        def post(*args, **kwargs):
+            portal.notifications.webhooks.delete_one(owner, "web", hook.id)
+            return 204
+
+        portal.sender.post = post
+        assert deliver(portal, delivery.id) is DeliveryStatus.SKIPPED
+
+    def test_the_delivery_log_forgets_finished_deliveries_after_its_days(self, portal, owner):
+        add_webhook(portal, owner, event_types=[LB_CREATED])
+        create_lb(portal, owner, name="old")
+        portal.deliver_all()  # SUCCEEDED
+        portal.sender.answers = [500]
+        create_lb(portal, owner, name="failing")
+        portal.deliver_all()  # still PENDING: its retry is planned ...
+        portal.outbox.deliveries.clear()  # ... and not run yet
+        portal.clock.advance(31 * 24 * 3600)
+        create_lb(portal, owner, name="new")
+        portal.deliver_all()  # SUCCEEDED, but recent
+
+        assert portal.notifications.deliveries.prune_log() == 1
+
+        assert sorted(d.payload["target"]["name"] for d in deliveries(portal)) == ["failing", "new"]
