@@ -459,6 +459,16 @@ class FakeDeliveryRepository(DeliveryRepository):
         ]
         return copy.deepcopy(sorted(found, key=lambda d: d.id or 0)[:limit])
 
+    def delete_finished(self, *, before: datetime, batch: int) -> int:
+        done = sorted(
+            d.id
+            for d in self.rows.values()
+            if d.status is not DeliveryStatus.PENDING and d.created_at is not None and d.created_at < before
+        )[:batch]
+        for delivery_id in done:
+            del self.rows[delivery_id]  # type: ignore[arg-type]
+        return len(done)
+
     def create_batch(self, deliveries: list[Delivery]) -> list[Delivery]:
         made = []
         for delivery in deliveries:
@@ -504,14 +514,15 @@ class FakeAuditRepository(AuditRepository):
         self.rows[entry.id] = entry  # type: ignore[index]
         return entry
 
-    def prune(self, *, keep: int, older_than: datetime | None, batch: int) -> int:
+    def prune(self, *, keep: int, older_than: datetime | None, batch: int, batches: int | None = None) -> int:
         newest = sorted(self.rows, reverse=True)
         doomed = set(newest[keep:])
         if older_than is not None:
             doomed |= {entry_id for entry_id, entry in self.rows.items() if entry.at < older_than}
-        for entry_id in doomed:
+        doomed_now = sorted(doomed)[: None if batches is None else batch * batches]
+        for entry_id in doomed_now:
             del self.rows[entry_id]
-        return len(doomed)
+        return len(doomed_now)
 
 
 class FakeAuditReadModel(AuditReadModel):

@@ -18,7 +18,7 @@ class DjangoAuditRepository(AuditRepository):
             row = models.AuditEntry.objects.create(**mappers.to_values(entry))
         return mappers.to_domain(row)
 
-    def prune(self, *, keep: int, older_than: datetime | None, batch: int) -> int:
+    def prune(self, *, keep: int, older_than: datetime | None, batch: int, batches: int | None = None) -> int:
         # The id of the keep-th newest entry: it and every newer one stay.  Concurrent
         # pruners see as many or more entries, so each one's cut is at or above this;
         # nobody deletes an entry that has fewer than ``keep`` newer ones.
@@ -26,9 +26,12 @@ class DjangoAuditRepository(AuditRepository):
         doomed = Q(id__lt=cut) if cut is not None else Q(pk__in=[])
         if older_than is not None:
             doomed |= Q(at__lt=older_than)
-        deleted = 0
-        while True:
-            ids = list(models.AuditEntry.objects.filter(doomed).order_by("id").values_list("id", flat=True)[:batch])
-            if not ids:
-                return deleted
-            deleted += models.AuditEntry.objects.filter(id__in=ids).delete()[0]
+        deleted, done = 0, 0
+        while batches is None or done < batches:
+            done += 1
+            with transaction.atomic():  # a savepoint inside a caller's transaction
+                ids = list(models.AuditEntry.objects.filter(doomed).order_by("id").values_list("id", flat=True)[:batch])
+                if not ids:
+                    return deleted
+                deleted += models.AuditEntry.objects.filter(id__in=ids).delete()[0]
+        return deleted

@@ -17,11 +17,12 @@ class AuditRepository(abc.ABC):
         undoes the change it records.  Returns it with its id."""
 
     @abc.abstractmethod
-    def prune(self, *, keep: int, older_than: datetime | None, batch: int) -> int:
+    def prune(self, *, keep: int, older_than: datetime | None, batch: int, batches: int | None = None) -> int:
         """Delete the entries that are not among the newest ``keep`` (by id), and with
-        ``older_than`` those older than it, ``batch`` at a time; returns how many.  Safe
-        under concurrent writers and pruners: an entry is deleted only when ``keep``
-        newer ones exist."""
+        ``older_than`` those older than it, ``batch`` at a time (at most ``batches``
+        batches; None: until none is left), each in its own transaction or savepoint;
+        returns how many.  Safe under concurrent writers and pruners: an entry is deleted
+        only when ``keep`` newer ones exist."""
 
 
 class AuditReadModel(abc.ABC):

@@ -45,13 +45,17 @@ class AuditService:
         """Append the entry of a committed event; every ``policy.every`` entries, prune."""
         entry = self._repository.create_one(AuditEntry.of(event))
         if entry.id is not None and self._policy.due(entry.id):
-            self.prune()
+            self.prune(batches=1)  # a write deletes one batch at most; the scheduler's pass the rest
         return entry
 
-    def prune(self) -> int:
-        """Apply the retention rule now; returns how many entries went."""
+    def prune(self, *, batches: int | None = None) -> int:
+        """Apply the retention rule now (``batches``: at most that many batches);
+        returns how many entries went."""
         deleted = self._repository.prune(
-            keep=self._policy.rows, older_than=self._policy.oldest_kept(self._now()), batch=self._policy.batch
+            keep=self._policy.rows,
+            older_than=self._policy.oldest_kept(self._now()),
+            batch=self._policy.batch,
+            batches=batches,
         )
         if deleted:
             logger.info("audit: pruned %d entries (keeping %d, days %s)", deleted, self._policy.rows, self._policy.days)

@@ -202,6 +202,7 @@ class ReconciliationService:
         except ProviderResourceNotFound:
             with self._uow_factory() as uow:
                 uow.orphans.delete_batch([orphan.id] if orphan.id else [])
+                uow.record(self._orphan_deleted(orphan.provider, orphan, "already gone at the provider"))
                 uow.commit(by=by)
             return "already gone at the provider"
         if remote.installation != self._installation:
@@ -220,14 +221,12 @@ class ReconciliationService:
         with self._uow_factory() as uow:
             orphan.mark_deleted(self._clock.now(), reason)
             uow.orphans.update_one(orphan)
-            uow.record(
-                OrphanDeleted(
-                    target_id=f"{name}:{orphan.ref}",
-                    target_name=f"{orphan.ref} at {name}",
-                    reason=orphan.deletion_reason,
-                )
-            )
+            uow.record(self._orphan_deleted(name, orphan, orphan.deletion_reason))
             uow.commit(by=by)
+
+    @staticmethod
+    def _orphan_deleted(name: str, orphan: Orphan, reason: str) -> OrphanDeleted:
+        return OrphanDeleted(target_id=f"{name}:{orphan.ref}", target_name=f"{orphan.ref} at {name}", reason=reason)
 
     @contextmanager
     def _isolated(self, report: ReconcileReport, what: object) -> Iterator[None]:

@@ -445,3 +445,27 @@ def test_an_entrys_message_is_capped_at_500_characters():
     assert len(entry.message) == 500
     assert entry.message == event.message[:500]
     assert entry.target_name == "x" * 600
+
+
+def test_a_write_prunes_one_batch_at_most_and_the_scheduled_pass_the_rest():
+    """After the rule is tightened, one user's write does not delete the whole backlog."""
+    trail = Trail(RetentionPolicy(rows=1000, batch=5))
+    trail.record(120)
+    tightened = RetentionPolicy(rows=10, batch=5)
+    trail.service = audit_bootstrap.build(
+        repository=trail.repository,
+        read_model=FakeAuditReadModel(trail.repository),
+        teams=trail.portal.directory,
+        policy=tightened,
+        now=trail.clock.now,
+    )
+    while (len(trail.written) + 1) % tightened.every:
+        trail.record()
+    before = len(trail.repository.rows)
+
+    trail.record()  # due: prunes
+
+    assert len(trail.repository.rows) == before + 1 - tightened.batch
+    backlog = len(trail.repository.rows) - 10
+    assert trail.service.prune() == backlog
+    assert trail.ids == sorted(trail.written)[-10:]
