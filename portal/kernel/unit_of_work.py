@@ -91,7 +91,9 @@ class AbstractUnitOfWork(abc.ABC):
     def _tracking(self) -> Iterator[TrackingRepository]:
         return (found for found in vars(self).values() if isinstance(found, TrackingRepository))
 
-    def _collect_events(self) -> Iterator[object]:
+    def _collect_events(self) -> list[object]:
+        """Every event of this unit of work, stamped, all taken before any handler runs
+        (a handler may open another unit of work)."""
         by = self._by
         assert by is not None
         context = Context(by.user_id, by.username, str(by.source), by.request_id, self._now())
@@ -102,5 +104,4 @@ class AbstractUnitOfWork(abc.ABC):
             repository.seen.clear()
         happened.extend(self._recorded)
         self._recorded = []
-        for event in happened:
-            yield replace(event, context=context) if isinstance(event, DomainEvent) else event
+        return [replace(event, context=context) if isinstance(event, DomainEvent) else event for event in happened]
