@@ -35,3 +35,28 @@ def launched(*extra_args: str) -> Iterator[Browser]:
             yield browser
         finally:
             browser.close()
+
+
+def watched_for_csp(browser: Browser, live_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The live server's address, with every page the test opens watched: Chromium reports
+    each Content-Security-Policy violation on the console, and any fails the test (a
+    generator for a fixture to yield from)."""
+    violations = []
+    open_page = browser.new_page
+
+    def watched_page(*args, **kwargs):  # type: ignore[no-untyped-def]
+        page = open_page(*args, **kwargs)
+
+        def note(message) -> None:  # type: ignore[no-untyped-def]
+            if "Content Security Policy" in message.text:
+                violations.append(f"{message.location.get('url')}: {message.text}")
+
+        page.on("console", note)
+        return page
+
+    monkeypatch.setattr(browser, "new_page", watched_page)
+    yield live_url
+    # Close every page before the database is torn down: an open page keeps polling.
+    for context in browser.contexts:
+        context.close()
+    assert violations == [], "Content-Security-Policy violations"

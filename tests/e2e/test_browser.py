@@ -17,7 +17,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 from playwright.sync_api import Page, expect
 
 from servers.models import Server
-from tests.e2e.chromium import launched
+from tests.e2e.chromium import launched, watched_for_csp
 from tests.factories import LoadBalancerRowFactory, ServerFactory, UserFactory
 
 # Assertions wait as long as actions do: a loaded two-core machine runs the browser,
@@ -38,27 +38,8 @@ def browser():
 
 @pytest.fixture
 def portal(browser, live_server, celery_worker, monkeypatch):
-    # Chromium reports each Content-Security-Policy violation on the console: every page a
-    # test opens is watched, so a page that needs more than its policy allows fails the test.
-    violations = []
-    open_page = browser.new_page
-
-    def watched_page(*args, **kwargs):
-        page = open_page(*args, **kwargs)
-
-        def note(message):
-            if "Content Security Policy" in message.text:
-                violations.append(f"{message.location.get('url')}: {message.text}")
-
-        page.on("console", note)
-        return page
-
-    monkeypatch.setattr(browser, "new_page", watched_page)
-    yield live_server.url
-    # Close every page before the database is torn down: an open page keeps polling.
-    for context in browser.contexts:
-        context.close()
-    assert violations == [], "Content-Security-Policy violations"
+    """The live server's address; every page is watched for Content-Security-Policy violations."""
+    yield from watched_for_csp(browser, live_server.url, monkeypatch)
 
 
 def new_page(browser, portal: str, username: str) -> Page:

@@ -22,7 +22,7 @@ from playwright.sync_api import expect
 from loadbalancers import bootstrap
 from loadbalancers.application.payloads import CreateLoadBalancer, UpdateLoadBalancer
 from loadbalancers.domain.model import LoadBalancer, OperatingStatus
-from tests.e2e.chromium import launched
+from tests.e2e.chromium import launched, watched_for_csp
 from tests.e2e.test_browser import PASSWORD, SHOTS, WCAG_AA, new_page, shot
 from tests.factories import ServerFactory, UserFactory
 from tests.fakes import FakeScheduler
@@ -40,26 +40,8 @@ def browser():
 
 @pytest.fixture
 def portal(browser, live_server, monkeypatch):
-    """The live server's address; as in test_browser.py, every page is watched for
-    Content-Security-Policy violations, which fail the test."""
-    violations = []
-    open_page = browser.new_page
-
-    def watched_page(*args, **kwargs):
-        page = open_page(*args, **kwargs)
-
-        def note(message):
-            if "Content Security Policy" in message.text:
-                violations.append(f"{message.location.get('url')}: {message.text}")
-
-        page.on("console", note)
-        return page
-
-    monkeypatch.setattr(browser, "new_page", watched_page)
-    yield live_server.url
-    for context in browser.contexts:
-        context.close()
-    assert violations == [], "Content-Security-Policy violations"
+    """The live server's address; every page is watched for Content-Security-Policy violations."""
+    yield from watched_for_csp(browser, live_server.url, monkeypatch)
 
 
 @pytest.fixture
