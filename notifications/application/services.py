@@ -247,6 +247,10 @@ class Notifier:
         event_id = self._new_id()
         with self._uow_factory() as uow:
             wanted = [w for w in uow.webhooks.get_list(team_ids=teams, enabled=True) if w.wants(event.action)]
+            payloads = {
+                team_id: self.payload(event, event_id, self._teams.slug_of(team_id))
+                for team_id in {w.team_id for w in wanted}
+            }
             deliveries = uow.deliveries.create_batch(
                 [
                     Delivery(
@@ -254,7 +258,7 @@ class Notifier:
                         webhook_id=webhook.id,  # type: ignore[arg-type]
                         event_id=event_id,
                         action=event.action,
-                        payload=self.payload(event, event_id, self._teams.slug_of(webhook.team_id)),
+                        payload=payloads[webhook.team_id],
                     )
                     for webhook in wanted
                 ]
