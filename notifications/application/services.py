@@ -199,7 +199,7 @@ class WebhookService:
         role = actor.roles.get(team_id)
         if role == OWNER or (actor.changes_all if writing else actor.sees_all):
             return team_id
-        raise NotOwner(slug, role or "member of operations without the permission", action)
+        raise NotOwner(slug, role or "staff member without the permission to change webhooks", action)
 
     @staticmethod
     def _webhook(uow: NotificationsUnitOfWork, team_id: int, webhook_id: int, *, for_update: bool = False) -> Webhook:
