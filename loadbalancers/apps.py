@@ -8,10 +8,14 @@ class LoadbalancersConfig(AppConfig):
     def ready(self) -> None:
         from accounts import bootstrap as accounts_bootstrap
         from loadbalancers.adapters.usage import LoadBalancerServerUsage, LoadBalancerTeamUsage
+        from loadbalancers.bootstrap import on_server_changed
+        from portal import events as portal_events
         from servers import bootstrap as servers_bootstrap
+        from servers.domain.events import ServerUpdated
 
         servers_bootstrap.register_usage(LoadBalancerServerUsage())
         accounts_bootstrap.register_usage(LoadBalancerTeamUsage())
+        portal_events.subscribe(ServerUpdated, on_server_changed)
         self._check_providers()
 
     @staticmethod

@@ -21,7 +21,12 @@ from loadbalancers.adapters.scheduler import CeleryTaskScheduler
 from loadbalancers.adapters.unit_of_work import DjangoUnitOfWork
 from loadbalancers.application.lbaas import Providers
 from loadbalancers.application.load_balancers import LoadBalancerService
-from loadbalancers.application.provisioning import ProvisioningPolicy, ProvisioningService, provisioning_handlers
+from loadbalancers.application.provisioning import (
+    ProvisioningPolicy,
+    ProvisioningService,
+    inventory_handlers,
+    provisioning_handlers,
+)
 from loadbalancers.application.reconciliation import ReconciliationService
 from loadbalancers.selectors import DjangoLoadBalancerReadModel
 from portal import events as portal_events
@@ -29,6 +34,7 @@ from portal.kernel.actors import Actor
 from portal.runtime import instance_id
 from servers import bootstrap as servers_bootstrap
 from servers.application.services import ServerService
+from servers.domain.events import ServerUpdated
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,13 @@ class LoadBalancerServices:
 def teams_using_server(server_id: int) -> dict[int, list[str]]:
     """The names of the live load balancers that use a server, by team id."""
     return usage.teams_using(server_id)
+
+
+def on_server_changed(event: Any) -> None:
+    """A server's status changed in the inventory: the load balancers using it follow,
+    in the background (subscribed to every app's events at start-up)."""
+    for handler in inventory_handlers(CeleryTaskScheduler())[ServerUpdated]:
+        handler(event)
 
 
 def actor(request: Any) -> Actor:
@@ -90,6 +103,7 @@ def policy() -> ProvisioningPolicy:
         stuck_after=settings.LBAAS_STUCK_AFTER,
         orphan_grace=settings.RECONCILE_ORPHAN_GRACE,
         orphan_max_deletes=settings.RECONCILE_ORPHAN_MAX_DELETES,
+        drain_on_maintenance=settings.DRAIN_ON_MAINTENANCE,
     )
 
 
@@ -141,6 +155,7 @@ def build(**overrides: Any) -> LoadBalancerServices:
             quota_defaults=part["quota_defaults"],
             new_id=part["new_id"],
             address_policy=part["address_policy"],
+            drain_on_maintenance=part["policy"].drain_on_maintenance,
         ),
         provisioning=steps,
         reconciliation=ReconciliationService(

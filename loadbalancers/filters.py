@@ -6,13 +6,30 @@ from django import forms
 
 from loadbalancers.application.payloads import LoadBalancerQuery
 from loadbalancers.domain.model import OperatingStatus, ProvisioningStatus
+from loadbalancers.domain.tags import tag_errors
 from portal.filters import ListFilters
+
+
+class TagListField(forms.Field):
+    """Every ``tag`` sent (repeated: all must match); each must be a tag."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value: object) -> list[str]:
+        tags = [str(item) for item in (value or []) if str(item)]
+        if problems := tag_errors(tags):
+            raise forms.ValidationError(problems)
+        return tags
 
 
 class LoadBalancerFilters(ListFilters):
     provisioning_status = forms.CharField(required=False, help_text=", ".join(ProvisioningStatus))
     operating_status = forms.CharField(required=False, help_text=", ".join(OperatingStatus))
     team = forms.CharField(required=False, max_length=63, help_text="A team's slug: only its load balancers.")
+    tag = TagListField(
+        required=False,
+        help_text="A tag (label or key=value): only the load balancers with it; repeat for more (all must match).",
+    )
 
     default_sort = ("created_at", "desc")
 
@@ -24,4 +41,5 @@ class LoadBalancerFilters(ListFilters):
             operating_status=data["operating_status"] or None,
             search=data["search"] or None,
             team=data["team"] or None,
+            tags=tuple(data["tag"]),
         )

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from loadbalancers.domain.members import REASON_MAX_LENGTH, AdminState
 from loadbalancers.domain.model import (
     DESCRIPTION_MAX_LENGTH,
     Algorithm,
@@ -33,6 +34,9 @@ class LoadBalancer(models.Model):
     listener_protocol = models.CharField(max_length=8, choices=_choices(ListenerProtocol))
     listener_port = models.PositiveIntegerField()
     algorithm = models.CharField(max_length=32, choices=_choices(Algorithm))
+    # The monitor's fields (loadbalancers.domain.monitors.HealthMonitor.as_dict); NULL: none.
+    health_monitor = models.JSONField(null=True, blank=True)
+    deletion_protection = models.BooleanField(default=False)
     provisioning_status = models.CharField(max_length=16, choices=_choices(ProvisioningStatus), db_index=True)
     operating_status = models.CharField(max_length=16, choices=_choices(OperatingStatus), db_index=True)
     provider = models.CharField(max_length=32)
@@ -67,6 +71,13 @@ class Member(models.Model):
     # PROTECT: the database itself refuses to delete a server still in use.
     server = models.ForeignKey("servers.Server", on_delete=models.PROTECT, related_name="memberships")
     position = models.PositiveSmallIntegerField(default=0)
+    weight = models.PositiveSmallIntegerField(default=1)
+    admin_state = models.CharField(max_length=8, choices=_choices(AdminState), default=AdminState.ENABLED)
+    operating_status = models.CharField(
+        max_length=16, choices=_choices(OperatingStatus), default=OperatingStatus.NO_MONITOR
+    )
+    status_reason = models.CharField(max_length=REASON_MAX_LENGTH, blank=True, default="")
+    drained_by_inventory = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["position"]
@@ -76,6 +87,22 @@ class Member(models.Model):
 
     def __str__(self) -> str:
         return f"{self.load_balancer_id} -> server {self.server_id}"
+
+
+class Tag(models.Model):
+    """One tag of a load balancer (``web``, ``env=prod``)."""
+
+    load_balancer = models.ForeignKey(LoadBalancer, on_delete=models.CASCADE, related_name="tags")
+    value = models.CharField(max_length=191)
+
+    class Meta:
+        ordering = ["value"]
+        constraints = [models.UniqueConstraint(fields=["load_balancer", "value"], name="tag_unique_per_lb")]
+        # Finding the load balancers that carry a tag starts from the tag.
+        indexes = [models.Index(fields=["value", "load_balancer"], name="tag_value_lb")]
+
+    def __str__(self) -> str:
+        return self.value
 
 
 class Orphan(models.Model):

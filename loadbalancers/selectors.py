@@ -1,14 +1,14 @@
 """The read side: load balancers as people see them, in few queries.
 
-A page costs three queries whatever its size: the count, the rows with their teams and
-creators, and every member with its server.
+A page costs four queries whatever its size: the count, the rows with their teams and
+creators, every member with its server, and every tag.
 """
 
 from __future__ import annotations
 
 from uuid import UUID
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from loadbalancers import models
 from loadbalancers.application.payloads import LoadBalancerQuery
@@ -19,7 +19,8 @@ from portal.kernel.pagination import Page
 
 def load_balancer_rows() -> QuerySet[models.LoadBalancer]:
     return models.LoadBalancer.objects.select_related("team", "created_by").prefetch_related(
-        Prefetch("members", queryset=models.Member.objects.select_related("server").order_by("position"))
+        Prefetch("members", queryset=models.Member.objects.select_related("server").order_by("position")),
+        Prefetch("tags", queryset=models.Tag.objects.order_by("value")),
     )
 
 
@@ -35,6 +36,8 @@ def filter_load_balancers(query: LoadBalancerQuery) -> QuerySet[models.LoadBalan
         rows = rows.exclude(provisioning_status=ProvisioningStatus.DELETED)
     if query.operating_status:
         rows = rows.filter(operating_status=query.operating_status)
+    for tag in query.tags:
+        rows = rows.filter(Exists(models.Tag.objects.filter(load_balancer=OuterRef("pk"), value=tag)))
     if query.search:
         rows = rows.filter(
             Q(name__icontains=query.search)
@@ -61,9 +64,17 @@ def to_view(row: models.LoadBalancer) -> LoadBalancerView:
                 address=member.server.address,
                 port=member.server.port,
                 status=member.server.status,
+                weight=member.weight,
+                admin_state=member.admin_state,
+                operating_status=member.operating_status,
+                status_reason=member.status_reason or None,
+                drained_by_inventory=member.drained_by_inventory,
             )
             for member in row.members.all()
         ],
+        health_monitor=row.health_monitor,
+        tags=[tag.value for tag in row.tags.all()],
+        deletion_protection=row.deletion_protection,
         listener_protocol=row.listener_protocol,
         listener_port=row.listener_port,
         algorithm=row.algorithm,

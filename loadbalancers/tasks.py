@@ -65,6 +65,19 @@ def follow(self: Task, lb_id: str) -> None:
     _run_step(self, "follow", lb_id)
 
 
+@shared_task(bind=True, name="loadbalancers.follow_inventory", max_retries=None)
+def follow_inventory(self: Task, server_id: int) -> None:
+    """The load balancers using a server whose status changed follow the inventory.  A
+    transient failure is retried a few times; after that the reconciler's pass catches up."""
+    try:
+        bootstrap.build().provisioning.follow_inventory(server_id=int(server_id))
+    except TRANSIENT as exc:
+        if self.request.retries >= settings.LBAAS_RETRY_MAX:
+            logger.warning("follow_inventory for server %s gave up (the reconciler catches up): %s", server_id, exc)
+            return
+        raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
+
+
 @shared_task(name="loadbalancers.reconcile")
 def reconcile() -> dict[str, int]:
     report = bootstrap.build().reconciliation.reconcile()

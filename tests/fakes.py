@@ -27,13 +27,14 @@ from loadbalancers import bootstrap
 from loadbalancers.application.lbaas import LBaaSClient, LoadBalancerSpec, MemberHealth, ProviderLoadBalancer, Providers
 from loadbalancers.application.payloads import LoadBalancerQuery
 from loadbalancers.application.ports import LoadBalancerRepository, OrphanRepository, UnitOfWork
-from loadbalancers.application.provisioning import ProvisioningPolicy
+from loadbalancers.application.provisioning import ProvisioningPolicy, inventory_handlers
 from loadbalancers.application.read_model import LoadBalancerReadModel, LoadBalancerView, MemberView
 from loadbalancers.domain.errors import (
     LoadBalancerNotFound,
     NameTaken,
     ProviderResourceNotFound,
 )
+from loadbalancers.domain.health import overall_operating_status
 from loadbalancers.domain.model import PENDING, LoadBalancer, OperatingStatus, ProvisioningStatus
 from loadbalancers.domain.orphans import Orphan
 from notifications import bootstrap as notifications_bootstrap
@@ -148,6 +149,7 @@ class FakeLoadBalancerRepository(LoadBalancerRepository):
         ids: Iterable[UUID] | None = None,
         provider: str | None = None,
         statuses: Iterable[ProvisioningStatus] | None = None,
+        server_id: int | None = None,
     ) -> list[LoadBalancer]:
         wanted_ids = None if ids is None else set(ids)
         wanted_statuses = None if statuses is None else set(statuses)
@@ -157,6 +159,7 @@ class FakeLoadBalancerRepository(LoadBalancerRepository):
             if (wanted_ids is None or lb.id in wanted_ids)
             and (provider is None or lb.provider == provider)
             and (wanted_statuses is None or lb.provisioning_status in wanted_statuses)
+            and (server_id is None or server_id in lb.server_ids)
         ]
 
     def get_list_pending(self, *, not_checked_since: datetime) -> list[LoadBalancer]:
@@ -397,7 +400,7 @@ class FakeUnitOfWork(UnitOfWork, ServersUnitOfWork, AccountsUnitOfWork, Notifica
         return sorted(
             lb.name
             for lb in self.load_balancers.rows.values()
-            if server_id in lb.members and lb.provisioning_status is not ProvisioningStatus.DELETED
+            if server_id in lb.server_ids and lb.provisioning_status is not ProvisioningStatus.DELETED
         )
 
 
@@ -591,7 +594,7 @@ class FakeServerUsers:
     def teams_using(self, server_id: int) -> dict[int, list[str]]:
         teams: dict[int, list[str]] = {}
         for lb in sorted(self._uow.load_balancers.rows.values(), key=lambda lb: lb.name):
-            if server_id in lb.members and lb.provisioning_status is not ProvisioningStatus.DELETED:
+            if server_id in lb.server_ids and lb.provisioning_status is not ProvisioningStatus.DELETED:
                 teams.setdefault(lb.team_id, []).append(lb.name)
         return teams
 
@@ -664,6 +667,7 @@ class FakeReadModel(LoadBalancerReadModel):
             )
             and (query.operating_status is None or lb.operating_status == query.operating_status)
             and (not query.search or query.search in lb.name)
+            and set(query.tags) <= set(lb.tags)
         ]
         return _page(views, query.page)
 
@@ -678,14 +682,22 @@ class FakeReadModel(LoadBalancerReadModel):
             created_by=None if lb.created_by_id is None else self._usernames.get(lb.created_by_id),
             servers=[
                 MemberView(
-                    id=m,
-                    name=servers[m].name,
-                    address=servers[m].address,
-                    port=servers[m].port,
-                    status=servers[m].status,
+                    id=m.server_id,
+                    name=servers[m.server_id].name,
+                    address=servers[m.server_id].address,
+                    port=servers[m.server_id].port,
+                    status=servers[m.server_id].status,
+                    weight=m.weight,
+                    admin_state=m.admin_state.value,
+                    operating_status=m.operating_status.value,
+                    status_reason=m.status_reason,
+                    drained_by_inventory=m.drained_by_inventory,
                 )
                 for m in lb.members
             ],
+            health_monitor=lb.health_monitor.as_dict() if lb.health_monitor else None,
+            tags=list(lb.tags),
+            deletion_protection=lb.deletion_protection,
             listener_protocol=lb.listener_protocol,
             listener_port=lb.listener_port,
             algorithm=lb.algorithm,
@@ -716,6 +728,9 @@ class FakeScheduler:
     def follow(self, lb_id: UUID, *, delay: float) -> None:
         self.sent.append(("follow", lb_id))
 
+    def follow_inventory(self, server_id: int) -> None:
+        self.sent.append(("follow_inventory", server_id))  # type: ignore[arg-type]
+
     def take(self) -> list[tuple[str, UUID]]:
         sent, self.sent = self.sent, []
         return sent
@@ -740,7 +755,8 @@ class FakeLBaaS(LBaaSClient):
     resources: dict[str, _Remote] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)
     fail_next: list[Exception] = field(default_factory=list)
-    operating_status: OperatingStatus = OperatingStatus.ONLINE
+    health: dict[tuple[str, int], MemberHealth] = field(default_factory=dict)
+    """What it says of a member (by address and port) when ACTIVE; ONLINE unless set here."""
     installation: str | None = "this-portal"
 
     def create(self, spec: LoadBalancerSpec, *, client_token: str) -> ProviderLoadBalancer:
@@ -796,12 +812,19 @@ class FakeLBaaS(LBaaSClient):
     def _answer(self, ref: str) -> ProviderLoadBalancer:
         remote = self._remote(ref)
         active = remote.status is ProvisioningStatus.ACTIVE
+        members = tuple(
+            self.health.get((m.address, m.port), MemberHealth(m.address, m.port, OperatingStatus.ONLINE))
+            if active
+            else MemberHealth(m.address, m.port, OperatingStatus.OFFLINE)
+            for m in remote.spec.members
+        )
         return ProviderLoadBalancer(
             ref=ref,
             provisioning_status=remote.status,
-            operating_status=self.operating_status if active else OperatingStatus.OFFLINE,
+            operating_status=overall_operating_status(m.operating_status for m in members),
             vip_address=remote.vip,
-            members=tuple(MemberHealth(m.address, m.port, OperatingStatus.ONLINE) for m in remote.spec.members),
+            health_monitor=remote.spec.health_monitor,
+            members=members,
             error=remote.error,
             client_token=remote.token,
             installation=remote.installation,
@@ -893,8 +916,9 @@ class Portal:
 
     @property
     def subscribers(self) -> dict[type, list]:  # type: ignore[type-arg]
-        """What production's apps subscribe to every event: the trail and the notifier."""
-        return {DomainEvent: [self._record, self._notify]}
+        """What production's apps subscribe to every event: the trail and the notifier,
+        and the load balancers' follow-up of server status changes."""
+        return {DomainEvent: [self._record, self._notify], **inventory_handlers(self.scheduler)}
 
     def _record(self, event: object) -> None:
         self.audit.record(event)  # type: ignore[arg-type]
@@ -943,6 +967,18 @@ class Portal:
         assert server.id is not None
         return server.id
 
+    def member_health(self, server_id: int, status: OperatingStatus, reason: str | None = None) -> None:
+        """What the fake provider says from now on of the member on this server."""
+        server = self.uow.servers.rows[server_id]
+        self.lbaas.health[(server.address, server.port)] = MemberHealth(server.address, server.port, status, reason)
+
+    def degrade(self, lb_id: UUID) -> int:
+        """Its first member fails its checks at the provider (it reads DEGRADED once
+        seen); returns that member's server id."""
+        first = self.stored(lb_id).server_ids[0]
+        self.member_health(first, OperatingStatus.ERROR, "check failed")
+        return first
+
     def stored(self, lb_id: UUID) -> LoadBalancer:
         return self.uow.load_balancers.rows[lb_id]
 
@@ -953,6 +989,7 @@ class Portal:
             "apply_update": self.provisioning.apply_update,
             "deprovision": self.provisioning.deprovision,
             "follow": self.provisioning.follow,
+            "follow_inventory": lambda server_id: self.provisioning.follow_inventory(server_id=server_id),
         }
         for step, lb_id in self.scheduler.take():
             steps[step](lb_id)

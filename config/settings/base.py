@@ -270,6 +270,9 @@ PORTAL_INSTANCE_ID = env.identifier("PORTAL_INSTANCE_ID", "")
 # operator then decides in the admin.
 RECONCILE_ORPHAN_GRACE = env.number("RECONCILE_ORPHAN_GRACE", 3600.0, minimum=0.0, maximum=30 * 86400)
 RECONCILE_ORPHAN_MAX_DELETES = env.whole("RECONCILE_ORPHAN_MAX_DELETES", 10, minimum=0, maximum=10000)
+# Members whose servers ops set DOWN or MAINTENANCE in the inventory are put in drain (no
+# new connections) through a normal update, and enabled again once their servers are OK.
+DRAIN_ON_MAINTENANCE = env.flag("DRAIN_ON_MAINTENANCE", True)
 
 # -- teams ------------------------------------------------------------------------------------
 # The quotas of a team that has none of its own (operations set a team's own in the admin):
@@ -340,7 +343,6 @@ HAPROXY_LBAAS = {
     "state_dir": env.text("HAPROXY_STATE_DIR", str(VAR_DIR / "haproxy")),
     "vip_network": env.network("HAPROXY_VIP_NETWORK", "127.77.0.0/16"),
     "haproxy_bin": env.text("HAPROXY_BIN", shutil.which("haproxy") or "/usr/sbin/haproxy"),
-    "check_interval": env.number("HAPROXY_CHECK_INTERVAL", 2.0, minimum=0.1, maximum=300),
 }
 
 ELBV2_LBAAS = {

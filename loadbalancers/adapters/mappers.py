@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from loadbalancers import models
+from loadbalancers.domain.members import AdminState, Member
 from loadbalancers.domain.model import Algorithm, ListenerProtocol, LoadBalancer, OperatingStatus, ProvisioningStatus
+from loadbalancers.domain.monitors import HealthMonitor, MonitorType
 from loadbalancers.domain.orphans import Orphan
 
 _FIELDS = (
@@ -17,16 +21,23 @@ _FIELDS = (
     "pending_since",
     "submitted_at",
     "checked_at",
+    "deletion_protection",
 )
 _ENUM_FIELDS = ("listener_protocol", "algorithm", "provisioning_status", "operating_status")
 
 
-def to_domain(row: models.LoadBalancer, member_ids: list[int]) -> LoadBalancer:
+MEMBER_FIELDS = ("server_id", "weight", "admin_state", "operating_status", "status_reason", "drained_by_inventory")
+
+
+def to_domain(row: models.LoadBalancer, members: Sequence[dict], tags: Sequence[str]) -> LoadBalancer:  # type: ignore[type-arg]
+    """The aggregate of a row, its members (rows' MEMBER_FIELDS values, in order) and tags."""
     return LoadBalancer(
         id=row.id,
         team_id=row.team_id,
         created_by_id=row.created_by_id,
-        members=tuple(member_ids),
+        members=tuple(member_to_domain(member) for member in members),
+        health_monitor=monitor_to_domain(row.health_monitor),
+        tags=tuple(sorted(tags)),
         listener_protocol=ListenerProtocol(row.listener_protocol),
         algorithm=Algorithm(row.algorithm),
         provisioning_status=ProvisioningStatus(row.provisioning_status),
@@ -44,14 +55,45 @@ def row_values(lb: LoadBalancer) -> dict[str, object]:
     values.update({name: getattr(lb, name).value for name in _ENUM_FIELDS})
     values["team_id"] = lb.team_id
     values["created_by_id"] = lb.created_by_id
+    values["health_monitor"] = lb.health_monitor.as_dict() if lb.health_monitor else None
     return values
+
+
+def member_to_domain(values: dict) -> Member:  # type: ignore[type-arg]
+    return Member(
+        server_id=values["server_id"],
+        weight=values["weight"],
+        admin_state=AdminState(values["admin_state"]),
+        operating_status=OperatingStatus(values["operating_status"]),
+        status_reason=values["status_reason"] or None,
+        drained_by_inventory=values["drained_by_inventory"],
+    )
 
 
 def member_rows(lb: LoadBalancer) -> list[models.Member]:
     return [
-        models.Member(load_balancer_id=lb.id, server_id=server_id, position=position)
-        for position, server_id in enumerate(lb.members)
+        models.Member(
+            load_balancer_id=lb.id,
+            position=position,
+            server_id=member.server_id,
+            weight=member.weight,
+            admin_state=member.admin_state.value,
+            operating_status=member.operating_status.value,
+            status_reason=member.status_reason or "",
+            drained_by_inventory=member.drained_by_inventory,
+        )
+        for position, member in enumerate(lb.members)
     ]
+
+
+def tag_rows(lb: LoadBalancer) -> list[models.Tag]:
+    return [models.Tag(load_balancer_id=lb.id, value=tag) for tag in lb.tags]
+
+
+def monitor_to_domain(values: dict | None) -> HealthMonitor | None:  # type: ignore[type-arg]
+    if not values:
+        return None
+    return HealthMonitor(**{**values, "type": MonitorType(values["type"])})
 
 
 _ORPHAN_FIELDS = ("provider", "ref", "client_token", "first_seen_at", "last_seen_at", "deleted_at", "deletion_reason")

@@ -25,7 +25,7 @@ class DjangoLoadBalancerRepository(LoadBalancerRepository):
             row = rows.get(pk=lb_id)
         except models.LoadBalancer.DoesNotExist:
             raise LoadBalancerNotFound(lb_id) from None
-        return mappers.to_domain(row, self._member_ids(row.pk))
+        return mappers.to_domain(row, self._members(row.pk), self._tags(row.pk))
 
     def get_list(
         self,
@@ -33,8 +33,11 @@ class DjangoLoadBalancerRepository(LoadBalancerRepository):
         ids: Iterable[UUID] | None = None,
         provider: str | None = None,
         statuses: Iterable[ProvisioningStatus] | None = None,
+        server_id: int | None = None,
     ) -> list[LoadBalancer]:
         rows = models.LoadBalancer.objects.order_by("created_at", "pk")
+        if server_id is not None:
+            rows = rows.filter(members__server_id=server_id)
         if ids is not None:
             rows = rows.filter(pk__in=list(ids))
         if provider is not None:
@@ -54,12 +57,16 @@ class DjangoLoadBalancerRepository(LoadBalancerRepository):
 
     @staticmethod
     def _with_members(rows: list[models.LoadBalancer]) -> list[LoadBalancer]:
-        """The aggregates of these rows, their members read in one query."""
-        members: dict[UUID, list[int]] = {row.pk: [] for row in rows}
-        pairs = models.Member.objects.filter(load_balancer__in=rows).order_by("position")
-        for lb_id, server_id in pairs.values_list("load_balancer_id", "server_id"):
-            members[lb_id].append(server_id)
-        return [mappers.to_domain(row, members[row.pk]) for row in rows]
+        """The aggregates of these rows, their members and their tags read in one query each."""
+        members: dict[UUID, list[dict]] = {row.pk: [] for row in rows}  # type: ignore[type-arg]
+        tags: dict[UUID, list[str]] = {row.pk: [] for row in rows}
+        ids = [row.pk for row in rows]
+        found = models.Member.objects.filter(load_balancer_id__in=ids).order_by("position")
+        for values in found.values("load_balancer_id", *mappers.MEMBER_FIELDS):
+            members[values["load_balancer_id"]].append(values)
+        for lb_id, tag in models.Tag.objects.filter(load_balancer_id__in=ids).values_list("load_balancer_id", "value"):
+            tags[lb_id].append(tag)
+        return [mappers.to_domain(row, members[row.pk], tags[row.pk]) for row in rows]
 
     def count_live(self, *, team_id: int) -> int:
         return (
@@ -80,6 +87,7 @@ class DjangoLoadBalancerRepository(LoadBalancerRepository):
             with transaction.atomic():
                 models.LoadBalancer.objects.create(id=lb.id, version=1, **mappers.row_values(lb))
                 models.Member.objects.bulk_create(mappers.member_rows(lb))
+                models.Tag.objects.bulk_create(mappers.tag_rows(lb))
         except IntegrityError:
             if self.name_taken(lb.name):
                 raise NameTaken(lb.name) from None
@@ -96,9 +104,13 @@ class DjangoLoadBalancerRepository(LoadBalancerRepository):
                 )
                 if not changed:
                     raise StaleVersion(f"load balancer {lb.id} was changed by someone else; reload it and try again")
-                if tuple(self._member_ids(lb.id)) != lb.members:
+                stored = tuple(mappers.member_to_domain(values) for values in self._members(lb.id))
+                if stored != lb.members:
                     models.Member.objects.filter(load_balancer_id=lb.id).delete()
                     models.Member.objects.bulk_create(mappers.member_rows(lb))
+                if tuple(self._tags(lb.id)) != lb.tags:
+                    models.Tag.objects.filter(load_balancer_id=lb.id).delete()
+                    models.Tag.objects.bulk_create(mappers.tag_rows(lb))
         except IntegrityError:
             if self._name_taken_by_other(lb):
                 raise NameTaken(lb.name) from None
@@ -114,9 +126,13 @@ class DjangoLoadBalancerRepository(LoadBalancerRepository):
         return lb
 
     @staticmethod
-    def _member_ids(lb_id: UUID) -> list[int]:
+    def _members(lb_id: UUID) -> list[dict]:  # type: ignore[type-arg]
         members = models.Member.objects.filter(load_balancer_id=lb_id).order_by("position")
-        return list(members.values_list("server_id", flat=True))
+        return list(members.values(*mappers.MEMBER_FIELDS))
+
+    @staticmethod
+    def _tags(lb_id: UUID) -> list[str]:
+        return sorted(models.Tag.objects.filter(load_balancer_id=lb_id).values_list("value", flat=True))
 
     @staticmethod
     def _name_taken_by_other(lb: LoadBalancer) -> bool:

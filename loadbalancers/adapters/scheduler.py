@@ -39,7 +39,10 @@ class CeleryTaskScheduler(TaskScheduler):
     def follow(self, lb_id: UUID, *, delay: float) -> None:
         self._send("loadbalancers.follow", lb_id, countdown=delay)
 
-    def _send(self, task: str, lb_id: UUID, countdown: float | None = None) -> None:
+    def follow_inventory(self, server_id: int) -> None:
+        self._send("loadbalancers.follow_inventory", server_id)
+
+    def _send(self, task: str, lb_id: UUID | int, countdown: float | None = None) -> None:
         def publish() -> None:
             if not BREAKER.allows():
                 logger.warning("%s for load balancer %s not sent: the broker failed just now", task, lb_id)
@@ -47,7 +50,9 @@ class CeleryTaskScheduler(TaskScheduler):
             try:
                 call_within(
                     settings.BROKER_TIMEOUT,
-                    lambda: self._app.send_task(task, args=[str(lb_id)], countdown=countdown),
+                    lambda: self._app.send_task(
+                        task, args=[lb_id if isinstance(lb_id, int) else str(lb_id)], countdown=countdown
+                    ),
                     what=f"sending {task}",
                 )
             except Exception as exc:  # noqa: BLE001 - any broker failure: the reconciler sends it later

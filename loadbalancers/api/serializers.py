@@ -1,8 +1,77 @@
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from loadbalancers.application.read_model import LoadBalancerView
-from loadbalancers.domain.model import Algorithm, ListenerProtocol
-from portal.api.inputs import InputSerializer, StrictCharField, StrictIntegerField, enum_field
+from loadbalancers.domain.members import WEIGHT_MAX, WEIGHT_MIN, AdminState
+from loadbalancers.domain.model import Algorithm, ListenerProtocol, OperatingStatus
+from loadbalancers.domain.monitors import LIMITS, MonitorType
+from loadbalancers.domain.tags import MAX_TAGS, RULE
+from portal.api.inputs import InputSerializer, StrictBooleanField, StrictCharField, StrictIntegerField, enum_field
+
+MEMBER_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "server": {"type": "integer", "description": "A server id (OK status to be added)."},
+        "weight": {"type": "integer", "minimum": WEIGHT_MIN, "maximum": WEIGHT_MAX, "default": 1},
+        "admin_state": {"type": "string", "enum": [s.value for s in AdminState], "default": "enabled"},
+    },
+    "required": ["server"],
+    "additionalProperties": False,
+}
+MONITOR_SCHEMA = {
+    "type": "object",
+    "nullable": True,
+    "description": "How the provider checks each member; null: no monitor (members read NO_MONITOR).",
+    "properties": {
+        "type": {"type": "string", "enum": [t.value for t in MonitorType]},
+        **{name: {"type": "integer", "minimum": low, "maximum": high} for name, (low, high) in LIMITS.items()},
+        "http_path": {"type": "string", "maxLength": 255, "description": "HTTP only; default /"},
+        "expected_codes": {"type": "string", "description": "HTTP only: 200, 200,202 or 200-399; default 200"},
+    },
+    "additionalProperties": False,
+}
+
+
+@extend_schema_field({"oneOf": [{"type": "integer"}, MEMBER_SCHEMA]})
+class MemberInputField(serializers.Field):
+    """A server id, or a member object: the service checks what is in it."""
+
+    default_error_messages = {"invalid": "Not a server id nor a member object."}
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, bool) or not isinstance(data, int | dict):
+            self.fail("invalid")
+        return data
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+@extend_schema_field(MONITOR_SCHEMA)
+class MonitorInputField(serializers.Field):
+    """An object (the service checks its fields) or null."""
+
+    default_error_messages = {"invalid": "Not a health monitor object nor null."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(allow_null=True, **kwargs)
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, dict):
+            self.fail("invalid")
+        return data
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+SERVERS_HELP = (
+    "Server ids (OK status), or member objects {server, weight 0-256 (default 1), admin_state enabled|drain}."
+    " On a change, a member sent as an id alone keeps its weight and admin state."
+)
+TAGS_HELP = f"At most {MAX_TAGS}; {RULE}."
 
 RECORD_READ_ONLY = (
     "id",
@@ -15,17 +84,29 @@ RECORD_READ_ONLY = (
     "version",
     "created_at",
     "updated_at",
+    "notices",
 )
 
 
 class ServerSummaryOutput(serializers.Serializer):
-    """A server as it appears in a load balancer: one of its members."""
+    """A server as it appears in a load balancer: one of its members, with its settings
+    and health there."""
 
     id = serializers.IntegerField()
     name = serializers.CharField()
     address = serializers.CharField()
     port = serializers.IntegerField()
-    status = serializers.CharField()
+    status = serializers.CharField(help_text="The server's status in the inventory (OK, DOWN, MAINTENANCE).")
+    weight = serializers.IntegerField(help_text=f"{WEIGHT_MIN}-{WEIGHT_MAX}")
+    admin_state = serializers.ChoiceField(choices=[s.value for s in AdminState])
+    operating_status = serializers.ChoiceField(
+        choices=[s.value for s in OperatingStatus],
+        help_text="Its health as the provider sees it (NO_MONITOR without a health monitor).",
+    )
+    status_reason = serializers.CharField(allow_null=True, help_text="The provider's word on its health, if any.")
+    drained_by_inventory = serializers.BooleanField(
+        help_text="In drain because its server is not OK in the inventory (enabled again when it is)."
+    )
 
 
 class LoadBalancerOutput(serializers.Serializer):
@@ -41,6 +122,12 @@ class LoadBalancerOutput(serializers.Serializer):
     listener_protocol = serializers.CharField()
     listener_port = serializers.IntegerField()
     algorithm = serializers.CharField()
+    health_monitor = serializers.JSONField(allow_null=True)
+    tags = serializers.ListField(child=serializers.CharField())
+    deletion_protection = serializers.BooleanField()
+    notices = serializers.ListField(
+        child=serializers.CharField(), help_text="What to know about its members (servers not OK in the inventory)."
+    )
     provisioning_status = serializers.CharField()
     operating_status = serializers.CharField()
     provider = serializers.CharField()
@@ -57,7 +144,7 @@ class LoadBalancerCreateInput(InputSerializer):
 
     read_only_names = RECORD_READ_ONLY
     name = StrictCharField(trim_whitespace=False, allow_blank=True, help_text="1-63 of a-z, 0-9 and -")
-    servers = serializers.ListField(child=StrictIntegerField(), help_text="Ids of servers in OK status.")
+    servers = serializers.ListField(child=MemberInputField(), help_text=SERVERS_HELP)
     listener_protocol = enum_field(ListenerProtocol, required=False, default=ListenerProtocol.HTTP)
     listener_port = StrictIntegerField(required=False, default=80, help_text="1-65535")
     algorithm = enum_field(Algorithm, required=False, default=Algorithm.ROUND_ROBIN)
@@ -67,13 +154,23 @@ class LoadBalancerCreateInput(InputSerializer):
         required=False,
         help_text="The slug of one of your teams (GET /api/v1/teams/); default: your only team where you may create.",
     )
+    health_monitor = MonitorInputField(required=False, default=None)
+    tags = serializers.ListField(child=StrictCharField(), required=False, default=list, help_text=TAGS_HELP)
+    deletion_protection = StrictBooleanField(
+        required=False, default=False, help_text="While true, every delete is refused (409 DeletionProtected)."
+    )
 
 
 class LoadBalancerUpdateInput(InputSerializer):
     read_only_names = (*RECORD_READ_ONLY, "name", "listener_protocol", "listener_port", "provider", "team")
-    servers = serializers.ListField(child=StrictIntegerField(), required=False)
+    servers = serializers.ListField(child=MemberInputField(), required=False, help_text=SERVERS_HELP)
     algorithm = enum_field(Algorithm, required=False)
     description = StrictCharField(required=False, allow_blank=True, trim_whitespace=False)
+    health_monitor = MonitorInputField(
+        required=False, help_text="The fields to change (type required when there is none yet); null removes it."
+    )
+    tags = serializers.ListField(child=StrictCharField(), required=False, help_text=f"Replaces them all. {TAGS_HELP}")
+    deletion_protection = StrictBooleanField(required=False)
     version = StrictIntegerField(
         required=False, help_text="The version you last read; a newer stored one gives 409 instead of a lost update."
     )
@@ -81,9 +178,15 @@ class LoadBalancerUpdateInput(InputSerializer):
     def to_representation(self, instance: LoadBalancerView) -> dict[str, object]:
         """What the browsable API's PATCH form starts from: the current editable values."""
         return {
-            "servers": [server.id for server in instance.servers],
+            "servers": [
+                {"server": server.id, "weight": server.weight, "admin_state": server.admin_state}
+                for server in instance.servers
+            ],
             "algorithm": instance.algorithm,
             "description": instance.description,
+            "health_monitor": instance.health_monitor,
+            "tags": instance.tags,
+            "deletion_protection": instance.deletion_protection,
             "version": instance.version,
         }
 

@@ -8,13 +8,23 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from loadbalancers.domain.errors import ProviderRejected
-from loadbalancers.domain.model import OperatingStatus, ProvisioningStatus
+from loadbalancers.domain.members import AdminState
+from loadbalancers.domain.monitors import HealthMonitor
+from loadbalancers.domain.statuses import OperatingStatus, ProvisioningStatus
 
 
 @dataclass(frozen=True)
 class MemberSpec:
     address: str
     port: int
+    weight: int = 1
+    """0-256: its share of new connections against the other members'."""
+    admin_state: str = AdminState.ENABLED
+    """``enabled``, or ``drain``: no new connections, the current ones finish."""
+
+    @property
+    def is_draining(self) -> bool:
+        return self.admin_state == AdminState.DRAIN
 
 
 @dataclass(frozen=True)
@@ -26,6 +36,10 @@ class LoadBalancerSpec:
     listener_port: int
     algorithm: str
     members: tuple[MemberSpec, ...]
+    health_monitor: HealthMonitor | None = None
+    """How to check each member; None: no checks (members read NO_MONITOR)."""
+    tags: tuple[str, ...] = ()
+    """``label`` or ``key=value``; a provider with tags puts them on what it makes."""
 
 
 @dataclass(frozen=True)
@@ -33,6 +47,8 @@ class MemberHealth:
     address: str
     port: int
     operating_status: OperatingStatus
+    reason: str | None = None
+    """The provider's word on it (a failed check's result), when it has one."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +65,8 @@ class ProviderLoadBalancer:
     installation: str | None = None
     """The portal installation that made it (None: made before installations had an
     identity, or not by a portal)."""
+    health_monitor: HealthMonitor | None = None
+    """The health checks it runs, as the provider reports them (None: none)."""
 
 
 class LBaaSClient(abc.ABC):

@@ -23,7 +23,7 @@ from portal.kernel.actors import Actor
 from portal.kernel.errors import FieldErrors, StaleVersion, ValidationFailed
 from portal.kernel.pagination import Page
 from portal.kernel.validators import choice_errors
-from servers.domain.model import STRICT_ADDRESS_POLICY, AddressPolicy
+from servers.domain.model import STRICT_ADDRESS_POLICY, AddressPolicy, ServerStatus
 
 
 class LoadBalancerService:
@@ -37,7 +37,9 @@ class LoadBalancerService:
         quota_defaults: Quotas,
         new_id: Callable[[], UUID] = uuid4,
         address_policy: AddressPolicy = STRICT_ADDRESS_POLICY,
+        drain_on_maintenance: bool = True,
     ):
+        self._drain_on_maintenance = drain_on_maintenance
         self._quota_defaults = quota_defaults
         self._uow_factory = uow_factory
         self._read_model = read_model
@@ -83,6 +85,9 @@ class LoadBalancerService:
                 algorithm=payload.algorithm,
                 provider=payload.provider if payload.provider is not None else self._providers.default,
                 description=payload.description,
+                health_monitor=payload.health_monitor,
+                tags=payload.tags,
+                deletion_protection=payload.deletion_protection,
                 now=self._clock.now(),
                 providers=self._providers.names,
                 name_taken=uow.load_balancers.name_taken,
@@ -98,8 +103,8 @@ class LoadBalancerService:
     def update_one(self, actor: Actor, lb_id: UUID, payload: UpdateLoadBalancer) -> LoadBalancerView:
         if payload.is_empty:
             raise ValidationFailed(
-                "nothing to change: send servers, algorithm or description",
-                details={"non_field_errors": ["send at least one of servers, algorithm, description"]},
+                f"nothing to change: send {', '.join(UpdateLoadBalancer.FIELDS)}",
+                details={"non_field_errors": [f"send at least one of {', '.join(UpdateLoadBalancer.FIELDS)}"]},
             )
         with self._uow_factory() as uow:
             lb = self._get_changeable(uow, actor, lb_id)
@@ -113,7 +118,11 @@ class LoadBalancerService:
                 members=payload.servers,
                 algorithm=payload.algorithm,
                 description=payload.description,
-                server_problems=lambda server_ids: self._server_problems(uow, server_ids, keep=lb.members),
+                health_monitor=payload.health_monitor,
+                tags=payload.tags,
+                deletion_protection=payload.deletion_protection,
+                server_problems=lambda server_ids: self._server_problems(uow, server_ids, keep=lb.server_ids),
+                unavailable=self._unavailable(uow, lb.server_ids),
             )
             if payload.servers is not None:
                 uow.teams.get_one(lb.team_id).check_members(self._quota_defaults, count=len(lb.members))
@@ -122,7 +131,8 @@ class LoadBalancerService:
         return self.get_one(actor, lb_id)
 
     def retry(self, actor: Actor, lb_id: UUID) -> LoadBalancerView:
-        """Provision an ERROR load balancer again (an operations action)."""
+        """Provision an ERROR load balancer again (its team's members and owners, and
+        operations)."""
         with self._uow_factory() as uow:
             lb = self._get_changeable(uow, actor, lb_id)
             lb.request_retry(now=self._clock.now())
@@ -195,6 +205,17 @@ class LoadBalancerService:
         if lb.provider not in self._providers.names:
             raise ProviderDisabled(lb.name, lb.provider)
         return lb
+
+    def _unavailable(self, uow: UnitOfWork, server_ids: Sequence[int]) -> dict[int, str]:
+        """The members' servers that are not OK in the inventory, when such members are
+        drained (DRAIN_ON_MAINTENANCE)."""
+        if not self._drain_on_maintenance:
+            return {}
+        return {
+            s.id: f"{s.name} is {s.status}"
+            for s in uow.servers.get_list(server_ids)
+            if s.id is not None and s.status != ServerStatus.OK
+        }
 
     def _server_problems(
         self, uow: UnitOfWork, server_ids: Sequence[int], keep: Sequence[int] = ()

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
-from loadbalancers.domain.model import Algorithm, ListenerProtocol
+from loadbalancers.domain.model import KEEP, Algorithm, ListenerProtocol
 from portal.kernel.pagination import PageRequest
 
 
 @dataclass(frozen=True)
 class CreateLoadBalancer:
     name: str
-    servers: list[int]
+    servers: list[object]
+    """Server ids, or ``{"server": id, "weight": n, "admin_state": "drain"}`` objects."""
     listener_protocol: str = ListenerProtocol.HTTP
     listener_port: int = 80
     algorithm: str = Algorithm.ROUND_ROBIN
@@ -19,6 +21,10 @@ class CreateLoadBalancer:
     provider: str | None = None
     team: str | None = None
     """The team's slug; left out: the one team where the caller may create, if only one."""
+    health_monitor: object = None
+    """``{"type": "HTTP", "interval": 5, ...}``; None: no monitor."""
+    tags: list[str] = field(default_factory=list)
+    deletion_protection: bool = False
 
 
 @dataclass(frozen=True)
@@ -26,14 +32,27 @@ class UpdateLoadBalancer:
     """A partial change: fields left as None keep their value.  ``version``, when
     given, must match the stored one (optimistic concurrency)."""
 
-    servers: list[int] | None = None
+    servers: list[object] | None = None
     algorithm: str | None = None
     description: str | None = None
+    health_monitor: object = KEEP
+    """The fields to change (a mapping), None to remove the monitor, KEEP to leave it."""
+    tags: list[str] | None = None
+    deletion_protection: bool | None = None
     version: int | None = None
+
+    FIELDS: ClassVar[tuple[str, ...]] = (
+        "servers",
+        "algorithm",
+        "description",
+        "health_monitor",
+        "tags",
+        "deletion_protection",
+    )
 
     @property
     def is_empty(self) -> bool:
-        return self.servers is None and self.algorithm is None and self.description is None
+        return all(getattr(self, name) is (KEEP if name == "health_monitor" else None) for name in self.FIELDS)
 
 
 @dataclass(frozen=True)
@@ -44,6 +63,8 @@ class LoadBalancerQuery:
     search: str | None = None
     team: str | None = None
     """Only this team's (a slug)."""
+    tags: tuple[str, ...] = ()
+    """Only those that carry every one of these tags."""
     team_ids: tuple[int, ...] | None = None
     """Only these teams' (None: every team's): the caller's scope, set by the service."""
 

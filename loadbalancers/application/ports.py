@@ -43,8 +43,9 @@ class LoadBalancerRepository(TrackingRepository, abc.ABC):
         ids: Iterable[UUID] | None = None,
         provider: str | None = None,
         statuses: Iterable[ProvisioningStatus] | None = None,
+        server_id: int | None = None,
     ) -> list[LoadBalancer]:
-        """The load balancers matching every filter given."""
+        """The load balancers matching every filter given (``server_id``: those it is a member of)."""
 
     @abc.abstractmethod
     def get_list_pending(self, *, not_checked_since: datetime) -> list[LoadBalancer]:
@@ -106,6 +107,8 @@ class TaskScheduler(Protocol):
     def deprovision(self, lb_id: UUID) -> None: ...
 
     def follow(self, lb_id: UUID, *, delay: float) -> None: ...
+
+    def follow_inventory(self, server_id: int) -> None: ...
 
 
 class Clock(Protocol):

@@ -5,21 +5,25 @@ inside a unit of work (a database transaction)."""
 
 from __future__ import annotations
 
+import copy
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 from uuid import UUID
 
-from loadbalancers.application.lbaas import LoadBalancerSpec, MemberSpec, Providers
+from loadbalancers.application.lbaas import LoadBalancerSpec, MemberSpec, ProviderLoadBalancer, Providers
 from loadbalancers.application.ports import Clock, TaskScheduler, UnitOfWork
 from loadbalancers.domain import events
 from loadbalancers.domain.errors import ProviderRejected, ProviderResourceNotFound
+from loadbalancers.domain.members import Observed
 from loadbalancers.domain.model import LoadBalancer, ProvisioningStatus
 from portal.kernel.actors import Actor, Source
 from portal.kernel.errors import Conflict
 from portal.kernel.messagebus import Handler
+from servers.domain.events import ServerUpdated
+from servers.domain.model import Server, ServerStatus
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +39,17 @@ def provisioning_handlers(scheduler: TaskScheduler) -> dict[type, list[Handler]]
     }
 
 
+def inventory_handlers(scheduler: TaskScheduler) -> dict[type, list[Handler]]:
+    """A server whose status changed in the inventory: the load balancers that use it
+    follow (in the background)."""
+
+    def status_changed(event: ServerUpdated) -> None:
+        if event.change_of("status") is not None:
+            scheduler.follow_inventory(int(event.target_id))
+
+    return {ServerUpdated: [status_changed]}  # type: ignore[list-item]
+
+
 @dataclass(frozen=True)
 class ProvisioningPolicy:
     poll_interval: float = 1.0
@@ -46,6 +61,8 @@ class ProvisioningPolicy:
     orphan_grace: float = 3600.0
     """Seconds a resource must have been an orphan before the reconciler deletes it."""
     orphan_max_deletes: int = 10
+    drain_on_maintenance: bool = True
+    """Put members in drain while their servers are not OK in the inventory."""
     """The most orphans one reconcile pass deletes: when more are due, it deletes none
     and leaves them to an operator (mass orphans mean a restored backup or a shared
     account, not lost records)."""
@@ -163,12 +180,9 @@ class ProvisioningService:
                 self.record(lb_id, LoadBalancer.mark_deleted, by=by)
                 return False
         elif remote.provisioning_status is ProvisioningStatus.ACTIVE:
+            reported = self._reported(lb, remote)
             self.record(
-                lb_id,
-                partial(
-                    LoadBalancer.mark_active, vip_address=remote.vip_address, operating_status=remote.operating_status
-                ),
-                by=by,
+                lb_id, partial(LoadBalancer.mark_active, vip_address=remote.vip_address, reported=reported), by=by
             )
             return False
         self.record(lb_id, partial(LoadBalancer.mark_checked, now=self._clock.now()), by=by)
@@ -191,10 +205,52 @@ class ProvisioningService:
                 lb_id, partial(LoadBalancer.mark_lost, reason="the provider no longer has this load balancer"), by=by
             )
             return "the provider no longer has it: now ERROR"
-        if remote.operating_status is lb.operating_status:
-            return f"unchanged: {lb.operating_status}"
-        self.record(lb_id, partial(LoadBalancer.refresh_operating_status, status=remote.operating_status), by=by)
-        return f"operating status {lb.operating_status} -> {remote.operating_status}"
+        before = lb.operating_status
+        changed = self.observe(lb, remote, by=by)
+        with self._uow_factory() as uow:
+            after = uow.load_balancers.get_one(lb_id).operating_status
+        if not changed:
+            return f"unchanged: {before}"
+        return f"operating status {before} -> {after}" if after is not before else f"member health updated: {after}"
+
+    def observe(self, lb: LoadBalancer, remote: ProviderLoadBalancer, *, by: Actor = WORKER) -> bool:
+        """Store what the provider says of an ACTIVE load balancer's members, when it
+        differs from what is stored; True when something was stored."""
+        reported = self._reported(lb, remote)
+        probe = copy.deepcopy(lb)
+        probe.events = []
+        if not probe.observe(reported):
+            return False
+        return self.record(lb.id, lambda current: _observe_or_move_on(current, reported), by=by)
+
+    def follow_inventory(self, *, server_id: int | None = None, by: Actor = WORKER) -> list[UUID]:
+        """Drain the members of ACTIVE load balancers (those using ``server_id``, or all)
+        whose servers are not OK in the inventory, and enable again those it drained
+        whose servers are OK again (see ``LoadBalancer.follow_inventory``); returns the
+        load balancers it changed.  A load balancer busy at the provider meanwhile is
+        taken up by the next pass (the reconciler runs this too)."""
+        with self._uow_factory() as uow:
+            active = uow.load_balancers.get_list(statuses=[ProvisioningStatus.ACTIVE], server_id=server_id)
+            servers = {s.id: s for s in uow.servers.get_list(sorted({i for lb in active for i in lb.server_ids}))}
+        changed = []
+        for lb in active:
+            unavailable = self._unavailable(lb.server_ids, servers)
+            if lb.follows_inventory(unavailable):
+                continue
+            if self.record(lb.id, partial(_follow_or_move_on, now=self._clock.now(), unavailable=unavailable), by=by):
+                changed.append(lb.id)
+        return changed
+
+    def _unavailable(self, server_ids: Iterable[int], servers: Mapping[int | None, Server]) -> dict[int, str]:
+        """The servers whose members are to be drained, and why: not OK in the inventory
+        (none when the policy does not drain)."""
+        if not self._policy.drain_on_maintenance:
+            return {}
+        return {
+            server_id: f"{server.name} is {server.status}"
+            for server_id in server_ids
+            if (server := servers.get(server_id)) is not None and server.status != ServerStatus.OK
+        }
 
     def fail_stuck(self, lb_id: UUID, *, pending_longer_than: float, by: Actor = WORKER) -> bool:
         """Put a load balancer that has been PENDING_* for longer than the given seconds
@@ -241,11 +297,44 @@ class ProvisioningService:
 
     @staticmethod
     def _spec(uow: UnitOfWork, lb: LoadBalancer) -> LoadBalancerSpec:
-        servers = {s.id: s for s in uow.servers.get_list(lb.members)}
+        servers = {s.id: s for s in uow.servers.get_list(lb.server_ids)}
         return LoadBalancerSpec(
             name=lb.name,
             listener_protocol=lb.listener_protocol,
             listener_port=lb.listener_port,
             algorithm=lb.algorithm,
-            members=tuple(MemberSpec(servers[m].address, servers[m].port) for m in lb.members if m in servers),
+            members=tuple(
+                MemberSpec(servers[m.server_id].address, servers[m.server_id].port, m.weight, m.admin_state.value)
+                for m in lb.members
+                if m.server_id in servers
+            ),
+            health_monitor=lb.health_monitor,
+            tags=lb.tags,
         )
+
+    def _reported(self, lb: LoadBalancer, remote: ProviderLoadBalancer) -> dict[int, Observed]:
+        """What the provider says of each member, by server id (it knows them by address
+        and port)."""
+        with self._uow_factory() as uow:
+            servers = uow.servers.get_list(lb.server_ids)
+        by_address = {(m.address, m.port): m for m in remote.members}
+        return {
+            server.id: Observed(found.operating_status, found.reason)
+            for server in servers
+            if server.id is not None and (found := by_address.get((server.address, server.port))) is not None
+        }
+
+
+def _observe_or_move_on(lb: LoadBalancer, reported: dict[int, Observed]) -> None:
+    """Store the report; when it changes nothing (someone stored it first), drop it."""
+    if not lb.observe(reported):
+        raise _NothingNew(f"load balancer {lb.id}: already up to date")
+
+
+def _follow_or_move_on(lb: LoadBalancer, *, now: datetime, unavailable: dict[int, str]) -> None:
+    if not lb.follow_inventory(now=now, unavailable=unavailable):
+        raise _NothingNew(f"load balancer {lb.id}: already follows the inventory")
+
+
+class _NothingNew(Conflict):
+    pass

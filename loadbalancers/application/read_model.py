@@ -4,7 +4,7 @@ their servers), in pages, in a constant number of queries whatever the page size
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
@@ -14,11 +14,19 @@ from portal.kernel.pagination import Page
 
 @dataclass(frozen=True)
 class MemberView:
+    """A member: its server (id, name, address, port, and status in the inventory) and
+    its settings and health in this load balancer."""
+
     id: int
     name: str
     address: str
     port: int
     status: str
+    weight: int = 1
+    admin_state: str = "enabled"
+    operating_status: str = "NO_MONITOR"
+    status_reason: str | None = None
+    drained_by_inventory: bool = False
 
 
 @dataclass(frozen=True)
@@ -43,6 +51,19 @@ class LoadBalancerView:
     version: int
     created_at: datetime
     updated_at: datetime
+    health_monitor: dict[str, object] | None = None
+    tags: list[str] = field(default_factory=list)
+    deletion_protection: bool = False
+
+    @property
+    def notices(self) -> list[str]:
+        """What people should know about its members: servers the inventory says are not OK."""
+        return [
+            f"member {m.name} is in {m.status} in the inventory"
+            + (": it is drained until operations set the server OK again" if m.drained_by_inventory else "")
+            for m in self.servers
+            if m.status != "OK"
+        ]
 
 
 class LoadBalancerReadModel(abc.ABC):

@@ -31,6 +31,7 @@ class ReconcileReport:
     resumed: list[UUID] = field(default_factory=list)
     timed_out: list[UUID] = field(default_factory=list)
     refreshed: list[UUID] = field(default_factory=list)
+    inventory_followed: list[UUID] = field(default_factory=list)
     lost: list[UUID] = field(default_factory=list)
     orphans_waiting: list[str] = field(default_factory=list)
     orphans_deleted: list[str] = field(default_factory=list)
@@ -69,6 +70,8 @@ class ReconciliationService:
         installation are never touched.  One row's failure never stops the pass."""
         report = ReconcileReport()
         self._restart_stuck(report)
+        with self._isolated(report, "inventory"):
+            report.inventory_followed.extend(self._steps.follow_inventory(by=RECONCILER))
         for name in self._providers.names:
             self._compare_with_provider(name, report)
         return report
@@ -127,10 +130,8 @@ class ReconciliationService:
                     lost = partial(LoadBalancer.mark_lost, reason="the provider no longer has this load balancer")
                     if self._steps.record(lb.id, lost, by=RECONCILER):
                         report.lost.append(lb.id)
-                elif found.operating_status is not lb.operating_status:
-                    refresh = partial(LoadBalancer.refresh_operating_status, status=found.operating_status)
-                    if self._steps.record(lb.id, refresh, by=RECONCILER):
-                        report.refreshed.append(lb.id)
+                elif self._steps.observe(lb, found, by=RECONCILER):
+                    report.refreshed.append(lb.id)
 
         ours = {
             token: resource

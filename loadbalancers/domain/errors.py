@@ -74,3 +74,15 @@ class ProviderRejected(ProviderError):
 
 class ProviderResourceNotFound(ProviderError):
     """The provider has no resource with that reference (it is gone)."""
+
+
+class DeletionProtected(Conflict):
+    """Deletion protection is on: nothing deletes it, on any path, until someone turns
+    the protection off."""
+
+    def __init__(self, lb_name: str):
+        super().__init__(
+            f"load balancer {lb_name} has deletion protection on: turn it off first (Edit on its page, or PATCH"
+            ' {"deletion_protection": false}), then delete it',
+            details={"deletion_protection": True},
+        )

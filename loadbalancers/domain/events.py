@@ -36,6 +36,37 @@ class UpdateRequested(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class Updated(Event):
+    """A change the portal keeps to itself (deletion protection): nothing to do at the provider."""
+
+    action: ClassVar[str] = "load_balancer.updated"
+
+    @property
+    def message(self) -> str:
+        changed = ", ".join(f"{c.field} {c.before} -> {c.after}" for c in self.changes)
+        return f"changed load balancer {self.target_name}: {changed}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class InventoryFollowed(UpdateRequested):
+    """Members drained because their servers are not OK in the inventory, or enabled again
+    because they are OK again: an update like any other."""
+
+    action: ClassVar[str] = "load_balancer.inventory_followed"
+    drained: tuple[str, ...] = ()
+    restored: tuple[str, ...] = ()
+
+    @property
+    def message(self) -> str:
+        parts = []
+        if self.drained:
+            parts.append(f"put in drain the members on {', '.join(self.drained)}")
+        if self.restored:
+            parts.append(f"enabled again the members on servers {', '.join(self.restored)}, OK again")
+        return f"load balancer {self.target_name} follows the inventory: {'; '.join(parts) or 'no change'}"
+
+
+@dataclass(frozen=True, kw_only=True)
 class RetryCreationRequested(CreationRequested):
     """A retry after an ERROR, of a load balancer the provider never got."""
 
@@ -133,7 +164,9 @@ class OperatingStatusChanged(Event):
     def message(self) -> str:
         change = self.change_of("operating_status")
         before = f"{change.before} -> " if change is not None else ""
-        return f"load balancer {self.target_name} is now {before}{self.operating_status}"
+        members = [f"{c.field} {c.before} -> {c.after}" for c in self.changes if c.field.startswith("member ")]
+        said = f"; {', '.join(members)}" if members else ""
+        return f"load balancer {self.target_name} is now {before}{self.operating_status}{said}"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from loadbalancers.domain.model import OperatingStatus
+from loadbalancers.domain.statuses import OperatingStatus
 
 
 def overall_operating_status(members: Iterable[OperatingStatus]) -> OperatingStatus:
-    """Every member ONLINE: ONLINE.  No member's health known (each NO_MONITOR):
-    NO_MONITOR.  No member ONLINE, or no member at all (nothing can serve traffic):
-    OFFLINE.  Otherwise DEGRADED."""
-    statuses = list(members)
+    """Members in drain take no new connections and are left out: the others decide.
+    Every one ONLINE: ONLINE.  No one's health known (each NO_MONITOR): NO_MONITOR.  No
+    one ONLINE, or no one at all (nothing can take new traffic): OFFLINE.  Otherwise
+    DEGRADED."""
+    statuses = [status for status in members if status is not OperatingStatus.DRAINING]
     online = statuses.count(OperatingStatus.ONLINE)
     if not statuses:
         return OperatingStatus.OFFLINE

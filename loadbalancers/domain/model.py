@@ -8,42 +8,31 @@ any write while PENDING_* -> LoadBalancerPending, nothing changes
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
 from loadbalancers.domain import events
-from loadbalancers.domain.errors import InvalidTransition, LoadBalancerPending, NameTaken, ServerNotEligible
+from loadbalancers.domain.errors import (
+    DeletionProtected,
+    InvalidTransition,
+    LoadBalancerPending,
+    NameTaken,
+    ServerNotEligible,
+)
+from loadbalancers.domain.health import overall_operating_status
+from loadbalancers.domain.members import AdminState, Member, Observed, members_from, observed
+from loadbalancers.domain.monitors import HealthMonitor, monitor_from
+from loadbalancers.domain.statuses import OperatingStatus, ProvisioningStatus
+from loadbalancers.domain.tags import normalized, tag_errors
 from portal.kernel.errors import FieldErrors
 from portal.kernel.events import Change, changes_between, created
 from portal.kernel.validators import choice_errors, name_errors, port_errors
 
 DESCRIPTION_MAX_LENGTH = 255
 ERROR_REASON_MAX_LENGTH = 1000
-
-
-class ProvisioningStatus(StrEnum):
-    PENDING_CREATE = "PENDING_CREATE"
-    ACTIVE = "ACTIVE"
-    PENDING_UPDATE = "PENDING_UPDATE"
-    PENDING_DELETE = "PENDING_DELETE"
-    DELETED = "DELETED"
-    ERROR = "ERROR"
-
-    @property
-    def is_pending(self) -> bool:
-        return self.name.startswith("PENDING_")
-
-
-class OperatingStatus(StrEnum):
-    ONLINE = "ONLINE"
-    DEGRADED = "DEGRADED"
-    OFFLINE = "OFFLINE"
-    ERROR = "ERROR"
-    NO_MONITOR = "NO_MONITOR"
 
 
 class ListenerProtocol(StrEnum):
@@ -58,24 +47,8 @@ class Algorithm(StrEnum):
 
 
 PENDING = tuple(s for s in ProvisioningStatus if s.is_pending)
-
-
-def member_errors(members: object) -> list[str]:
-    """At least one member, each a server id, none twice."""
-    if not isinstance(members, Sequence) or isinstance(members, str | bytes):
-        return ["servers must be a list of server ids"]
-    if not members:
-        return ["at least one server is required"]
-    problems = [
-        f"{item!r} is not a server id (a whole number)"
-        for item in members
-        if isinstance(item, bool) or not isinstance(item, int)
-    ]
-    counts = Counter(m for m in members if isinstance(m, int) and not isinstance(m, bool))
-    duplicates = sorted(m for m, n in counts.items() if n > 1)
-    if duplicates:
-        problems.append(f"each server may be listed once; repeated: {', '.join(map(str, duplicates))}")
-    return problems
+PORTAL_ONLY = ("deletion_protection",)
+"""What the portal keeps to itself: a change of only these is not sent to the provider."""
 
 
 def description_errors(description: object) -> list[str]:
@@ -102,10 +75,23 @@ def _no_problems(server_ids: Sequence[int]) -> list[ServerProblem]:
     return []
 
 
+class _Keep:
+    """A change leaves this field as it is (None may be a value: no health monitor)."""
+
+    def __repr__(self) -> str:
+        return "KEEP"
+
+
+KEEP: object = _Keep()
+
 # The rule of each field, and the name it has in requests (the members are "servers").
 _RULES: dict[str, tuple[str, Callable[[object], list[str]]]] = {
     "name": ("name", name_errors),
-    "members": ("servers", member_errors),
+    "tags": ("tags", tag_errors),
+    "deletion_protection": (
+        "deletion_protection",
+        lambda value: [] if isinstance(value, bool) else ["deletion_protection must be true or false"],
+    ),
     "listener_protocol": (
         "listener_protocol",
         lambda value: choice_errors(value, ListenerProtocol, what="listener_protocol"),
@@ -135,12 +121,15 @@ class LoadBalancer:
     name: str
     team_id: int
     created_by_id: int | None
-    members: tuple[int, ...]
+    members: tuple[Member, ...]
     listener_protocol: ListenerProtocol
     listener_port: int
     algorithm: Algorithm
     provider: str
     description: str = ""
+    health_monitor: HealthMonitor | None = None
+    tags: tuple[str, ...] = ()
+    deletion_protection: bool = False
     provisioning_status: ProvisioningStatus = ProvisioningStatus.PENDING_CREATE
     operating_status: OperatingStatus = OperatingStatus.OFFLINE
     provider_ref: str | None = None
@@ -174,13 +163,16 @@ class LoadBalancer:
         name: str,
         team_id: int,
         created_by_id: int | None,
-        members: Sequence[int],
+        members: Sequence[object],
         listener_protocol: str,
         listener_port: int,
         algorithm: str,
         provider: str,
         description: str,
         now: datetime,
+        health_monitor: object = None,
+        tags: Sequence[str] = (),
+        deletion_protection: bool = False,
         providers: Sequence[str] | None = None,
         name_taken: Callable[[str], bool] = _nothing_taken,
         server_problems: Callable[[Sequence[int]], list[ServerProblem]] = _no_problems,
@@ -189,18 +181,26 @@ class LoadBalancer:
         service can look up, asked for only once the input they concern is valid: whether a
         live load balancer has the name, what is wrong with the servers asked for, and
         which providers are enabled.  Every problem is reported at once; a name taken
-        alone is a NameTaken (409), server problems alone a ServerNotEligible."""
+        alone is a NameTaken (409), server problems alone a ServerNotEligible.  Members
+        are server ids or ``{"server", "weight", "admin_state"}`` objects."""
         errors = cls._field_errors(
             name=name,
-            members=members,
             listener_protocol=listener_protocol,
             listener_port=listener_port,
             algorithm=algorithm,
             description=description,
+            tags=tags,
+            deletion_protection=deletion_protection,
         )
+        wanted, _, member_problems = members_from(members)
+        for message in member_problems:
+            errors.add("servers", message)
+        monitor, monitor_problems = monitor_from(health_monitor)
+        for message in monitor_problems:
+            errors.add("health_monitor", message)
         if providers is not None and provider not in providers:
             errors.add("provider", f"provider must be one of {', '.join(providers)} (got {provider!r})")
-        problems = [] if "servers" in errors else server_problems(members)
+        problems = [] if "servers" in errors else server_problems([m.server_id for m in wanted])
         taken = "name" not in errors and name_taken(name)
         _judge(errors, problems, taken=name if taken else None, message="the load balancer is not valid")
         lb = cls(
@@ -208,12 +208,15 @@ class LoadBalancer:
             name=name,
             team_id=team_id,
             created_by_id=created_by_id,
-            members=tuple(members),
+            members=wanted,
             listener_protocol=ListenerProtocol(listener_protocol),
             listener_port=listener_port,
             algorithm=Algorithm(algorithm),
             provider=provider,
             description=description,
+            health_monitor=monitor,
+            tags=normalized(tags),
+            deletion_protection=deletion_protection,
             pending_since=now,
         )
         lb._record(events.CreationRequested, changes=created(lb._described()))
@@ -225,27 +228,102 @@ class LoadBalancer:
         self,
         *,
         now: datetime,
-        members: Sequence[int] | None = None,
+        members: Sequence[object] | None = None,
         algorithm: str | None = None,
         description: str | None = None,
+        health_monitor: object = KEEP,
+        tags: Sequence[str] | None = None,
+        deletion_protection: bool | None = None,
         server_problems: Callable[[Sequence[int]], list[ServerProblem]] = _no_problems,
+        unavailable: Mapping[int, str] | None = None,
     ) -> None:
-        """Change members, algorithm or description (fields left as None stay).  New
-        members are judged with the facts ``server_problems`` looks up, as on creation."""
+        """Change what is given (None, or KEEP for the monitor, leaves a field as it is).
+        New members are judged with the facts ``server_problems`` looks up, as on
+        creation.  ``unavailable`` names the members' servers the inventory says are
+        not OK, when their members are to be drained (see ``follow_inventory``): such a
+        member cannot be enabled by hand.  A change of the deletion protection alone is
+        the portal's own: nothing is sent to the provider."""
         self._require("update", ProvisioningStatus.ACTIVE)
-        given = {"members": members, "algorithm": algorithm, "description": description}
-        errors = self._field_errors(**{name: value for name, value in given.items() if value is not None})
-        problems = [] if members is None or "servers" in errors else server_problems(members)
+        errors = self._field_errors(
+            **{
+                name: value
+                for name, value in {
+                    "algorithm": algorithm,
+                    "description": description,
+                    "tags": tags,
+                    "deletion_protection": deletion_protection,
+                }.items()
+                if value is not None
+            }
+        )
+        wanted, explicit = self.members, set()
+        if members is not None:
+            wanted, explicit, member_problems = members_from(members, self.members)
+            for message in member_problems:
+                errors.add("servers", message)
+        monitor = self.health_monitor
+        if health_monitor is not KEEP:
+            monitor, monitor_problems = monitor_from(health_monitor, self.health_monitor)
+            for message in monitor_problems:
+                errors.add("health_monitor", message)
+        if "servers" not in errors and unavailable:
+            for member in wanted:
+                if member.server_id in explicit and not member.is_draining and member.server_id in unavailable:
+                    errors.add(
+                        "servers",
+                        f"server {member.server_id}: {unavailable[member.server_id]} in the inventory: its member"
+                        " stays in drain until operations set the server OK again",
+                    )
+        problems = [] if members is None or "servers" in errors else server_problems([m.server_id for m in wanted])
         _judge(errors, problems, taken=None, message="the load balancer is not valid")
         before = self._described()
-        if members is not None:
-            self.members = tuple(members)
+        self.members = _follow_inventory(wanted, unavailable or {})
         if algorithm is not None:
             self.algorithm = Algorithm(algorithm)
         if description is not None:
             self.description = description
+        self.health_monitor = monitor
+        if tags is not None:
+            self.tags = normalized(tags)
+        if deletion_protection is not None:
+            self.deletion_protection = deletion_protection
+        changes = changes_between(before, self._described())
+        if changes and all(change.field in PORTAL_ONLY for change in changes):
+            self._record(events.Updated, changes=changes)
+            return
+        # Anything else (even nothing: "apply it again") goes to the provider.
         self._enter(ProvisioningStatus.PENDING_UPDATE, now)
         self._record(events.UpdateRequested, changes=changes_between(before, self._described()))
+
+    def follows_inventory(self, unavailable: Mapping[int, str]) -> bool:
+        """Whether its members already are as ``follow_inventory`` would make them."""
+        return _follow_inventory(self.members, unavailable) == self.members
+
+    @property
+    def server_ids(self) -> tuple[int, ...]:
+        return tuple(member.server_id for member in self.members)
+
+    def follow_inventory(self, *, now: datetime, unavailable: Mapping[int, str]) -> bool:
+        """Drain the members whose servers the inventory says are not OK (``unavailable``:
+        server id -> why, e.g. "web-3 is MAINTENANCE"), and enable again those it drained
+        whose servers are OK again, through a normal update.  False when nothing changes."""
+        self._require("update", ProvisioningStatus.ACTIVE)
+        members = _follow_inventory(self.members, unavailable)
+        if members == self.members:
+            return False
+        drained = [m.server_id for m in members if m.drained_by_inventory and m.server_id in unavailable]
+        drained = [s for s in drained if s not in {m.server_id for m in self.members if m.drained_by_inventory}]
+        restored = [m.server_id for m in self.members if m.drained_by_inventory and m.server_id not in unavailable]
+        before = self._described()
+        self.members = members
+        self._enter(ProvisioningStatus.PENDING_UPDATE, now)
+        self._record(
+            events.InventoryFollowed,
+            drained=tuple(f"{server_id} ({unavailable[server_id]})" for server_id in drained),
+            restored=tuple(str(server_id) for server_id in restored),
+            changes=changes_between(before, self._described()),
+        )
+        return True
 
     def request_retry(self, *, now: datetime) -> None:
         """Try again after an ERROR: create it if the provider never got it, otherwise
@@ -263,6 +341,8 @@ class LoadBalancer:
 
     def request_delete(self, *, now: datetime) -> None:
         self._require("delete", ProvisioningStatus.ACTIVE, ProvisioningStatus.ERROR)
+        if self.deletion_protection:
+            raise DeletionProtected(self.name)
         before = self.provisioning_status
         self._enter(ProvisioningStatus.PENDING_DELETE, now)
         self._record(
@@ -301,17 +381,19 @@ class LoadBalancer:
         self.mark_checked(now)
         self._record(events.WorkResumed, status=self.provisioning_status.value)
 
-    def mark_active(self, *, vip_address: str | None, operating_status: OperatingStatus) -> None:
+    def mark_active(self, *, vip_address: str | None, reported: Mapping[int, Observed]) -> None:
+        """Done at the provider; ``reported`` is what it says of each member (by server id)."""
         self._require("activate", ProvisioningStatus.PENDING_CREATE, ProvisioningStatus.PENDING_UPDATE)
         before = self._status()
         self.vip_address = vip_address
-        self.operating_status = operating_status
+        self.members = observed(self.members, reported)
+        self.operating_status = overall_operating_status(m.operating_status for m in self.members)
         self.error_reason = None
         self._leave_pending(ProvisioningStatus.ACTIVE)
         self._record(
             events.BecameActive,
             vip_address=vip_address,
-            operating_status=operating_status.value,
+            operating_status=self.operating_status.value,
             changes=changes_between(before, self._status()),
         )
 
@@ -326,24 +408,25 @@ class LoadBalancer:
     def mark_deleted(self) -> None:
         """Gone at the provider: the record stays for history, its servers are released."""
         self._require("finish deleting", ProvisioningStatus.PENDING_DELETE)
-        before = {**self._status(), "servers": list(self.members)}
+        before = {**self._status(), "servers": list(self.server_ids)}
         self.members = ()
         self.vip_address = None
         self.operating_status = OperatingStatus.OFFLINE
         self._leave_pending(ProvisioningStatus.DELETED)
         self._record(events.Deleted, changes=changes_between(before, {**self._status(), "servers": []}))
 
-    def refresh_operating_status(self, status: OperatingStatus) -> None:
+    def observe(self, reported: Mapping[int, Observed]) -> bool:
+        """Store what the provider says now of each member (by server id) and the
+        operating status that follows from it; False when no status changed (a new
+        reason alone is stored without an event)."""
         self._require("refresh the status of", ProvisioningStatus.ACTIVE)
-        if status is self.operating_status:
-            return
-        before = self.operating_status
-        self.operating_status = status
-        self._record(
-            events.OperatingStatusChanged,
-            operating_status=status.value,
-            changes=(Change("operating_status", before.value, status.value),),
-        )
+        before, members_before = self._health(), self.members
+        self.members = observed(self.members, reported)
+        self.operating_status = overall_operating_status(m.operating_status for m in self.members)
+        changes = changes_between(before, self._health())
+        if changes:
+            self._record(events.OperatingStatusChanged, operating_status=self.operating_status.value, changes=changes)
+        return bool(changes) or self.members != members_before
 
     def mark_lost(self, reason: str) -> None:
         """The provider no longer has an ACTIVE load balancer (deleted out of band)."""
@@ -373,13 +456,24 @@ class LoadBalancer:
         """What people asked for, as the audit trail shows its changes."""
         return {
             "name": self.name,
-            "servers": list(self.members),
+            "servers": list(self.server_ids),
+            "member_settings": {str(m.server_id): m.settings() for m in self.members if m.settings()} or None,
             "listener_protocol": self.listener_protocol.value,
             "listener_port": self.listener_port,
             "algorithm": self.algorithm.value,
+            "health_monitor": self.health_monitor.describe() if self.health_monitor else None,
+            "tags": list(self.tags) or None,
+            "deletion_protection": self.deletion_protection or None,
             "description": self.description,
             "provider": self.provider,
             "provisioning_status": self.provisioning_status.value,
+        }
+
+    def _health(self) -> dict[str, object]:
+        """The operating status and each member's, as the audit trail shows their changes."""
+        return {
+            "operating_status": self.operating_status.value,
+            **{f"member {m.server_id}": m.operating_status.value for m in self.members},
         }
 
     def _status(self) -> dict[str, object]:
@@ -424,3 +518,16 @@ class LoadBalancer:
         self.pending_since = None
         self.submitted_at = None
         self.checked_at = None
+
+
+def _follow_inventory(members: Sequence[Member], unavailable: Mapping[int, str]) -> tuple[Member, ...]:
+    """Each enabled member whose server is not OK (``unavailable``) drained, and each the
+    inventory drained whose server is OK again enabled."""
+    followed = []
+    for member in members:
+        if member.server_id in unavailable and not member.is_draining:
+            member = replace(member, admin_state=AdminState.DRAIN, drained_by_inventory=True)
+        elif member.drained_by_inventory and member.server_id not in unavailable:
+            member = replace(member, admin_state=AdminState.ENABLED, drained_by_inventory=False)
+        followed.append(member)
+    return tuple(followed)

@@ -32,6 +32,8 @@ def query_parameters(filters_class: type[ListFilters]) -> list[OpenApiParameter]
     parameters = []
     for name, field in filters_class.base_fields.items():
         schema: dict[str, Any] = {"type": "integer" if isinstance(field, forms.IntegerField) else "string"}
+        if isinstance(field.widget, forms.MultipleHiddenInput):  # repeated: ?tag=a&tag=b
+            schema = {"type": "array", "items": schema}
         if getattr(field, "max_length", None) is not None:
             schema["maxLength"] = field.max_length
         choices = [value for value, _ in field.choices if value] if isinstance(field, forms.ChoiceField) else None

@@ -13,6 +13,7 @@ from loadbalancers import models
 from loadbalancers.adapters.repositories import DjangoLoadBalancerRepository
 from loadbalancers.adapters.unit_of_work import DjangoUnitOfWork
 from loadbalancers.domain.errors import LoadBalancerNotFound, NameTaken
+from loadbalancers.domain.members import Observed
 from loadbalancers.domain.model import LoadBalancer, OperatingStatus, ProvisioningStatus
 from portal.kernel.errors import StaleVersion
 from servers import bootstrap as servers_bootstrap
@@ -61,7 +62,7 @@ class TestLoadBalancerRepository:
         loaded = repo.get_one(lb.id)
 
         assert loaded == lb
-        assert loaded.members == (servers[2].pk, servers[0].pk, servers[1].pk)
+        assert loaded.server_ids == (servers[2].pk, servers[0].pk, servers[1].pk)
         assert loaded.version == 1
         assert loaded.created_at is not None
 
@@ -69,15 +70,30 @@ class TestLoadBalancerRepository:
         a, b, c = ServerFactory.create_batch(3)
         lb = repo.create_one(new_lb(owner, [a, b]))
         lb.record_provider_ref("sbx-1", now=timezone.now())
-        lb.mark_active(vip_address="198.51.100.7", operating_status=OperatingStatus.DEGRADED)
+        lb.mark_active(
+            vip_address="198.51.100.7",
+            reported={a.pk: Observed(OperatingStatus.ONLINE), b.pk: Observed(OperatingStatus.ERROR, "L7STS/500")},
+        )
         repo.update_one(lb)
-        lb.request_update(now=timezone.now(), members=[c.pk, a.pk], algorithm="ROUND_ROBIN")
+        assert repo.get_one(lb.id).operating_status is OperatingStatus.DEGRADED
+        assert repo.get_one(lb.id).members[1].status_reason == "L7STS/500"
+        lb.request_update(
+            now=timezone.now(),
+            members=[{"server": c.pk, "weight": 3}, {"server": a.pk, "admin_state": "drain"}],
+            algorithm="ROUND_ROBIN",
+            health_monitor={"type": "HTTP", "http_path": "/health", "expected_codes": "200-399"},
+            tags=["env=prod", "web"],
+            deletion_protection=True,
+        )
 
         repo.update_one(lb)
 
         loaded = repo.get_one(lb.id)
         assert loaded == lb
-        assert (loaded.members, loaded.provider_ref, loaded.vip_address, loaded.version) == (
+        assert [(m.weight, m.admin_state.value) for m in loaded.members] == [(3, "enabled"), (1, "drain")]
+        assert loaded.health_monitor.http_path == "/health"
+        assert (loaded.tags, loaded.deletion_protection) == (("env=prod", "web"), True)
+        assert (loaded.server_ids, loaded.provider_ref, loaded.vip_address, loaded.version) == (
             (c.pk, a.pk),
             "sbx-1",
             "198.51.100.7",
@@ -130,7 +146,7 @@ class TestLoadBalancerRepository:
         stuck = repo.get_list_pending(not_checked_since=timezone.now() + timedelta(minutes=1))
 
         assert [lb.id for lb in stuck] == [old.id]
-        assert stuck[0].members == (servers[0].pk,)
+        assert stuck[0].server_ids == (servers[0].pk,)
 
 
 class TestUnitOfWork:

@@ -28,7 +28,7 @@ from loadbalancers.application.provisioning import ProvisioningService
 from loadbalancers.application.reconciliation import ReconciliationService
 from loadbalancers.domain.errors import LoadBalancerNotFound, LoadBalancerPending, ProviderRejected
 from loadbalancers.domain.events import CreationRequested
-from loadbalancers.domain.model import LoadBalancer, OperatingStatus, ProvisioningStatus
+from loadbalancers.domain.model import LoadBalancer, ProvisioningStatus
 from notifications.application.payloads import CreateWebhook, UpdateWebhook
 from notifications.application.services import DeliveryService, Notifier, WebhookService
 from notifications.domain.errors import NotOwner, UrlRefused
@@ -39,6 +39,7 @@ from portal.kernel.events import Context
 from servers.application.payloads import CreateServer, UpdateServer
 from servers.application.services import ServerService
 from servers.domain.errors import ServerInUse
+from servers.domain.model import ServerStatus
 from tests.fakes import OPS
 
 ADMIN = replace(OPS, source=Source.ADMIN, request_id="admin-req")
@@ -157,7 +158,7 @@ def lb_create(portal):
 
 def lb_update(portal):
     view = active_shop(portal)
-    first, second = portal.stored(view.id).members
+    first, second = portal.stored(view.id).server_ids
     third = portal.add_server()
     actor = person(portal, 1, Source.PAGE, "req-update")
     payload = UpdateLoadBalancer(servers=[first, third], algorithm="LEAST_CONNECTIONS", description="new")
@@ -242,7 +243,7 @@ def worker_error(portal):
 
 def worker_deleted(portal):
     view = active_shop(portal)
-    members = list(portal.stored(view.id).members)
+    members = list(portal.stored(view.id).server_ids)
     portal.load_balancers.delete_one(portal.actor(1), view.id)
     portal.run_tasks()  # deprovision: the provider is asked
     portal.lbaas.finish()
@@ -257,8 +258,8 @@ def worker_deleted(portal):
 
 def reconciler_operating_status(portal):
     view = active_shop(portal)
-    portal.lbaas.operating_status = OperatingStatus.DEGRADED
-    changes = {"operating_status": ("ONLINE", "DEGRADED")}
+    failing = portal.degrade(view.id)
+    changes = {"operating_status": ("ONLINE", "DEGRADED"), f"member {failing}": ("ONLINE", "ERROR")}
     return Step(
         portal.reconciliation.reconcile,
         lambda _: lb_system("reconciler", view.id, "load_balancer.operating_status_changed", changes),
@@ -267,8 +268,8 @@ def reconciler_operating_status(portal):
 
 def admin_refresh(portal):
     view = active_shop(portal)
-    portal.lbaas.operating_status = OperatingStatus.DEGRADED
-    changes = {"operating_status": ("ONLINE", "DEGRADED")}
+    failing = portal.degrade(view.id)
+    changes = {"operating_status": ("ONLINE", "DEGRADED"), f"member {failing}": ("ONLINE", "ERROR")}
     return Step(
         lambda: portal.provisioning.refresh(view.id, by=ADMIN),
         lambda _: lb_entry(ADMIN, view.id, "load_balancer.operating_status_changed", changes),
@@ -362,6 +363,31 @@ def step_follow(portal):
 def step_fail(portal):
     view = create_shop(portal)
     return Step(lambda: portal.provisioning.fail(view.id, "gave up"))
+
+
+def step_observe(portal):
+    view = active_shop(portal)
+    failing = portal.degrade(view.id)
+    remote = portal.lbaas.get(portal.stored(view.id).provider_ref)
+    changes = {"operating_status": ("ONLINE", "DEGRADED"), f"member {failing}": ("ONLINE", "ERROR")}
+    return Step(
+        lambda: portal.provisioning.observe(portal.stored(view.id), remote, by=ADMIN),
+        lambda _: lb_entry(ADMIN, view.id, "load_balancer.operating_status_changed", changes),
+    )
+
+
+def step_follow_inventory(portal):
+    view = active_shop(portal)
+    server_id = portal.stored(view.id).server_ids[0]
+    portal.uow.servers.rows[server_id].status = ServerStatus.MAINTENANCE  # set behind the services' back
+    changes = {
+        "member_settings": (None, {str(server_id): "drain"}),
+        "provisioning_status": ("ACTIVE", "PENDING_UPDATE"),
+    }
+    return Step(
+        lambda: portal.provisioning.follow_inventory(server_id=server_id),
+        lambda _: lb_system("worker", view.id, "load_balancer.inventory_followed", changes),
+    )
 
 
 def step_record(portal):
@@ -689,6 +715,8 @@ WRITES = {
     "ProvisioningService.deprovision": step_deprovision,
     "ProvisioningService.follow": step_follow,
     "ProvisioningService.refresh": admin_refresh,
+    "ProvisioningService.observe": step_observe,
+    "ProvisioningService.follow_inventory": step_follow_inventory,
     "ProvisioningService.fail_stuck": admin_fail_stuck,
     "ProvisioningService.fail": step_fail,
     "ProvisioningService.record": step_record,
@@ -896,7 +924,7 @@ def refused_server_invalid(portal):
 
 def refused_server_in_use(portal):
     view = create_shop(portal)
-    server_id = portal.stored(view.id).members[0]
+    server_id = portal.stored(view.id).server_ids[0]
     return lambda: portal.servers.delete_one(ADMIN, server_id)
 
 

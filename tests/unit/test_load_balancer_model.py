@@ -18,13 +18,13 @@ S = ProvisioningStatus
 ACTIONS = {
     "update": lambda lb: lb.request_update(now=NOW, description="x"),
     "delete": lambda lb: lb.request_delete(now=NOW),
-    "activate": lambda lb: lb.mark_active(vip_address="192.0.2.1", operating_status=OperatingStatus.ONLINE),
+    "activate": lambda lb: lb.mark_active(vip_address="192.0.2.1", reported={}),
     "fail": lambda lb: lb.mark_error("broken"),
     "finish_delete": lambda lb: lb.mark_deleted(),
     "record_ref": lambda lb: lb.record_provider_ref("ref-1", now=NOW),
     "submit": lambda lb: lb.mark_submitted(NOW),
     "check": lambda lb: lb.mark_checked(NOW),
-    "refresh": lambda lb: lb.refresh_operating_status(OperatingStatus.DEGRADED),
+    "refresh": lambda lb: lb.observe({}),
     "lose": lambda lb: lb.mark_lost("gone"),
     "retry": lambda lb: lb.request_retry(now=NOW),
 }
@@ -149,7 +149,7 @@ def test_every_status_and_action_is_in_the_table():
 
 def test_each_request_and_outcome_records_its_event():
     lb = new_lb()
-    lb.mark_active(vip_address="192.0.2.9", operating_status=OperatingStatus.ONLINE)
+    lb.mark_active(vip_address="192.0.2.9", reported={})
     lb.request_update(now=NOW, members=[2])
     lb.mark_error("no capacity")
     lb.request_delete(now=NOW)
@@ -184,7 +184,7 @@ def test_a_deleted_load_balancer_releases_its_members_and_vip():
 
     lb.mark_deleted()
 
-    assert (lb.members, lb.vip_address, lb.operating_status) == ((), None, OperatingStatus.OFFLINE)
+    assert (lb.server_ids, lb.vip_address, lb.operating_status) == ((), None, OperatingStatus.OFFLINE)
 
 
 def _new(**changes):  # type: ignore[no-untyped-def]
@@ -248,4 +248,4 @@ def test_an_update_judges_new_members_with_the_facts_too():
         lb.request_update(
             now=NOW, members=[3], server_problems=lambda ids: [ServerProblem(3, "server 3 does not exist")]
         )
-    assert (lb.members, lb.provisioning_status) == ((1, 2), ProvisioningStatus.ACTIVE)
+    assert (lb.server_ids, lb.provisioning_status) == ((1, 2), ProvisioningStatus.ACTIVE)

@@ -709,15 +709,15 @@ class TestEmails:
         assert portal.outbox.emails == []
 
     def test_degraded_emails_and_online_again_does_not(self, portal, owner):
-        create_lb(portal, owner)
+        lb = create_lb(portal, owner, servers=[portal.add_server(), portal.add_server()])
         portal.settle()
         assert portal.outbox.emails == []
 
-        portal.lbaas.operating_status = OperatingStatus.DEGRADED
+        failing = portal.degrade(lb.id)
         portal.reconciliation.reconcile()
         assert emails_about(portal, "shop") == [(["alice@example.com"], "[web] load balancer shop is DEGRADED")]
 
-        portal.lbaas.operating_status = OperatingStatus.ONLINE
+        portal.member_health(failing, OperatingStatus.ONLINE)
         portal.reconciliation.reconcile()
         assert len(portal.outbox.emails) == 1
 

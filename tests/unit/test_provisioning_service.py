@@ -133,7 +133,7 @@ class TestUpdateAndDelete:
         assert [m.address for m in spec.members] == ["10.0.0.4"]
         assert spec.algorithm == "SOURCE_IP"
         assert status(portal, created) is ProvisioningStatus.ACTIVE
-        assert portal.stored(created).members == (third,)
+        assert portal.stored(created).server_ids == (third,)
 
     def test_update_rejected_by_the_provider_ends_in_error(self, portal, alice, created):
         portal.settle()
@@ -147,7 +147,7 @@ class TestUpdateAndDelete:
 
     def test_delete_ends_deleted_and_releases_the_servers(self, portal, alice, created):
         portal.settle()
-        member = portal.stored(created).members[0]
+        member = portal.stored(created).server_ids[0]
         with pytest.raises(ServerInUse):
             portal.servers.delete_one(OPS, member)
 
@@ -155,7 +155,7 @@ class TestUpdateAndDelete:
         portal.settle()
 
         lb = portal.stored(created)
-        assert (lb.provisioning_status, lb.members, lb.vip_address) == (ProvisioningStatus.DELETED, (), None)
+        assert (lb.provisioning_status, lb.server_ids, lb.vip_address) == (ProvisioningStatus.DELETED, (), None)
         assert portal.lbaas.resources == {}
         portal.servers.delete_one(OPS, member)
         assert member not in portal.uow.servers.rows
@@ -266,12 +266,15 @@ class TestReconcileWithTheProvider:
     def test_operating_status_changes_are_picked_up(self, portal, created):
         portal.settle()
         version = portal.stored(created).version
-        portal.lbaas.operating_status = OperatingStatus.DEGRADED
+        failing = portal.degrade(created)
 
         report = portal.reconciliation.reconcile()
 
         assert report.refreshed == [created]
         assert portal.stored(created).operating_status is OperatingStatus.DEGRADED
+        assert portal.stored(created).members[0].server_id == failing
+        assert portal.stored(created).members[0].operating_status is OperatingStatus.ERROR
+        assert portal.stored(created).members[0].status_reason == "check failed"
         assert portal.reconciliation.reconcile().refreshed == []  # nothing new: nothing written
         assert portal.stored(created).version == version + 1
 
@@ -393,11 +396,11 @@ class TestReconcileWithTheProvider:
         assert report.resumed == [created]
 
     def test_one_failing_row_does_not_stop_the_pass(self, portal, alice, monkeypatch):
-        servers = [portal.add_server()]
+        servers = [portal.add_server(), portal.add_server()]
         first = portal.load_balancers.create_one(alice, CreateLoadBalancer(name="first", servers=servers)).id
         second = portal.load_balancers.create_one(alice, CreateLoadBalancer(name="second", servers=servers)).id
         portal.settle()
-        portal.lbaas.operating_status = OperatingStatus.DEGRADED
+        portal.degrade(first)
         original = portal.uow.load_balancers.update_one
 
         def broken_for_first(lb):
@@ -450,7 +453,7 @@ class TestOperationsActions:
         assert portal.provisioning.refresh(created) == "still under way at the provider"
         portal.settle()
         assert portal.provisioning.refresh(created) == "unchanged: ONLINE"
-        portal.lbaas.operating_status = OperatingStatus.DEGRADED
+        portal.degrade(created)
         assert portal.provisioning.refresh(created) == "operating status ONLINE -> DEGRADED"
         portal.lbaas.resources.clear()
         assert portal.provisioning.refresh(created) == "the provider no longer has it: now ERROR"

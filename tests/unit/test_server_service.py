@@ -266,6 +266,6 @@ def test_a_load_balancer_update_refuses_a_kept_member_whose_address_is_refused_n
     with pytest.raises(ServerNotEligible, match=r"127\.0\.0\.1 is loopback"):
         portal.load_balancers.update_one(alice, lb.id, UpdateLoadBalancer(servers=[good, other]))
 
-    assert portal.stored(lb.id).members == (good,)
+    assert portal.stored(lb.id).server_ids == (good,)
     portal.load_balancers.update_one(alice, lb.id, UpdateLoadBalancer(servers=[other]))
-    assert portal.stored(lb.id).members == (other,)
+    assert portal.stored(lb.id).server_ids == (other,)
