@@ -1,6 +1,7 @@
 """End to end on a real data plane: a load balancer made through the REST API on the
-haproxy provider balances real HTTP traffic between two backends on 127.0.0.1, notices
-a backend that stops, follows a member change, and closes its port once deleted."""
+haproxy provider, with an HTTP health monitor, balances real HTTP traffic between two
+backends on 127.0.0.1, notices a backend that stops (and says why, per member), follows
+a member change and a drain, and closes its port once deleted."""
 
 from __future__ import annotations
 
@@ -31,7 +32,6 @@ def haproxy_provider(settings) -> Iterator[None]:
         "state_dir": state_dir,
         "vip_network": f"127.78.{random.randrange(1, 255)}.0/24",
         "haproxy_bin": HAPROXY,
-        "check_interval": 0.3,
     }
     yield
     providers().get("haproxy").stop()  # type: ignore[attr-defined]
@@ -50,7 +50,13 @@ def test_real_traffic_balanced_a_failing_backend_detected_and_cleaned_up(alice_a
 
     created = alice_api.post(
         "/api/v1/load-balancers/",
-        {"name": "real", "servers": [servers[0].pk, servers[1].pk], "listener_port": port, "provider": "haproxy"},
+        {
+            "name": "real",
+            "servers": [servers[0].pk, servers[1].pk],
+            "listener_port": port,
+            "provider": "haproxy",
+            "health_monitor": {"type": "HTTP", "interval": 2, "timeout": 1, "retries_up": 1, "retries_down": 1},
+        },
         format="json",
     )
     assert created.status_code == 202, created.json()
@@ -68,13 +74,24 @@ def test_real_traffic_balanced_a_failing_backend_detected_and_cleaned_up(alice_a
         build().reconciliation.reconcile()
         return alice_api.get(url).json()["operating_status"] == "DEGRADED"
 
-    wait_until(degraded, timeout=15)
+    wait_until(degraded, timeout=30)
     assert {fetch(vip, port) for _ in range(10)} == {"two"}
+    health = {m["port"]: m for m in alice_api.get(url).json()["servers"]}
+    assert (health[one.port]["operating_status"], health[two.port]["operating_status"]) == ("ERROR", "ONLINE")
+    assert "L4CON" in health[one.port]["status_reason"]  # HAProxy's own word: the connection was refused
 
     changed = alice_api.patch(url, {"servers": [servers[1].pk, servers[2].pk]}, format="json")
     assert changed.status_code == 202
     wait_until(lambda: alice_api.get(url).json()["provisioning_status"] == "ACTIVE")
     assert {fetch(vip, port) for _ in range(10)} == {"two", "three"}
+
+    drained = alice_api.patch(
+        url, {"servers": [servers[1].pk, {"server": servers[2].pk, "admin_state": "drain"}]}, format="json"
+    )
+    assert drained.status_code == 202, drained.json()
+    wait_until(lambda: alice_api.get(url).json()["provisioning_status"] == "ACTIVE")
+    assert {fetch(vip, port) for _ in range(10)} == {"two"}  # a drained member takes no new requests
+    assert alice_api.get(url).json()["servers"][1]["operating_status"] == "DRAINING"
 
     assert alice_api.delete(url).status_code == 202
     wait_until(lambda: alice_api.get(url).json()["provisioning_status"] == "DELETED")

@@ -1,15 +1,47 @@
 """HAProxy as a real, local data plane.
 
 The adapter runs one HAProxy in master-worker mode and owns its configuration: each
-load balancer is a frontend bound to its VIP and listener port, and a backend with its
-members (health checks on).  Every change renders a whole new configuration, checks it
-with ``haproxy -c`` and only then installs it and asks the master for a graceful reload
-(old workers finish the connections they hold).  A configuration HAProxy refuses is
-never applied: the change fails with HAProxy's own message.
+load balancer is a frontend bound to its VIP and listener port, and a backend
+``be-<ref>`` with one server ``m<i>`` per member, in the spec's order.  Every change
+renders a whole new configuration and checks it with ``haproxy -c`` before anything is
+installed: a configuration HAProxy refuses is never applied, the change fails with
+HAProxy's own message.
+
+Health monitor (the spec's, per load balancer) -> the backend's checks:
+
+- none: servers without ``check``; ``show stat`` says "no check", members read
+  NO_MONITOR.
+- TCP: ``check`` on every server (a TCP connection to the member's port).
+- HTTP: ``option httpchk GET <http_path>`` and ``http-check expect rstatus
+  ^...$``, a regular expression that matches exactly ``expected_codes``
+  (``200-299,404`` -> ``^(2[0-9][0-9]|404)$``).  Allowed on a TCP listener too
+  (HAProxy sends the HTTP check in tcp mode as well).
+- both: ``default-server check inter <interval>s rise <retries_up> fall
+  <retries_down>`` and ``timeout check <timeout>s`` in the backend.
+
+Weights and drain: every server line carries ``weight <N>`` (0-256, HAProxy's own
+range); a member in drain gets ``weight 0``: HAProxy sends it no new connections and
+lets the ones it holds finish.  It reads DRAINING, whatever its checks say.
+
+What needs a reload: an update whose configuration is identical to the installed one
+does nothing (no reload; e.g. a new name or tags, which HAProxy does not hold).  One
+that differs only in server weights (the same members in the same order, drain
+included) is applied through the runtime API (``set weight be-<ref>/m<i> <N>`` on the
+stats socket) and the checked file installed, without a reload; should HAProxy refuse
+a runtime change (``balance source`` is a static map: it only takes a server's weight
+to 0 and back), the change falls back to a reload.  Anything else (members, algorithm,
+monitor, listeners) installs the file and asks the master for a graceful reload (old
+workers finish the connections they hold).
 
 What exists lives in a SQLite file that every process of the portal shares; its write
 lock also serialises the configuration changes of all processes.  Operating status
-and member health come from HAProxy's runtime API (``show stat`` on the stats socket).
+and member health come from HAProxy's runtime API (``show stat`` on the stats socket,
+read by its header line): a member's status from the server's ``status`` (UP ->
+ONLINE, DOWN -> ERROR, MAINT -> OFFLINE, "no check" -> NO_MONITOR, one HAProxy does
+not report -> OFFLINE), its reason from the last check (``check_status``,
+``check_code``, ``check_desc``, ``last_chk``: "L7STS/500: Layer7 wrong status
+(Internal Server Error)"), None without checks.  ``health_monitor`` reports the spec's
+monitor, which the configuration renders.
 
 VIPs are the lowest free addresses of a configured network: a loopback range such as
 127.77.0.0/16 on one machine (Linux routes all of 127.0.0.0/8 to the loopback), or a
@@ -22,10 +54,12 @@ split, each part would reach into the other's private helpers.
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import ipaddress
 import json
 import os
+import re
 import socket
 import sqlite3
 import subprocess
@@ -44,6 +78,7 @@ from loadbalancers.application.lbaas import (
 from loadbalancers.domain.errors import ProviderRejected, ProviderResourceNotFound, ProviderUnavailable
 from loadbalancers.domain.health import overall_operating_status
 from loadbalancers.domain.model import OperatingStatus, ProvisioningStatus
+from loadbalancers.domain.monitors import HealthMonitor, MonitorType
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS load_balancers (
@@ -58,6 +93,8 @@ CREATE TABLE IF NOT EXISTS load_balancers (
 
 BALANCE = {"ROUND_ROBIN": "roundrobin", "LEAST_CONNECTIONS": "leastconn", "SOURCE_IP": "source"}
 MODE = {"HTTP": "http", "TCP": "tcp"}
+# Seconds a read of the members' health waits for a stats socket that does not answer.
+HEALTH_PATIENCE = 2.0
 
 
 class HAProxyLBaaS(LBaaSClient):
@@ -69,7 +106,6 @@ class HAProxyLBaaS(LBaaSClient):
         state_dir: str,
         vip_network: str = "127.77.0.0/16",
         haproxy_bin: str = "haproxy",
-        check_interval: float = 2.0,
         timeout: float = 10.0,
         installation: str | None = None,
     ):
@@ -77,11 +113,8 @@ class HAProxyLBaaS(LBaaSClient):
             self._vips = ipaddress.ip_network(vip_network)
         except ValueError as exc:
             raise ValueError(f"haproxy vip_network {vip_network!r} is not a network: {exc}") from None
-        if check_interval <= 0:
-            raise ValueError(f"haproxy check_interval must be positive (got {check_interval!r})")
         self._dir = Path(state_dir)
         self._bin = haproxy_bin
-        self._check_ms = max(100, int(check_interval * 1000))
         self._timeout = timeout
         self._state = SQLiteState(
             self._dir / "state.sqlite3",
@@ -154,9 +187,6 @@ class HAProxyLBaaS(LBaaSClient):
             "    timeout connect 5s",
             "    timeout client 30s",
             "    timeout server 30s",
-            # A health check's reply may take this long, however short the interval:
-            # a busy member is not marked down for one slow answer.
-            "    timeout check 2s",
         ]
         for row in rows:
             spec = _load(row["spec"])
@@ -170,54 +200,77 @@ class HAProxyLBaaS(LBaaSClient):
                 f"backend be-{ref}",
                 f"    mode {mode}",
                 f"    balance {BALANCE[spec.algorithm]}",
-                *(["    option httpchk GET /"] if mode == "http" else []),
-                f"    default-server check inter {self._check_ms}ms fall 2 rise 1",
-                *(f"    server m{i} {_hostport(m.address, m.port)}" for i, m in enumerate(spec.members)),
+                *_checks(spec.health_monitor),
+                *(
+                    f"    server m{i} {_hostport(m.address, m.port)} weight {0 if m.is_draining else m.weight}"
+                    for i, m in enumerate(spec.members)
+                ),
             ]
         return "\n".join(lines) + "\n"
 
     def _apply(self, db: sqlite3.Connection) -> None:
-        """Check the configuration the transaction's state asks for, install it and
-        reload.  Raising rolls the transaction back, so the state keeps matching what
-        HAProxy runs."""
+        """Make HAProxy run the configuration the transaction's state asks for: nothing
+        when it already does, new weights through the runtime API when only they
+        changed, otherwise install the checked file and reload.  Raising rolls the
+        transaction back, so the state keeps matching what HAProxy runs."""
         rows = db.execute("SELECT * FROM load_balancers ORDER BY created_at, ref").fetchall()
+        config = self.render(rows)
         self._dir.mkdir(parents=True, exist_ok=True)
+        installed, previous = self._dir / "haproxy.cfg", self._dir / "haproxy.cfg.previous"
+        current = installed.read_text() if installed.exists() else None
+        running = self._master_alive(self._dir / "master.sock")
+        if running and config == current:
+            return
         candidate = self._dir / "haproxy.cfg.new"
-        candidate.write_text(self.render(rows))
+        candidate.write_text(config)
         checked = self._run([self._bin, "-c", "-q", "-f", str(candidate)])
         if checked.returncode != 0:
             message = (checked.stderr or checked.stdout).strip().splitlines()
             raise ProviderRejected("haproxy refused the configuration: " + " ".join(message[-3:]))
-        installed, previous = self._dir / "haproxy.cfg", self._dir / "haproxy.cfg.previous"
+        weights = weight_changes(current, config) if running and current is not None else None
         if installed.exists():
             os.replace(installed, previous)
         os.replace(candidate, installed)
         try:
-            self._reload()
+            if weights is None or not self._set_weights(weights):
+                self._reload()
         except ProviderUnavailable:
             if previous.exists():  # what HAProxy still runs, and what the state will say again
                 os.replace(previous, installed)
             raise
 
+    def _set_weights(self, weights: list[tuple[str, str, int]]) -> bool:
+        """Set each (backend, server, weight) through the runtime API; False as soon as
+        HAProxy refuses one or cannot be asked (a reload then applies them all)."""
+        for backend, server, weight in weights:
+            command = f"set weight {backend}/{server} {weight}"
+            try:
+                answer = _send(self._dir / "admin.sock", command, timeout=self._timeout)
+            except ProviderUnavailable:
+                return False
+            if answer.strip():
+                return False
+        return True
+
     def _reload(self) -> None:
         """Start HAProxy if it is not running, otherwise ask its master for a graceful
-        reload, and check that the new worker took over."""
+        reload, and check that a new worker took over."""
         master = self._dir / "master.sock"
         if not self._master_alive(master):
             self._start(master)
             return
-        failed_before = self._failed_reloads(master)
+        before = _processes(_send(master, "show proc", timeout=self._timeout))
         _send(master, "reload", timeout=self._timeout)
         deadline = time.monotonic() + self._timeout
         while time.monotonic() < deadline:
             time.sleep(0.05)
             try:
-                status = _send(master, "show proc", timeout=self._timeout)
+                now = _processes(_send(master, "show proc", timeout=self._timeout))
             except ProviderUnavailable:
                 continue  # the master re-executes itself to reload: its socket is back in a moment
-            if self._failed_reloads(master, status) > failed_before:
+            if now.failed > before.failed:
                 raise ProviderUnavailable("haproxy could not load the new configuration (see its log)")
-            if "worker" in status and self._admin_answers():
+            if now.reloads > before.reloads and now.new_workers and self._admin_answers():
                 return
         raise ProviderUnavailable(f"haproxy did not finish reloading within {self._timeout:.0f} s")
 
@@ -256,27 +309,33 @@ class HAProxyLBaaS(LBaaSClient):
 
     # -- runtime API ------------------------------------------------------------------
 
-    def _health(self) -> dict[str, dict[str, str]]:
-        """Each backend's servers and their status (UP, DOWN, ...) from ``show stat``;
-        empty when HAProxy cannot be asked."""
-        try:
-            csv = _send(self._dir / "admin.sock", "show stat", timeout=self._timeout)
-        except ProviderUnavailable:
+    def _health(self) -> dict[str, dict[str, dict[str, str]]]:
+        """Each backend's servers and their ``show stat`` fields by name; empty when
+        HAProxy cannot be asked (its members then read OFFLINE).  The stats socket may
+        not answer for a moment while another process reloads: asked again for a while."""
+        deadline = time.monotonic() + min(self._timeout, HEALTH_PATIENCE)
+        while True:
+            try:
+                answer = _send(self._dir / "admin.sock", "show stat", timeout=self._timeout)
+                break
+            except ProviderUnavailable:
+                if time.monotonic() > deadline:
+                    return {}
+                time.sleep(0.05)
+        lines = answer.splitlines()
+        if not lines or not lines[0].startswith("# "):
             return {}
-        health: dict[str, dict[str, str]] = {}
-        for line in csv.splitlines():
-            fields = line.split(",")
-            if line.startswith("#") or len(fields) < 18 or fields[1] in ("FRONTEND", "BACKEND"):
+        health: dict[str, dict[str, dict[str, str]]] = {}
+        for fields in csv.DictReader(lines[1:], fieldnames=lines[0][2:].split(",")):
+            if fields.get("svname") in (None, "FRONTEND", "BACKEND"):
                 continue
-            health.setdefault(fields[0], {})[fields[1]] = fields[17]
+            health.setdefault(fields["pxname"], {})[fields["svname"]] = fields
         return health
 
-    def _present(self, row: sqlite3.Row, health: dict[str, dict[str, str]]) -> ProviderLoadBalancer:
+    def _present(self, row: sqlite3.Row, health: dict[str, dict[str, dict[str, str]]]) -> ProviderLoadBalancer:
         spec = _load(row["spec"])
         servers = health.get(f"be-{row['ref']}", {})
-        members = tuple(
-            MemberHealth(m.address, m.port, _member_status(servers.get(f"m{i}"))) for i, m in enumerate(spec.members)
-        )
+        members = tuple(_member_health(m, servers.get(f"m{i}")) for i, m in enumerate(spec.members))
         return ProviderLoadBalancer(
             ref=row["ref"],
             provisioning_status=ProvisioningStatus.ACTIVE,
@@ -285,6 +344,7 @@ class HAProxyLBaaS(LBaaSClient):
             members=members,
             client_token=row["client_token"],
             installation=row["installation"],
+            health_monitor=spec.health_monitor,
         )
 
     def _admin_answers(self) -> bool:
@@ -300,13 +360,6 @@ class HAProxyLBaaS(LBaaSClient):
         except ProviderUnavailable:
             return False
         return True
-
-    def _failed_reloads(self, master: Path, status: str | None = None) -> int:
-        text = status if status is not None else _send(master, "show proc", timeout=self._timeout)
-        for line in text.splitlines():
-            if "master" in line and "[failed:" in line:
-                return int(line.split("[failed:")[1].split("]")[0])
-        return 0
 
     # -- helpers ------------------------------------------------------------------------
 
@@ -333,14 +386,145 @@ def _send(path: Path, command: str, *, timeout: float) -> str:
     return b"".join(chunks).decode(errors="replace")
 
 
-def _member_status(status: str | None) -> OperatingStatus:
-    if status is None:
-        return OperatingStatus.NO_MONITOR
-    if status.startswith("UP") or status == "no check":
-        return OperatingStatus.ONLINE
-    if status.startswith("MAINT"):
-        return OperatingStatus.OFFLINE
-    return OperatingStatus.ERROR if status.startswith("DOWN") else OperatingStatus.DEGRADED
+@dataclasses.dataclass(frozen=True)
+class _Processes:
+    reloads: int
+    """How many times the master reloaded."""
+    failed: int
+    """How many of those reloads failed."""
+    new_workers: tuple[int, ...]
+    """The pids of the workers started by the last reload (the older ones are finishing)."""
+
+
+def _processes(show_proc: str) -> _Processes:
+    """The master CLI's ``show proc``: a master line ``<pid> master <reloads> [failed:
+    <n>] ...`` and a line ``<pid> worker <reloads> ...`` per worker (0: the current)."""
+    reloads = failed = 0
+    workers = []
+    for line in show_proc.splitlines():
+        fields = line.split()
+        if len(fields) >= 3 and fields[1] == "master" and fields[2].isdigit():
+            reloads = int(fields[2])
+            if match := re.search(r"\[failed: *(\d+)\]", line):
+                failed = int(match[1])
+        elif len(fields) >= 3 and fields[1] == "worker" and fields[0].isdigit() and fields[2] == "0":
+            workers.append(int(fields[0]))
+    return _Processes(reloads, failed, tuple(workers))
+
+
+def _checks(monitor: HealthMonitor | None) -> list[str]:
+    """A backend's lines for its health monitor (none: its servers are not checked)."""
+    if monitor is None:
+        return []
+    lines = []
+    if monitor.type is MonitorType.HTTP:
+        lines += [
+            f"    option httpchk GET {monitor.http_path}",
+            f"    http-check expect rstatus {status_regex(monitor.codes())}",
+        ]
+    return [
+        *lines,
+        f"    timeout check {monitor.timeout}s",
+        f"    default-server check inter {monitor.interval}s rise {monitor.retries_up} fall {monitor.retries_down}",
+    ]
+
+
+def status_regex(codes: list[int]) -> str:
+    """An anchored regular expression that matches exactly these three-digit status
+    codes, as compact as their digits allow: 200-399 -> ``^[23][0-9][0-9]$``."""
+    if not codes:
+        raise ValueError("no status codes")
+    return f"^{_digits_regex({f'{code:03d}' for code in codes})}$"
+
+
+def _digits_regex(numbers: set[str]) -> str:
+    """Numbers of the same length: group them by their first digit, then merge the
+    first digits whose rests read the same into one character class."""
+    if not next(iter(numbers)):
+        return ""
+    rests: dict[str, set[str]] = {}
+    for number in numbers:
+        rests.setdefault(number[0], set()).add(number[1:])
+    firsts: dict[str, list[str]] = {}
+    for digit in sorted(rests):
+        firsts.setdefault(_digits_regex(rests[digit]), []).append(digit)
+    alternatives = [_digit_class(digits) + rest for rest, digits in firsts.items()]
+    return alternatives[0] if len(alternatives) == 1 else "(" + "|".join(alternatives) + ")"
+
+
+def _digit_class(digits: list[str]) -> str:
+    """``[0-9]``, ``[2-4]``, ``[137]``, or the digit alone."""
+    if len(digits) == 1:
+        return digits[0]
+    runs: list[list[int]] = []
+    for digit in map(int, digits):  # sorted
+        if runs and digit == runs[-1][1] + 1:
+            runs[-1][1] = digit
+        else:
+            runs.append([digit, digit])
+    parts = [f"{low}-{high}" if high - low > 1 else f"{low}{high}" if high > low else f"{low}" for low, high in runs]
+    return "[" + "".join(parts) + "]"
+
+
+_SERVER = re.compile(r"^    server (?P<name>\S+) (?P<address>\S+) weight (?P<weight>\d+)$")
+
+
+def weight_changes(installed: str, rendered: str) -> list[tuple[str, str, int]] | None:
+    """The (backend, server, new weight) that turn the installed configuration into the
+    rendered one, when nothing else differs; None when something else does."""
+    old, new = installed.splitlines(), rendered.splitlines()
+    if len(old) != len(new):
+        return None
+    changes = []
+    backend = None
+    for before, after in zip(old, new, strict=True):
+        if after.startswith("backend "):
+            backend = after.split()[1]
+        if before == after:
+            continue
+        was, now = _SERVER.match(before), _SERVER.match(after)
+        if not (backend and was and now and (was["name"], was["address"]) == (now["name"], now["address"])):
+            return None
+        changes.append((backend, now["name"], int(now["weight"])))
+    return changes
+
+
+def _member_health(member: MemberSpec, server: dict[str, str] | None) -> MemberHealth:
+    """What ``show stat`` says of one member's server (None: HAProxy does not report it)."""
+    if server is None:
+        status = OperatingStatus.DRAINING if member.is_draining else OperatingStatus.OFFLINE
+        return MemberHealth(member.address, member.port, status, "haproxy does not report this member")
+    state = server.get("status") or ""
+    if member.is_draining:
+        status = OperatingStatus.DRAINING
+    elif state == "no check":
+        status = OperatingStatus.NO_MONITOR
+    elif state.startswith("UP"):
+        status = OperatingStatus.ONLINE
+    elif state.startswith("MAINT"):
+        status = OperatingStatus.OFFLINE
+    elif state.startswith("DOWN"):
+        status = OperatingStatus.ERROR
+    else:
+        status = OperatingStatus.DEGRADED
+    return MemberHealth(member.address, member.port, status, _check_result(server))
+
+
+def _check_result(server: dict[str, str]) -> str | None:
+    """HAProxy's last check of a server in words ("L7STS/500: Layer7 wrong status
+    (Internal Server Error)"); None when it is not checked."""
+    status = (server.get("check_status") or "").removeprefix("* ").strip()  # "* ": a check is under way
+    if not status or server.get("status") == "no check":
+        return None
+    code = (server.get("check_code") or "").strip()
+    description = (server.get("check_desc") or "").strip()
+    detail = (server.get("last_chk") or "").strip()
+    words = f"{status}/{code}" if code else status
+    if description:
+        words += f": {description}"
+    if detail and detail not in description:
+        words += f" ({detail})"
+    return words
 
 
 def _hostport(address: str, port: int) -> str:
@@ -352,8 +536,17 @@ def _dump(spec: LoadBalancerSpec) -> str:
 
 
 def _load(text: str) -> LoadBalancerSpec:
+    """A spec as ``_dump`` stored it (specs stored before monitors and tags have neither)."""
     data = json.loads(text)
-    return LoadBalancerSpec(**{**data, "members": tuple(MemberSpec(**m) for m in data["members"])})
+    monitor = data.get("health_monitor")
+    return LoadBalancerSpec(
+        **{
+            **data,
+            "members": tuple(MemberSpec(**m) for m in data["members"]),
+            "health_monitor": HealthMonitor(**{**monitor, "type": MonitorType(monitor["type"])}) if monitor else None,
+            "tags": tuple(data.get("tags", ())),
+        }
+    )
 
 
 def _found(row: sqlite3.Row | None, ref: str) -> sqlite3.Row:

@@ -10,7 +10,7 @@ import socket
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -23,19 +23,21 @@ HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
 
 
 class Backend:
-    """A tiny HTTP server that answers with its own name."""
+    """A tiny HTTP server that answers with its own name: 200, or 500 on the paths in
+    ``failing`` (a set the test may change while it runs)."""
 
-    def __init__(self, name: str, delay: float = 0.0):
+    def __init__(self, name: str, delay: float = 0.0, failing: Iterable[str] = ()):
         answer = name.encode()
         self.holding = threading.Event()  # a slow request has arrived and is being held
-        holding = self.holding
+        self.failing = set(failing)
+        holding, failing_paths = self.holding, self.failing
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 if delay and self.headers.get("X-Slow"):
                     holding.set()
                     time.sleep(delay)
-                self.send_response(200)
+                self.send_response(500 if self.path in failing_paths else 200)
                 self.send_header("Content-Length", str(len(answer)))
                 self.end_headers()
                 self.wfile.write(answer)
@@ -50,6 +52,20 @@ class Backend:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def reloads(client: HAProxyLBaaS) -> tuple[int, tuple[str, ...]]:
+    """How many times the client's HAProxy master reloaded, and its workers' pids, from
+    ``show proc`` on the master CLI: both stay the same while no reload happens."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as cli:
+        cli.settimeout(10)
+        cli.connect(str(client.config_path.parent / "master.sock"))
+        cli.sendall(b"show proc\n")
+        cli.shutdown(socket.SHUT_WR)
+        answer = b"".join(iter(lambda: cli.recv(65536), b"")).decode()
+    rows = [line.split() for line in answer.splitlines() if not line.startswith("#")]
+    (master,) = [row for row in rows if len(row) > 2 and row[1] == "master"]
+    return int(master[2]), tuple(row[0] for row in rows if len(row) > 2 and row[1] == "worker")
 
 
 def free_port() -> int:
@@ -84,7 +100,7 @@ def running_haproxy(**options: object) -> Iterator[HAProxyLBaaS]:
 
 @pytest.fixture
 def haproxy_client() -> Iterator[HAProxyLBaaS]:
-    yield from running_haproxy(check_interval=0.3, installation=INSTALLATION)
+    yield from running_haproxy(installation=INSTALLATION)
 
 
 @pytest.fixture
