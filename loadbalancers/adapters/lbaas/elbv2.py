@@ -27,7 +27,24 @@ Tags
     portals sharing an account and a prefix tell their resources apart by it) and
     ``portal:name`` (the portal's name, for people in the AWS console).
     ``get``, ``update`` and ``delete`` refuse a load balancer the marker does not mark as
-    this portal's.
+    this portal's; nothing the adapter does changes or removes these four.
+
+    The spec's tags go on the load balancer (not on its target group or listener) as AWS
+    tags: ``key=value`` → Key ``key``, Value ``value``; a label ``web`` → Key ``web``,
+    Value ``""``.  An update adds what is new or changed (AddTags) and removes (RemoveTags)
+    every other tag that is neither ``portal:*`` nor ``aws:*``: the load balancer's own
+    tags are the spec's, as its targets are, so a tag added in the AWS console is removed
+    by the next update.  The adapter also keeps two records of its own on the load
+    balancer, read by ``get`` and ``get_list`` at no extra cost:
+    ``portal:health-monitor`` (present when the spec asks for a health monitor, see
+    below) and ``portal:drain:1``, ``portal:drain:2``, … (the members in drain, as
+    ``address:port`` separated by spaces, at most 255 characters a tag).  ELBv2 allows
+    50 tags a resource (``aws:*`` ones not counted): a spec whose tags would not fit
+    next to the portal's own (up to four, one more with a monitor) is refused before anything is
+    created or changed; the drain record takes what room is left, and a member it has
+    no room for is simply left out of ``get`` while AWS drains it (see Members).  (The
+    50, and that ``aws:*`` tags do not count: "Tag an Application Load Balancer" in the
+    Application Load Balancers guide.)
 
 Algorithms (target group attributes)
     ============  ==================================  ===================================
@@ -51,15 +68,73 @@ Status
     ``active_impaired`` → ACTIVE, operating status at best DEGRADED; ``failed`` → ERROR
     with ``State.Reason``.  An active load balancer whose target group or listener is
     missing (a create that stopped half-way) is ERROR; an update repairs it.
-    Members come from DescribeTargetHealth (targets being deregistered, ``draining``,
-    are no longer members): ``healthy`` → ONLINE; ``unhealthy`` (failing its health
-    checks) → ERROR, as Octavia and the HAProxy adapter say; ``unused`` (the target gets
-    no traffic: target group not in use, zone not enabled, address unusable) → OFFLINE;
-    ``initial`` (first checks still running), ``unavailable`` (health checks
-    off) and anything else → NO_MONITOR.  The load balancer: every member ONLINE →
-    ONLINE; health not known for any member → NO_MONITOR; no member ONLINE (or no
-    member at all) → OFFLINE; otherwise DEGRADED.  While provisioning it is OFFLINE, when
-    failed ERROR.
+    Members come from DescribeTargetHealth: ``healthy`` → ONLINE; ``unhealthy`` (failing
+    its health checks) → ERROR, as Octavia and the HAProxy adapter say; ``unused`` (the
+    target gets no traffic: target group not in use, zone not enabled, address unusable)
+    → OFFLINE; ``initial`` (first checks still running), ``unavailable`` (health checks
+    off) and anything else → NO_MONITOR; ``draining`` and ``unhealthy.draining`` (being
+    deregistered) → DRAINING for a member in drain, and no member at all for a target
+    that was removed from the spec.  Each member's ``reason`` is AWS's TargetHealth
+    ``Reason: Description`` (``Target.ResponseCodeMismatch: Health checks failed with
+    these codes: [500]``), when AWS gives one (never for ``healthy``).  The load
+    balancer's operating status is ``overall_operating_status`` of its members' (members
+    in drain left out); ``active_impaired`` makes it at best DEGRADED.  While
+    provisioning it is OFFLINE, when failed ERROR.
+
+Health checks (the target group's)
+    ELBv2 always checks the targets of an ``ip`` target group: health checks cannot be
+    turned off.  So without a health monitor the target group runs the adapter's own
+    check and members report AWS's real health (ONLINE, ERROR, …), never NO_MONITOR:
+    an HTTP target group GETs the ``health_check_path`` setting expecting 200-399, a TCP
+    one opens a connection; both every 30 s, timeout 5 s (HTTP) or 10 s (TCP), healthy
+    after 5 checks, unhealthy after 2 (AWS's defaults for ``ip`` target groups).  Removing
+    a monitor puts these back.  ``health_monitor`` of the answer is then None.
+
+    A spec's monitor becomes the target group's check, at CreateTargetGroup and, when it
+    differs from what the group runs, through ModifyTargetGroup:
+
+    ==============  =================================================================
+    monitor         target group
+    ==============  =================================================================
+    type            ``HealthCheckProtocol`` HTTP or TCP; ``HealthCheckPort``
+                    ``traffic-port`` (each target's own port)
+    interval        ``HealthCheckIntervalSeconds``
+    timeout         ``HealthCheckTimeoutSeconds``
+    retries_up      ``HealthyThresholdCount``
+    retries_down    ``UnhealthyThresholdCount``
+    http_path       ``HealthCheckPath`` (HTTP)
+    expected_codes  ``Matcher.HttpCode`` as written (HTTP): ELBv2 takes the same ``200``,
+                    ``200,202`` and ``200-299`` forms
+    ==============  =================================================================
+
+    Refused (ProviderRejected, before anything is created or changed, every problem
+    named with ELBv2's limit), after the CreateTargetGroup and ModifyTargetGroup API
+    reference (the ranges botocore's service model carries) and the Application and
+    Network Load Balancer guides' health check settings: ``interval`` outside
+    5-300 s, ``timeout`` outside 2-120 s, ``retries_up`` or ``retries_down`` outside 2-10
+    (the portal allows 1-3600 s and 1-10); a TCP monitor on an HTTP listener (an
+    application load balancer's HTTP target group is checked over HTTP(S) only);
+    ``expected_codes`` outside 200-499 on an HTTP listener (application load balancer) or
+    outside 200-599 for an HTTP check on a TCP listener (network load balancer).
+
+    ``health_monitor`` of the answer, when the spec asked for a monitor (the
+    ``portal:health-monitor`` tag says so), is read back from the target group as AWS
+    reports it: HealthCheckProtocol HTTP or HTTPS → HTTP (with its path and codes), TCP
+    → TCP, and the timings and thresholds above.  Read back rather than taken from the
+    spec, so that a check changed in the AWS console shows.
+
+Members: weights and drain
+    An ELBv2 target group has no per-target weight: it spreads new requests or
+    connections evenly over its healthy targets (weighted forwarding exists only
+    between target groups, in a listener's forward action).  A spec with an enabled
+    member of weight other than 1 is refused (ProviderRejected, before anything is
+    created or changed); a member in drain gets no traffic whatever its weight.
+    A member in drain is deregistered from the target group (and never registered
+    again while it is in drain): AWS stops sending it new requests or connections and
+    lets the current ones finish for the group's deregistration delay (300 s unless
+    changed), reporting it ``draining`` meanwhile: DRAINING here.  Once the delay is over
+    AWS no longer lists it and neither does ``get``; the portal reads a member in drain
+    as DRAINING whatever the provider says.
 
 Errors
     No botocore exception leaves the adapter.  LoadBalancerNotFound, TargetGroupNotFound
@@ -82,6 +157,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import re
+from dataclasses import dataclass, replace
 from typing import Any
 
 import boto3
@@ -104,11 +180,18 @@ from loadbalancers.domain.errors import (
 )
 from loadbalancers.domain.health import overall_operating_status
 from loadbalancers.domain.model import Algorithm, ListenerProtocol, OperatingStatus, ProvisioningStatus
+from loadbalancers.domain.monitors import HealthMonitor, MonitorType
 
 TOKEN_TAG = "portal:client-token"
 MANAGED_TAG = "portal:managed-by"
 NAME_TAG = "portal:name"
 INSTALLATION_TAG = "portal:installation"
+# The adapter's own records on the load balancer (see Tags in the module's docstring).
+MONITOR_TAG = "portal:health-monitor"
+DRAIN_TAG_PREFIX = "portal:drain:"
+RESERVED_TAG_PREFIXES = ("portal:", "aws:")
+TAGS_MAX = 50  # per resource, aws:* tags not counted
+TAG_VALUE_MAX = 255
 
 NAME_MAX_LENGTH = 32
 PREFIX_MAX_LENGTH = 15  # leaves at least 16 hex digits (64 bits) of the token's hash
@@ -143,6 +226,26 @@ REFUSED_COMBINATIONS = {
 
 SCHEMES = ("internal", "internet-facing")
 
+TRAFFIC_PORT = "traffic-port"
+# ELBv2's ranges for a target group's health check: monitor field → (lowest, highest,
+# unit, the target group's field).
+CHECK_LIMITS = {
+    "interval": (5, 300, " s", "HealthCheckIntervalSeconds"),
+    "timeout": (2, 120, " s", "HealthCheckTimeoutSeconds"),
+    "retries_up": (2, 10, "", "HealthyThresholdCount"),
+    "retries_down": (2, 10, "", "UnhealthyThresholdCount"),
+}
+# The status codes an HTTP check may expect, by listener protocol (load balancer type).
+MATCHER_CODES = {ListenerProtocol.HTTP: (200, 499), ListenerProtocol.TCP: (200, 599)}
+# The check a target group runs when the spec asks for none (AWS's defaults for ip
+# target groups; the HTTP path is the adapter's health_check_path setting).
+DEFAULT_CHECKS = {
+    ListenerProtocol.HTTP: HealthMonitor(
+        MonitorType.HTTP, interval=30, timeout=5, retries_up=5, retries_down=2, expected_codes="200-399"
+    ),
+    ListenerProtocol.TCP: HealthMonitor(MonitorType.TCP, interval=30, timeout=10, retries_up=5, retries_down=2),
+}
+
 _NOT_FOUND = {"LoadBalancerNotFound", "TargetGroupNotFound", "ListenerNotFound"}
 _TRANSIENT = {
     "Throttling",
@@ -162,7 +265,7 @@ _TRANSIENT = {
     "PriorRequestNotComplete",
     "ResourceInUse",
 }
-# Leaving a target group: no longer a member.
+# Being deregistered: DRAINING for a member in drain, else no longer a member.
 _LEAVING = {"draining", "unhealthy.draining"}
 _MEMBER_STATUS = {
     "healthy": OperatingStatus.ONLINE,
@@ -180,6 +283,22 @@ _TAG_VALUE_UNSAFE = re.compile(r"[^\w .:/=+\-@]")
 _DESCRIBE_TAGS_MAX = 20
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """What a spec asks of ELBv2, checked before anything is created or changed."""
+
+    attributes: dict[str, str]
+    """The target group's attributes (the algorithm)."""
+    check: HealthMonitor
+    """The health check the target group runs."""
+    monitored: bool
+    """Whether the spec asked for a health monitor (else ``check`` is the default one)."""
+    tags: dict[str, str]
+    """The spec's tags as AWS tags."""
+    draining: tuple[tuple[str, int], ...]
+    """The members in drain, in order."""
+
+
 class Elbv2LBaaS(LBaaSClient):
     """AWS ELBv2: HTTP → application load balancer, TCP → network load balancer, each
     with one ``ip`` target group and one listener (see the module's docstring).
@@ -194,6 +313,8 @@ class Elbv2LBaaS(LBaaSClient):
     passes), ``connect_timeout``/``read_timeout`` (seconds) and ``max_attempts`` (SDK
     attempts per call, the first one included: the portal retries on its own),
     ``proxies`` (None: the environment's HTTP(S)_PROXY, as boto3 does; {} for none).
+    ``health_check_path`` is only the check of a load balancer whose spec has no health
+    monitor: a monitor brings its own.
     ``client`` replaces the boto3 client the adapter would make (for tests).
     """
 
@@ -284,13 +405,14 @@ class Elbv2LBaaS(LBaaSClient):
     # -- the port ---------------------------------------------------------------------
 
     def create(self, spec: LoadBalancerSpec, *, client_token: str) -> ProviderLoadBalancer:
-        attributes = _attributes_for(spec)
+        plan = self._plan(spec)
         name = self.resource_name(client_token)
         tags = self._tags_for(client_token, spec.name)
         try:
             lb = self._find_load_balancer(name)
             if lb is None:
-                lb = self._create_load_balancer(name, spec, tags)
+                initial = {t["Key"]: t["Value"] for t in tags} | self._wanted_tags(plan, len(tags))
+                lb = self._create_load_balancer(name, spec, _aws_tags(initial))
             owner = self._owner_tags(lb["LoadBalancerArn"])
             if owner.get(TOKEN_TAG) != client_token:
                 raise ProviderRejected(
@@ -299,7 +421,7 @@ class Elbv2LBaaS(LBaaSClient):
             self._require_type(lb, spec)
             if lb.get("State", {}).get("Code") == "failed":  # reported as ERROR, nothing to complete
                 return self._present(lb, owner, self._find_target_group(name))
-            target_group = self._converge(lb, spec, attributes, tags)
+            target_group, owner = self._converge(lb, spec, plan, tags, owner)
         except ProviderResourceNotFound as gone:
             # Something vanished between two calls (deleted out of band): asking again
             # creates what is missing.
@@ -312,14 +434,14 @@ class Elbv2LBaaS(LBaaSClient):
         return self._present(lb, owner, self._find_target_group(lb["LoadBalancerName"]))
 
     def update(self, ref: str, spec: LoadBalancerSpec) -> ProviderLoadBalancer:
-        attributes = _attributes_for(spec)
+        plan = self._plan(spec)
         lb = self._load_balancer(ref)
         owner = self._owned(ref)
         self._require_type(lb, spec)
         state = lb.get("State", {})
         if state.get("Code") == "failed":
             raise ProviderRejected(f"elbv2: load balancer {ref} failed ({state.get('Reason') or 'no reason given'})")
-        target_group = self._converge(lb, spec, attributes, self._tags_for(owner[TOKEN_TAG], spec.name))
+        target_group, owner = self._converge(lb, spec, plan, self._tags_for(owner[TOKEN_TAG], spec.name), owner)
         return self._present(lb, owner, target_group)
 
     def delete(self, ref: str) -> None:
@@ -391,22 +513,34 @@ class Elbv2LBaaS(LBaaSClient):
         return lb
 
     def _converge(
-        self, lb: dict[str, Any], spec: LoadBalancerSpec, attributes: dict[str, str], tags: list[dict[str, str]]
-    ) -> dict[str, Any]:
-        """Make the load balancer's target group, attributes, targets and listener match
-        the spec, creating what is missing; returns the target group."""
-        target_group = self._ensure_target_group(lb["LoadBalancerName"], spec, tags)
+        self,
+        lb: dict[str, Any],
+        spec: LoadBalancerSpec,
+        plan: _Plan,
+        tags: list[dict[str, str]],
+        current_tags: dict[str, str],
+    ) -> tuple[dict[str, Any], dict[str, str]]:
+        """Make the load balancer's target group (health check, attributes, targets),
+        listener and tags match the spec, creating what is missing; returns the target
+        group and the load balancer's tags."""
+        target_group = self._ensure_target_group(lb["LoadBalancerName"], spec, plan.check, tags)
         arn = target_group["TargetGroupArn"]
+        if _check_of(target_group) != plan.check or target_group.get("HealthCheckPort") != TRAFFIC_PORT:
+            modified = self._call("modify_target_group", TargetGroupArn=arn, **_check_params(plan.check))
+            target_group = modified["TargetGroups"][0]
         self._call(
             "modify_target_group_attributes",
             TargetGroupArn=arn,
-            Attributes=[{"Key": key, "Value": value} for key, value in attributes.items()],
+            Attributes=[{"Key": key, "Value": value} for key, value in plan.attributes.items()],
         )
         self._sync_targets(arn, spec)
         self._ensure_listener(lb["LoadBalancerArn"], arn, spec, tags)
-        return target_group
+        wanted = self._wanted_tags(plan, sum(1 for key in current_tags if _is_identity_tag(key)))
+        return target_group, self._sync_tags(lb["LoadBalancerArn"], current_tags, wanted)
 
-    def _ensure_target_group(self, name: str, spec: LoadBalancerSpec, tags: list[dict[str, str]]) -> dict[str, Any]:
+    def _ensure_target_group(
+        self, name: str, spec: LoadBalancerSpec, check: HealthMonitor, tags: list[dict[str, str]]
+    ) -> dict[str, Any]:
         protocol = ListenerProtocol(spec.listener_protocol)
         target_group = self._find_target_group(name)
         if target_group is None:
@@ -417,9 +551,8 @@ class Elbv2LBaaS(LBaaSClient):
                 "VpcId": self._vpc_id,
                 "TargetType": "ip",
                 "Tags": tags,
+                **_check_params(check),
             }
-            if protocol is ListenerProtocol.HTTP:
-                params |= {"HealthCheckPath": self._health_check_path, "Matcher": {"HttpCode": "200-399"}}
             try:
                 target_group = self._call("create_target_group", **params)["TargetGroups"][0]
             except ProviderRejected as exc:
@@ -439,15 +572,17 @@ class Elbv2LBaaS(LBaaSClient):
         return target_group
 
     def _sync_targets(self, target_group_arn: str, spec: LoadBalancerSpec) -> None:
-        """Register the members that are missing, then deregister the targets that are
-        no longer members (new ones first, so the group is never emptier than needed)."""
+        """Register the enabled members that are missing, then deregister the targets
+        that are not enabled members (no longer members, or members in drain: AWS
+        drains them); new ones first, so the group is never emptier than needed.  A
+        member in drain is never registered, even when AWS has finished draining it."""
         health = self._call("describe_target_health", TargetGroupArn=target_group_arn)["TargetHealthDescriptions"]
         current = {
             (d["Target"]["Id"], d["Target"]["Port"])
             for d in health
             if d.get("TargetHealth", {}).get("State") not in _LEAVING
         }
-        wanted = {(m.address, m.port) for m in spec.members}
+        wanted = {(m.address, m.port) for m in spec.members if not m.is_draining}
         if added := sorted(wanted - current):
             self._call(
                 "register_targets",
@@ -460,6 +595,18 @@ class Elbv2LBaaS(LBaaSClient):
                 TargetGroupArn=target_group_arn,
                 Targets=[{"Id": address, "Port": port} for address, port in removed],
             )
+
+    def _sync_tags(self, arn: str, current: dict[str, str], wanted: dict[str, str]) -> dict[str, str]:
+        """Make the load balancer's tags other than the portal's identity tags and AWS's
+        own (``aws:*``) exactly ``wanted``; returns its tags after.  Removes first, so
+        that the 50 tags a resource may have are never exceeded on the way."""
+        stale = sorted(key for key in current if _is_managed_tag(key) and key not in wanted)
+        changed = {key: value for key, value in wanted.items() if current.get(key) != value}
+        if stale:
+            self._call("remove_tags", ResourceArns=[arn], TagKeys=stale)
+        if changed:
+            self._call("add_tags", ResourceArns=[arn], Tags=_aws_tags(changed))
+        return {key: value for key, value in current.items() if key not in stale} | changed
 
     def _ensure_listener(
         self, lb_arn: str, target_group_arn: str, spec: LoadBalancerSpec, tags: list[dict[str, str]]
@@ -517,7 +664,7 @@ class Elbv2LBaaS(LBaaSClient):
         arn = lb["LoadBalancerArn"]
         state = lb.get("State", {})
         code = state.get("Code")
-        members = self._members(target_group["TargetGroupArn"]) if target_group else ()
+        members = self._members(target_group["TargetGroupArn"], _drain_record(owner)) if target_group else ()
         error = None
         if code == "provisioning":
             status, operating = ProvisioningStatus.PENDING_CREATE, OperatingStatus.OFFLINE
@@ -550,20 +697,63 @@ class Elbv2LBaaS(LBaaSClient):
             error=error,
             client_token=owner[TOKEN_TAG],
             installation=owner.get(INSTALLATION_TAG),
+            health_monitor=_check_of(target_group) if target_group and MONITOR_TAG in owner else None,
         )
 
-    def _members(self, target_group_arn: str) -> tuple[MemberHealth, ...]:
+    def _members(self, target_group_arn: str, draining: set[tuple[str, int]]) -> tuple[MemberHealth, ...]:
+        """The targets' health; ``draining`` are the members in drain (a target AWS is
+        draining is DRAINING if it is one of them, else no longer a member)."""
         health = self._call("describe_target_health", TargetGroupArn=target_group_arn)["TargetHealthDescriptions"]
-        members = [
-            MemberHealth(
-                d["Target"]["Id"],
-                d["Target"]["Port"],
-                _MEMBER_STATUS.get(d.get("TargetHealth", {}).get("State", ""), OperatingStatus.NO_MONITOR),
-            )
-            for d in health
-            if d.get("TargetHealth", {}).get("State") not in _LEAVING
-        ]
+        members = []
+        for description in health:
+            address, port = description["Target"]["Id"], description["Target"]["Port"]
+            target_health = description.get("TargetHealth", {})
+            state = target_health.get("State", "")
+            if state in _LEAVING:
+                if (address, port) not in draining:
+                    continue
+                status = OperatingStatus.DRAINING
+            else:
+                status = _MEMBER_STATUS.get(state, OperatingStatus.NO_MONITOR)
+            members.append(MemberHealth(address, port, status, _reason(target_health)))
         return tuple(sorted(members, key=lambda m: (m.address, m.port)))
+
+    # -- what a spec asks -----------------------------------------------------------------
+
+    def _plan(self, spec: LoadBalancerSpec) -> _Plan:
+        """Everything ELBv2 is to be asked for the spec; ProviderRejected, before any call
+        to AWS, for what ELBv2 cannot honour."""
+        attributes = _attributes_for(spec)
+        protocol = ListenerProtocol(spec.listener_protocol)
+        _check_weights(spec)
+        if spec.health_monitor is None:
+            check = DEFAULT_CHECKS[protocol]
+            if check.type is MonitorType.HTTP:
+                check = replace(check, http_path=self._health_check_path)
+        else:
+            check = _normalized(spec.health_monitor)
+            _check_monitor(check, protocol)
+        tags = _user_tags(spec.tags)
+        own = len(self._tags_for("-", "-")) + (spec.health_monitor is not None)
+        if own + len(tags) > TAGS_MAX:
+            raise ProviderRejected(
+                f"elbv2 cannot tag the load balancer with {len(tags)} tags: ELBv2 allows {TAGS_MAX} tags a"
+                f" resource and the portal's own take {own}, which leaves room for {TAGS_MAX - own}"
+            )
+        draining = tuple(sorted({(m.address, m.port) for m in spec.members if m.is_draining}))
+        return _Plan(attributes, check, spec.health_monitor is not None, tags, draining)
+
+    @staticmethod
+    def _wanted_tags(plan: _Plan, identity_tags: int) -> dict[str, str]:
+        """The load balancer's tags besides the identity ones: the spec's, the monitor
+        marker and the drain record (in what room the 50 leave)."""
+        wanted = dict(plan.tags)
+        if plan.monitored:
+            wanted[MONITOR_TAG] = "asked"
+        room = TAGS_MAX - identity_tags - len(wanted)
+        for index, value in enumerate(_packed(f"{address}:{port}" for address, port in plan.draining)[:room], 1):
+            wanted[f"{DRAIN_TAG_PREFIX}{index}"] = value
+        return wanted
 
     # -- ownership ----------------------------------------------------------------------
 
@@ -647,6 +837,147 @@ def _attributes_for(spec: LoadBalancerSpec) -> dict[str, str]:
     if combination not in ALGORITHM_ATTRIBUTES:
         raise ProviderRejected(f"elbv2 does not know the algorithm {spec.algorithm!r}")
     return ALGORITHM_ATTRIBUTES[combination]
+
+
+def _check_weights(spec: LoadBalancerSpec) -> None:
+    weighted = [m for m in spec.members if not m.is_draining and m.weight != 1]
+    if weighted:
+        listed = ", ".join(f"{m.address}:{m.port} (weight {m.weight})" for m in weighted)
+        raise ProviderRejected(
+            "elbv2 cannot weight members: an ELBv2 target group has no per-target weight, it spreads traffic"
+            " evenly over its healthy targets (weighted forwarding exists only between target groups); give"
+            f" every enabled member weight 1, or put a member in drain to stop its new connections: {listed}"
+        )
+
+
+def _normalized(monitor: HealthMonitor) -> HealthMonitor:
+    """The monitor with the HTTP-only fields at their defaults for a TCP one (they mean
+    nothing there), so that monitors compare by what is checked."""
+    if monitor.type is MonitorType.HTTP:
+        return monitor
+    defaults = HealthMonitor(MonitorType.TCP)
+    return replace(monitor, http_path=defaults.http_path, expected_codes=defaults.expected_codes)
+
+
+def _check_monitor(monitor: HealthMonitor, protocol: ListenerProtocol) -> None:
+    """ProviderRejected naming every field ELBv2 cannot run as asked."""
+    problems = []
+    for name, (low, high, unit, field) in CHECK_LIMITS.items():
+        value = getattr(monitor, name)
+        if not low <= value <= high:
+            problems.append(f"{name} {value}{unit} is outside ELBv2's {low}-{high}{unit} ({field})")
+    kind = LOAD_BALANCER_TYPE[protocol]
+    if monitor.type is MonitorType.TCP and protocol is ListenerProtocol.HTTP:
+        problems.append(
+            f"a TCP monitor cannot check the members of an HTTP listener: its {kind} load balancer's HTTP target"
+            " group is checked over HTTP only; use an HTTP monitor"
+        )
+    elif monitor.type is MonitorType.HTTP:
+        low, high = MATCHER_CODES[protocol]
+        if outside := [code for code in monitor.codes() if not low <= code <= high]:
+            shown = ", ".join(map(str, outside[:5])) + (", ..." if len(outside) > 5 else "")
+            problems.append(
+                f"expected_codes {monitor.expected_codes} has codes outside {low}-{high} ({shown}): a {kind} load"
+                f" balancer ({protocol.value} listener) only accepts {low}-{high} as passing (Matcher HttpCode)"
+            )
+    if problems:
+        raise ProviderRejected(f"elbv2 cannot run this health monitor: {'; '.join(problems)}")
+
+
+def _check_params(check: HealthMonitor) -> dict[str, Any]:
+    """A target group's health check fields for a monitor."""
+    params: dict[str, Any] = {
+        "HealthCheckProtocol": check.type.value,
+        "HealthCheckPort": TRAFFIC_PORT,
+        "HealthCheckIntervalSeconds": check.interval,
+        "HealthCheckTimeoutSeconds": check.timeout,
+        "HealthyThresholdCount": check.retries_up,
+        "UnhealthyThresholdCount": check.retries_down,
+    }
+    if check.type is MonitorType.HTTP:
+        params |= {"HealthCheckPath": check.http_path, "Matcher": {"HttpCode": check.expected_codes}}
+    return params
+
+
+def _check_of(target_group: dict[str, Any]) -> HealthMonitor | None:
+    """The health check a target group runs, as a monitor (None: one it cannot be, such
+    as none reported at all)."""
+    protocol = target_group.get("HealthCheckProtocol")
+    kinds = {"HTTP": MonitorType.HTTP, "HTTPS": MonitorType.HTTP, "TCP": MonitorType.TCP}
+    if protocol not in kinds:
+        return None
+    defaults = HealthMonitor(kinds[protocol])
+    try:
+        monitor = HealthMonitor(
+            kinds[protocol],
+            interval=int(target_group.get("HealthCheckIntervalSeconds", defaults.interval)),
+            timeout=int(target_group.get("HealthCheckTimeoutSeconds", defaults.timeout)),
+            retries_up=int(target_group.get("HealthyThresholdCount", defaults.retries_up)),
+            retries_down=int(target_group.get("UnhealthyThresholdCount", defaults.retries_down)),
+            http_path=target_group.get("HealthCheckPath") or defaults.http_path,
+            expected_codes=(target_group.get("Matcher") or {}).get("HttpCode") or defaults.expected_codes,
+        )
+    except (TypeError, ValueError):
+        return None
+    return _normalized(monitor)
+
+
+def _reason(target_health: dict[str, Any]) -> str | None:
+    """AWS's word on a target's health: ``Reason: Description``, or either alone."""
+    parts = [str(target_health[key]) for key in ("Reason", "Description") if target_health.get(key)]
+    return ": ".join(parts) or None
+
+
+def _user_tags(tags: tuple[str, ...]) -> dict[str, str]:
+    """The spec's tags as AWS tags: ``key=value`` → key: value, ``label`` → label: ""."""
+    found: dict[str, str] = {}
+    for tag in tags:
+        key, _, value = tag.partition("=")
+        if key.lower().startswith(RESERVED_TAG_PREFIXES):
+            raise ProviderRejected(f"elbv2: tag {tag!r}: keys starting with portal: or aws: are not the user's")
+        found[key] = value
+    return found
+
+
+def _aws_tags(tags: dict[str, str]) -> list[dict[str, str]]:
+    return [{"Key": key, "Value": value} for key, value in sorted(tags.items())]
+
+
+def _is_identity_tag(key: str) -> bool:
+    """One of the portal's four identity tags (never changed once made)."""
+    return key.startswith("portal:") and not _is_managed_tag(key)
+
+
+def _is_managed_tag(key: str) -> bool:
+    """A tag the spec or the adapter's records decide: the user's, the monitor marker
+    and the drain record; not the portal's identity tags nor AWS's own."""
+    if key.lower().startswith("aws:"):
+        return False
+    return not key.startswith("portal:") or key == MONITOR_TAG or key.startswith(DRAIN_TAG_PREFIX)
+
+
+def _packed(items: Any) -> list[str]:
+    """Items joined by spaces into values of at most TAG_VALUE_MAX characters."""
+    values: list[str] = []
+    for item in items:
+        if values and len(values[-1]) + 1 + len(item) <= TAG_VALUE_MAX:
+            values[-1] += f" {item}"
+        else:
+            values.append(item)
+    return values
+
+
+def _drain_record(tags: dict[str, str]) -> set[tuple[str, int]]:
+    """The members in drain, from the load balancer's drain record tags."""
+    found = set()
+    for key, value in tags.items():
+        if not key.startswith(DRAIN_TAG_PREFIX):
+            continue
+        for item in value.split():
+            address, _, port = item.rpartition(":")
+            if address and port.isdigit():
+                found.add((address, int(port)))
+    return found
 
 
 def _translate(operation: str, exc: ClientError | BotoCoreError) -> ProviderError:

@@ -1,12 +1,19 @@
 """What the ELBv2 adapter promises beyond the contract: the mapping onto ELBv2
 resources (checked by asking moto directly), tags, idempotent and repairing creates,
-exact target changes, complete deletes, status and health mapping, and error
-translation (no botocore exception leaves the adapter)."""
+exact target changes, complete deletes, status and health mapping, health monitors as
+target group health checks, weights refused, drain as deregistration, the user's tags,
+and error translation (no botocore exception leaves the adapter).
+
+moto does not do everything AWS does: it forgets a deregistered target at once (AWS
+lists it ``draining`` for the deregistration delay) and reports every registered ``ip``
+target ``healthy`` with no reason.  ``AwsLike`` adds both over moto, where a test needs
+them."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 from uuid import uuid4
@@ -25,7 +32,7 @@ from botocore.exceptions import (
 )
 from botocore.stub import Stubber
 
-from loadbalancers.adapters.lbaas.elbv2 import MANAGED_TAG, TOKEN_TAG, Elbv2LBaaS
+from loadbalancers.adapters.lbaas.elbv2 import MANAGED_TAG, MONITOR_TAG, TOKEN_TAG, Elbv2LBaaS
 from loadbalancers.application.lbaas import LoadBalancerSpec, MemberSpec
 from loadbalancers.domain.errors import (
     ProviderError,
@@ -33,7 +40,9 @@ from loadbalancers.domain.errors import (
     ProviderResourceNotFound,
     ProviderUnavailable,
 )
+from loadbalancers.domain.members import AdminState
 from loadbalancers.domain.model import OperatingStatus, ProvisioningStatus
+from loadbalancers.domain.monitors import HealthMonitor, MonitorType
 from tests.integration.lbaas.elbv2_fixtures import (  # noqa: F401
     REGION,
     SESSION,
@@ -49,8 +58,19 @@ ARN = f"arn:aws:elasticloadbalancing:{REGION}:123456789012:loadbalancer/app/{NAM
 TG_ARN = f"arn:aws:elasticloadbalancing:{REGION}:123456789012:targetgroup/{NAME}/fedcba9876543210"
 
 
-def spec(*members: MemberSpec, protocol: str = "HTTP", port: int = 80, algorithm: str = "ROUND_ROBIN"):
-    return LoadBalancerSpec("shop", protocol, port, algorithm, tuple(members))
+def spec(
+    *members: MemberSpec,
+    protocol: str = "HTTP",
+    port: int = 80,
+    algorithm: str = "ROUND_ROBIN",
+    monitor: HealthMonitor | None = None,
+    tags: tuple[str, ...] = (),
+):
+    return LoadBalancerSpec("shop", protocol, port, algorithm, tuple(members), monitor, tags)
+
+
+def drained(member: MemberSpec) -> MemberSpec:
+    return replace(member, admin_state=AdminState.DRAIN)
 
 
 class Recording:
@@ -407,8 +427,18 @@ def stub_client() -> Any:
     return SESSION.client("elbv2", endpoint_url="http://127.0.0.1:9")
 
 
-def stubbed(state: dict[str, str], health: list[tuple[str, str]], *, listeners: bool = True) -> Elbv2LBaaS:
-    """An adapter whose get() is answered by botocore's Stubber."""
+def stubbed(
+    state: dict[str, str],
+    health: list[tuple[str | dict[str, str], str | None]],
+    *,
+    listeners: bool = True,
+    tags: dict[str, str] | None = None,
+    target_group: dict[str, Any] | None = None,
+) -> Elbv2LBaaS:
+    """An adapter whose get() is answered by botocore's Stubber: the targets are
+    10.20.1.<i>:80 in the order of ``health`` (each its state, or its whole
+    TargetHealth); ``tags`` are the load balancer's besides
+    the portal's marks, ``target_group`` more of the target group's fields."""
     client = stub_client()
     stub = Stubber(client)
     stub.add_response(
@@ -430,19 +460,33 @@ def stubbed(state: dict[str, str], health: list[tuple[str, str]], *, listeners: 
         "describe_tags",
         {
             "TagDescriptions": [
-                {"ResourceArn": ARN, "Tags": [{"Key": TOKEN_TAG, "Value": "t"}, {"Key": MANAGED_TAG, "Value": "lbp"}]}
+                {
+                    "ResourceArn": ARN,
+                    "Tags": [
+                        {"Key": TOKEN_TAG, "Value": "t"},
+                        {"Key": MANAGED_TAG, "Value": "lbp"},
+                        *({"Key": key, "Value": value} for key, value in (tags or {}).items()),
+                    ],
+                }
             ]
         },
     )
     stub.add_response(
         "describe_target_groups",
-        {"TargetGroups": [{"TargetGroupArn": TG_ARN, "TargetGroupName": NAME, "Protocol": "HTTP"}]},
+        {
+            "TargetGroups": [
+                {"TargetGroupArn": TG_ARN, "TargetGroupName": NAME, "Protocol": "HTTP", **(target_group or {})}
+            ]
+        },
     )
     stub.add_response(
         "describe_target_health",
         {
             "TargetHealthDescriptions": [
-                {"Target": {"Id": f"10.20.1.{i}", "Port": 80}, "TargetHealth": {"State": target_state}}
+                {
+                    "Target": {"Id": f"10.20.1.{i}", "Port": 80},
+                    "TargetHealth": target_state if isinstance(target_state, dict) else {"State": target_state},
+                }
                 for i, (target_state, _) in enumerate(health)
             ]
         },
@@ -491,6 +535,502 @@ def test_an_active_load_balancer_without_its_listener_is_reported_incomplete():
 
     assert found.provisioning_status is ProvisioningStatus.ERROR
     assert "no listener" in found.error
+
+
+def test_only_the_targets_of_members_in_drain_are_draining_members():
+    """AWS lists a deregistered target ``draining`` whether it was put in drain or
+    removed from the spec: the load balancer's drain record tells them apart."""
+    health = [("healthy", "ONLINE"), ("draining", "DRAINING"), ("unhealthy.draining", "DRAINING"), ("draining", None)]
+
+    found = stubbed(
+        {"Code": "active"},
+        health,
+        tags={"portal:drain:1": "10.20.1.1:80 10.20.1.9:80", "portal:drain:2": "10.20.1.2:80"},
+    ).get(ARN)
+
+    assert [(m.address, m.operating_status) for m in found.members] == [
+        ("10.20.1.0", OperatingStatus.ONLINE),
+        ("10.20.1.1", OperatingStatus.DRAINING),
+        ("10.20.1.2", OperatingStatus.DRAINING),
+    ]
+    assert found.operating_status is OperatingStatus.ONLINE  # members in drain are left out
+
+
+def test_the_monitor_is_read_back_from_the_target_group_only_when_one_was_asked_for():
+    check = {
+        "HealthCheckProtocol": "HTTPS",
+        "HealthCheckPort": "traffic-port",
+        "HealthCheckIntervalSeconds": 15,
+        "HealthCheckTimeoutSeconds": 4,
+        "HealthyThresholdCount": 3,
+        "UnhealthyThresholdCount": 6,
+        "HealthCheckPath": "/up",
+        "Matcher": {"HttpCode": "200,204"},
+    }
+
+    asked = stubbed({"Code": "active"}, [], tags={MONITOR_TAG: "asked"}, target_group=check).get(ARN)
+    not_asked = stubbed({"Code": "active"}, [], target_group=check).get(ARN)
+
+    assert asked.health_monitor == HealthMonitor(MonitorType.HTTP, 15, 4, 3, 6, "/up", "200,204")
+    assert not_asked.health_monitor is None
+
+
+# -- health monitors: the target group's health check ------------------------------------------------
+
+MONITOR = HealthMonitor(
+    MonitorType.HTTP,
+    interval=10,
+    timeout=5,
+    retries_up=3,
+    retries_down=4,
+    http_path="/healthz",
+    expected_codes="200,202",
+)
+CHANGED = HealthMonitor(
+    MonitorType.HTTP, interval=20, timeout=8, retries_up=2, retries_down=5, http_path="/ping", expected_codes="200-299"
+)
+
+
+def group_of(raw: Any, ref: str) -> dict[str, Any]:
+    """The load balancer's target group, as ELBv2 describes it."""
+    [listener] = raw.describe_listeners(LoadBalancerArn=ref)["Listeners"]
+    arn = listener["DefaultActions"][0]["TargetGroupArn"]
+    return raw.describe_target_groups(TargetGroupArns=[arn])["TargetGroups"][0]
+
+
+def check_of(group: dict[str, Any]) -> dict[str, Any]:
+    fields = (
+        "HealthCheckProtocol",
+        "HealthCheckPort",
+        "HealthCheckIntervalSeconds",
+        "HealthCheckTimeoutSeconds",
+        "HealthyThresholdCount",
+        "UnhealthyThresholdCount",
+    )
+    found = {field: group.get(field) for field in fields}
+    if group.get("HealthCheckProtocol") == "HTTP":
+        found |= {"HealthCheckPath": group.get("HealthCheckPath"), "HttpCode": group.get("Matcher", {}).get("HttpCode")}
+    return found
+
+
+def expected_check(protocol: str, interval: int, timeout: int, up: int, down: int, *http: str) -> dict[str, Any]:
+    found = {
+        "HealthCheckProtocol": protocol,
+        "HealthCheckPort": "traffic-port",
+        "HealthCheckIntervalSeconds": interval,
+        "HealthCheckTimeoutSeconds": timeout,
+        "HealthyThresholdCount": up,
+        "UnhealthyThresholdCount": down,
+    }
+    if http:
+        found |= {"HealthCheckPath": http[0], "HttpCode": http[1]}
+    return found
+
+
+WRITES = (
+    "create_target_group",
+    "modify_target_group",
+    "register_targets",
+    "deregister_targets",
+    "add_tags",
+    "remove_tags",
+    "create_listener",
+    "modify_listener",
+)
+
+
+def test_a_monitor_becomes_the_health_check_and_follows_updates(aws, raw):
+    elbv2 = aws.adapter(client=Recording(aws.client("elbv2")), health_check_path="/up")
+    try:
+        created = elbv2.create(spec(*MEMBERS[:2], monitor=MONITOR), client_token=str(uuid4()))
+
+        assert check_of(group_of(raw, created.ref)) == expected_check("HTTP", 10, 5, 3, 4, "/healthz", "200,202")
+        assert created.health_monitor == MONITOR
+        assert tags_of(raw, created.ref)[MONITOR_TAG] == "asked"
+        assert not elbv2.client.named("modify_target_group")  # made right the first time
+
+        elbv2.client.calls.clear()
+        changed = elbv2.update(created.ref, spec(*MEMBERS[:2], monitor=CHANGED))
+
+        assert check_of(group_of(raw, created.ref)) == expected_check("HTTP", 20, 8, 2, 5, "/ping", "200-299")
+        assert len(elbv2.client.named("modify_target_group")) == 1
+        assert changed.health_monitor == CHANGED
+        assert elbv2.get(created.ref).health_monitor == CHANGED
+        assert [lb.health_monitor for lb in elbv2.get_list()] == [CHANGED]
+
+        elbv2.client.calls.clear()
+        elbv2.update(created.ref, spec(*MEMBERS[:2], monitor=CHANGED))
+        assert not elbv2.client.named(*WRITES), "an unchanged spec changes nothing"
+
+        removed = elbv2.update(created.ref, spec(*MEMBERS[:2]))
+
+        assert check_of(group_of(raw, created.ref)) == expected_check("HTTP", 30, 5, 5, 2, "/up", "200-399")
+        assert removed.health_monitor is None
+        assert elbv2.get(created.ref).health_monitor is None
+        assert MONITOR_TAG not in tags_of(raw, created.ref)
+    finally:
+        clean_up(elbv2)
+
+
+@pytest.mark.parametrize(
+    ("protocol", "expected"),
+    [
+        ("HTTP", expected_check("HTTP", 30, 5, 5, 2, "/", "200-399")),
+        ("TCP", expected_check("TCP", 30, 10, 5, 2)),
+    ],
+)
+def test_without_a_monitor_the_target_group_runs_the_default_check(elbv2, raw, protocol, expected):
+    created = elbv2.create(spec(MEMBERS[0], protocol=protocol), client_token=str(uuid4()))
+
+    assert check_of(group_of(raw, created.ref)) == expected
+    assert created.health_monitor is None
+    assert MONITOR_TAG not in tags_of(raw, created.ref)
+    # AWS checks the targets anyway: they report its health, not NO_MONITOR.
+    assert [m.operating_status for m in elbv2.get(created.ref).members] == [OperatingStatus.ONLINE]
+
+
+@pytest.mark.parametrize(
+    ("monitor", "expected"),
+    [
+        (HealthMonitor(MonitorType.TCP, interval=5, timeout=2, retries_up=2, retries_down=10), ("TCP", 5, 2, 2, 10)),
+        (
+            HealthMonitor(MonitorType.HTTP, 300, 120, 10, 2, http_path="/s?x=1", expected_codes="200,500-599"),
+            ("HTTP", 300, 120, 10, 2, "/s?x=1", "200,500-599"),
+        ),
+    ],
+    ids=["tcp", "http"],
+)
+def test_a_network_load_balancer_takes_tcp_and_http_monitors_up_to_elbv2s_limits(elbv2, raw, monitor, expected):
+    created = elbv2.create(spec(MEMBERS[0], protocol="TCP", monitor=monitor), client_token=str(uuid4()))
+
+    assert check_of(group_of(raw, created.ref)) == expected_check(*expected)
+    assert elbv2.get(created.ref).health_monitor == monitor
+
+
+@pytest.mark.parametrize(
+    ("protocol", "monitor", "fragments"),
+    [
+        ("HTTP", HealthMonitor(MonitorType.HTTP, interval=4, timeout=2), ["interval 4 s is outside ELBv2's 5-300 s"]),
+        ("HTTP", HealthMonitor(MonitorType.HTTP, interval=400, timeout=100), ["interval 400 s", "5-300 s"]),
+        ("TCP", HealthMonitor(MonitorType.TCP, interval=10, timeout=1), ["timeout 1 s is outside ELBv2's 2-120 s"]),
+        ("TCP", HealthMonitor(MonitorType.TCP, interval=300, timeout=121), ["timeout 121 s", "2-120 s"]),
+        ("HTTP", HealthMonitor(MonitorType.HTTP, retries_up=1), ["retries_up 1 is outside ELBv2's 2-10"]),
+        ("TCP", HealthMonitor(MonitorType.TCP, retries_down=1), ["retries_down 1 is outside ELBv2's 2-10"]),
+        (
+            "HTTP",
+            HealthMonitor(MonitorType.HTTP, interval=4, retries_up=1),
+            ["interval 4 s", "retries_up 1", "HealthyThresholdCount"],
+        ),
+        ("HTTP", HealthMonitor(MonitorType.TCP), ["TCP monitor cannot check the members of an HTTP listener"]),
+        (
+            "HTTP",
+            HealthMonitor(MonitorType.HTTP, expected_codes="200,500-502"),
+            ["outside 200-499 (500, 501, 502)", "application load balancer"],
+        ),
+        ("HTTP", HealthMonitor(MonitorType.HTTP, expected_codes="101,200"), ["outside 200-499 (101)"]),
+        (
+            "TCP",
+            HealthMonitor(MonitorType.HTTP, expected_codes="100-299"),
+            ["outside 200-599 (100, 101, 102, 103, 104, ...)", "network load balancer"],
+        ),
+    ],
+)
+def test_what_elbv2_cannot_check_is_refused_before_anything_is_made_or_changed(
+    elbv2, raw, protocol, monitor, fragments
+):
+    token = str(uuid4())
+    with pytest.raises(ProviderRejected) as refused:
+        elbv2.create(spec(MEMBERS[0], protocol=protocol, monitor=monitor), client_token=token)
+
+    for fragment in fragments:
+        assert fragment in refused.value.message
+    assert elbv2.client.calls == []
+    assert not [
+        lb
+        for lb in raw.describe_load_balancers()["LoadBalancers"]
+        if lb["LoadBalancerName"] == elbv2.resource_name(token)
+    ]
+
+    ref = elbv2.create(spec(MEMBERS[0], protocol=protocol), client_token=token).ref
+    before = group_of(raw, ref)
+    elbv2.client.calls.clear()
+    with pytest.raises(ProviderRejected, match="cannot run this health monitor"):
+        elbv2.update(ref, spec(MEMBERS[0], protocol=protocol, monitor=monitor))
+    assert elbv2.client.calls == []
+    assert group_of(raw, ref) == before
+
+
+# -- weights and drain ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("weight", [0, 2, 256])
+def test_a_weight_other_than_1_is_refused_before_anything_is_made_or_changed(elbv2, raw, weight):
+    weighted = replace(MEMBERS[1], weight=weight)
+    token = str(uuid4())
+
+    with pytest.raises(ProviderRejected, match="no per-target weight") as refused:
+        elbv2.create(spec(MEMBERS[0], weighted), client_token=token)
+    assert f"10.20.2.11:8081 (weight {weight})" in refused.value.message
+    assert "between target groups" in refused.value.message
+    assert elbv2.client.calls == []
+    assert error_code(lambda: raw.describe_load_balancers(Names=[elbv2.resource_name(token)])) == (
+        "LoadBalancerNotFound"
+    )
+
+    ref = elbv2.create(spec(MEMBERS[0], MEMBERS[1]), client_token=token).ref
+    elbv2.client.calls.clear()
+    with pytest.raises(ProviderRejected, match="no per-target weight"):
+        elbv2.update(ref, spec(MEMBERS[0], weighted, MEMBERS[2]))
+    assert elbv2.client.calls == []
+    assert targets_of(raw, group_of(raw, ref)["TargetGroupArn"]) == {("10.20.1.10", 8080), ("10.20.2.11", 8081)}
+
+
+def test_a_member_in_drain_is_deregistered_and_never_registered_again(elbv2, raw):
+    ref = elbv2.create(spec(*MEMBERS), client_token=str(uuid4())).ref
+    group_arn = group_of(raw, ref)["TargetGroupArn"]
+    elbv2.client.calls.clear()
+
+    answer = elbv2.update(ref, spec(MEMBERS[0], drained(replace(MEMBERS[1], weight=7)), MEMBERS[2]))
+
+    assert [
+        (name, params["Targets"]) for name, params in elbv2.client.named("register_targets", "deregister_targets")
+    ] == [("deregister_targets", [{"Id": "10.20.2.11", "Port": 8081}])]
+    assert targets_of(raw, group_arn) == {("10.20.1.10", 8080), ("10.20.1.12", 9000)}
+    assert tags_of(raw, ref)["portal:drain:1"] == "10.20.2.11:8081"
+    # moto forgets a deregistered target at once: the member is left out (never ONLINE).
+    assert ("10.20.2.11", 8081) not in {(m.address, m.port) for m in answer.members}
+
+    elbv2.client.calls.clear()
+    elbv2.update(ref, spec(MEMBERS[0], drained(MEMBERS[1]), MEMBERS[2]))
+    assert not elbv2.client.named(*WRITES)
+
+    elbv2.update(ref, spec(*MEMBERS))
+    assert targets_of(raw, group_arn) == {("10.20.1.10", 8080), ("10.20.2.11", 8081), ("10.20.1.12", 9000)}
+    assert not [key for key in tags_of(raw, ref) if key.startswith("portal:drain:")]
+
+
+def test_a_member_in_drain_at_create_is_never_registered(elbv2, raw):
+    ref = elbv2.create(spec(MEMBERS[0], drained(MEMBERS[1])), client_token=str(uuid4())).ref
+
+    assert targets_of(raw, group_of(raw, ref)["TargetGroupArn"]) == {("10.20.1.10", 8080)}
+    assert not elbv2.client.named("deregister_targets")
+    assert tags_of(raw, ref)["portal:drain:1"] == "10.20.2.11:8081"
+
+
+class AwsLike(Recording):
+    """moto with what AWS does and moto does not: a deregistered target is listed
+    ``draining`` until ``drained()`` (the deregistration delay is over), and a target in
+    ``failing`` fails its health checks with the given reason and description."""
+
+    DEREGISTERING = {
+        "State": "draining",
+        "Reason": "Target.DeregistrationInProgress",
+        "Description": "Target deregistration is in progress",
+    }
+
+    def __init__(self, client: Any):
+        super().__init__(client)
+        self.deregistering: dict[str, set[tuple[str, int]]] = {}
+        self.failing: dict[tuple[str, int], tuple[str, str]] = {}
+
+    def register_targets(self, **params: Any) -> Any:
+        self.calls.append(("register_targets", params))
+        answer = self._client.register_targets(**params)
+        targets = {(t["Id"], t["Port"]) for t in params["Targets"]}
+        self.deregistering.get(params["TargetGroupArn"], set()).difference_update(targets)
+        return answer
+
+    def deregister_targets(self, **params: Any) -> Any:
+        self.calls.append(("deregister_targets", params))
+        answer = self._client.deregister_targets(**params)
+        targets = {(t["Id"], t["Port"]) for t in params["Targets"]}
+        self.deregistering.setdefault(params["TargetGroupArn"], set()).update(targets)
+        return answer
+
+    def describe_target_health(self, **params: Any) -> Any:
+        self.calls.append(("describe_target_health", params))
+        answer = self._client.describe_target_health(**params)
+        for description in answer["TargetHealthDescriptions"]:
+            failing = self.failing.get((description["Target"]["Id"], description["Target"]["Port"]))
+            if failing:
+                description["TargetHealth"] = {"State": "unhealthy", "Reason": failing[0], "Description": failing[1]}
+        answer["TargetHealthDescriptions"] += [
+            {"Target": {"Id": address, "Port": port}, "TargetHealth": dict(self.DEREGISTERING)}
+            for address, port in sorted(self.deregistering.get(params["TargetGroupArn"], ()))
+        ]
+        return answer
+
+    def drained(self) -> None:
+        self.deregistering.clear()
+
+
+@pytest.fixture
+def aws_like(aws) -> Iterator[Elbv2LBaaS]:
+    adapter = aws.adapter(client=AwsLike(aws.client("elbv2")))
+    yield adapter
+    clean_up(adapter)
+
+
+def members_of(state: Any) -> dict[tuple[str, int], tuple[OperatingStatus, str | None]]:
+    return {(m.address, m.port): (m.operating_status, m.reason) for m in state.members}
+
+
+def test_a_member_in_drain_reads_draining_while_aws_drains_it_a_removed_one_is_gone(aws_like):
+    ref = aws_like.create(spec(*MEMBERS), client_token=str(uuid4())).ref
+
+    answer = aws_like.update(ref, spec(MEMBERS[0], drained(MEMBERS[1])))  # MEMBERS[2] removed
+
+    draining = (OperatingStatus.DRAINING, "Target.DeregistrationInProgress: Target deregistration is in progress")
+    expected = {("10.20.1.10", 8080): (OperatingStatus.ONLINE, None), ("10.20.2.11", 8081): draining}
+    assert members_of(answer) == expected
+    state = aws_like.get(ref)
+    assert members_of(state) == expected
+    assert state.operating_status is OperatingStatus.ONLINE
+    assert [members_of(lb) for lb in aws_like.get_list()] == [expected]
+
+    aws_like.client.calls.clear()
+    aws_like.update(ref, spec(MEMBERS[0], drained(MEMBERS[1])))
+    assert not aws_like.client.named(*WRITES), "a member AWS is draining is neither registered nor deregistered"
+
+    aws_like.client.drained()  # the deregistration delay is over: AWS no longer lists them
+    assert members_of(aws_like.get(ref)) == {("10.20.1.10", 8080): (OperatingStatus.ONLINE, None)}
+
+    enabled = aws_like.update(ref, spec(MEMBERS[0], MEMBERS[1]))
+    assert members_of(enabled) == {
+        ("10.20.1.10", 8080): (OperatingStatus.ONLINE, None),
+        ("10.20.2.11", 8081): (OperatingStatus.ONLINE, None),
+    }
+
+
+def test_the_drain_record_spans_several_tags_when_one_cannot_hold_it(aws_like, raw):
+    members = [MemberSpec(f"10.20.{1 + i % 2}.{100 + i}", 8000 + i) for i in range(20)]
+    ref = aws_like.create(spec(*members), client_token=str(uuid4())).ref
+
+    state = aws_like.update(ref, spec(members[0], *map(drained, members[1:])))
+
+    record = {key: value for key, value in tags_of(raw, ref).items() if key.startswith("portal:drain:")}
+    assert sorted(record) == ["portal:drain:1", "portal:drain:2"]
+    assert all(len(value) <= 255 for value in record.values())
+    assert sorted(" ".join(record.values()).split()) == sorted(f"{m.address}:{m.port}" for m in members[1:])
+    statuses = [status for status, _ in members_of(state).values()]
+    assert statuses.count(OperatingStatus.DRAINING) == 19
+    assert state.operating_status is OperatingStatus.ONLINE
+
+
+def test_a_failing_targets_reason_is_aws_reason_and_description(aws_like):
+    ref = aws_like.create(spec(*MEMBERS[:2], monitor=MONITOR), client_token=str(uuid4())).ref
+    aws_like.client.failing[("10.20.2.11", 8081)] = (
+        "Target.ResponseCodeMismatch",
+        "Health checks failed with these codes: [500]",
+    )
+
+    state = aws_like.get(ref)
+
+    assert members_of(state) == {
+        ("10.20.1.10", 8080): (OperatingStatus.ONLINE, None),
+        ("10.20.2.11", 8081): (
+            OperatingStatus.ERROR,
+            "Target.ResponseCodeMismatch: Health checks failed with these codes: [500]",
+        ),
+    }
+    assert state.operating_status is OperatingStatus.DEGRADED
+
+
+@pytest.mark.parametrize(
+    ("target_health", "reason"),
+    [
+        ({"State": "initial", "Reason": "Elb.RegistrationInProgress"}, "Elb.RegistrationInProgress"),
+        ({"State": "unhealthy", "Description": "Health checks timed out"}, "Health checks timed out"),
+        ({"State": "healthy"}, None),
+    ],
+)
+def test_a_reason_is_whatever_part_aws_gives(target_health, reason):
+    [member] = stubbed({"Code": "active"}, [(target_health, None)]).get(ARN).members
+
+    assert member.reason == reason
+
+
+# -- the user's tags ---------------------------------------------------------------------------------
+
+
+def portal_tags(tags: dict[str, str]) -> dict[str, str]:
+    return {key: value for key, value in tags.items() if key.startswith("portal:")}
+
+
+def test_the_specs_tags_go_on_the_load_balancer_and_follow_updates(aws, elbv2, raw):
+    token = str(uuid4())
+    ref = elbv2.create(spec(MEMBERS[0], tags=("web", "env=prod", "team=shop")), client_token=token).ref
+
+    tags = tags_of(raw, ref)
+    assert {key: tags[key] for key in ("web", "env", "team")} == {"web": "", "env": "prod", "team": "shop"}
+    identity = portal_tags(tags)
+    assert identity[TOKEN_TAG] == token
+    [listener] = raw.describe_listeners(LoadBalancerArn=ref)["Listeners"]
+    for arn in (listener["ListenerArn"], listener["DefaultActions"][0]["TargetGroupArn"]):
+        assert not {"web", "env", "team"} & set(tags_of(raw, arn)), "only the load balancer carries them"
+
+    raw.add_tags(ResourceArns=[ref], Tags=[{"Key": "CostCenter", "Value": "42"}])  # added in the console
+    elbv2.client.calls.clear()
+    elbv2.update(ref, spec(MEMBERS[0], tags=("web", "env=staging", "owner=ops")))
+
+    tags = tags_of(raw, ref)
+    assert {key: value for key, value in tags.items() if not key.startswith("portal:")} == {
+        "web": "",
+        "env": "staging",
+        "owner": "ops",
+    }
+    assert portal_tags(tags) == identity
+    assert elbv2.client.named("remove_tags", "add_tags") == [
+        ("remove_tags", {"ResourceArns": [ref], "TagKeys": ["CostCenter", "team"]}),
+        (
+            "add_tags",
+            {"ResourceArns": [ref], "Tags": [{"Key": "env", "Value": "staging"}, {"Key": "owner", "Value": "ops"}]},
+        ),
+    ]
+
+    elbv2.client.calls.clear()
+    elbv2.update(ref, spec(MEMBERS[0], tags=("web", "env=staging", "owner=ops")))
+    assert not elbv2.client.named("remove_tags", "add_tags")
+
+    elbv2.update(ref, spec(MEMBERS[0]))
+    assert tags_of(raw, ref) == identity
+
+
+def test_tags_beyond_what_elbv2_allows_are_refused_before_anything_is_made(aws, raw):
+    elbv2 = aws.adapter(client=Recording(aws.client("elbv2")), installation="portal-1")  # four portal tags
+    try:
+        fitting = tuple(f"label{i}" for i in range(46))
+        ref = elbv2.create(spec(MEMBERS[0], tags=fitting), client_token=str(uuid4())).ref
+        assert len(tags_of(raw, ref)) == 50
+
+        token = str(uuid4())
+        elbv2.client.calls.clear()
+        with pytest.raises(ProviderRejected, match="ELBv2 allows 50 tags a resource") as refused:
+            elbv2.create(spec(MEMBERS[0], tags=(*fitting, "one-more")), client_token=token)
+        assert "leaves room for 46" in refused.value.message
+        with pytest.raises(ProviderRejected, match="leaves room for 45"):
+            elbv2.update(ref, spec(MEMBERS[0], tags=fitting, monitor=MONITOR))
+        assert elbv2.client.calls == []
+        assert error_code(lambda: raw.describe_load_balancers(Names=[elbv2.resource_name(token)])) == (
+            "LoadBalancerNotFound"
+        )
+    finally:
+        clean_up(elbv2)
+
+
+def test_the_drain_record_takes_only_the_room_the_tags_leave(aws, raw):
+    elbv2 = aws.adapter(installation="portal-1")
+    try:
+        members = [MemberSpec(f"10.20.1.{100 + i}", 8000 + i) for i in range(30)]
+        tags = tuple(f"label{i}" for i in range(45))
+
+        ref = elbv2.create(spec(members[0], *map(drained, members[1:]), tags=tags), client_token=str(uuid4())).ref
+
+        found = tags_of(raw, ref)
+        assert len(found) == 50
+        assert [key for key in found if key.startswith("portal:drain:")] == ["portal:drain:1"]
+    finally:
+        clean_up(elbv2)
 
 
 # -- errors ----------------------------------------------------------------------------------------
