@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import sqlite3
 from pathlib import Path
@@ -14,6 +15,7 @@ from loadbalancers.adapters.lbaas.sandbox import SandboxLBaaS
 from loadbalancers.application.lbaas import LoadBalancerSpec, MemberHealth, MemberSpec
 from loadbalancers.domain.errors import ProviderError, ProviderRejected, ProviderResourceNotFound, ProviderUnavailable
 from loadbalancers.domain.model import OperatingStatus, ProvisioningStatus
+from loadbalancers.domain.monitors import HealthMonitor, MonitorType
 
 DELAY = 2.0
 PROCESSES = 6
@@ -30,14 +32,30 @@ class FakeClock:
         self.now += seconds
 
 
-def spec(*members: tuple[str, int], name: str = "web") -> LoadBalancerSpec:
+HTTP_CHECK = HealthMonitor(MonitorType.HTTP, interval=10, timeout=4, retries_up=3, retries_down=2, http_path="/up")
+TCP_CHECK = HealthMonitor(MonitorType.TCP, interval=7, timeout=2)
+
+
+def spec(
+    *members: tuple[str, int] | MemberSpec,
+    name: str = "web",
+    health_monitor: HealthMonitor | None = None,
+    tags: tuple[str, ...] = (),
+) -> LoadBalancerSpec:
     return LoadBalancerSpec(
         name=name,
         listener_protocol="HTTP",
         listener_port=80,
         algorithm="ROUND_ROBIN",
-        members=tuple(MemberSpec(address, port) for address, port in members or [("10.0.0.1", 8080)]),
+        members=tuple(m if isinstance(m, MemberSpec) else MemberSpec(*m) for m in members or [("10.0.0.1", 8080)]),
+        health_monitor=health_monitor,
+        tags=tags,
     )
+
+
+def stored_spec(db_path: str, ref: str) -> str:
+    with sqlite3.connect(db_path) as db:
+        return db.execute("SELECT spec FROM load_balancers WHERE ref = ?", (ref,)).fetchone()[0]
 
 
 @pytest.fixture
@@ -83,13 +101,14 @@ def test_create_is_pending_then_active_with_a_vip_from_the_range(lbaas: SandboxL
     clock.advance(0.01)
     active = lbaas.get(created.ref)
     assert active.provisioning_status is ProvisioningStatus.ACTIVE
-    assert active.operating_status is OperatingStatus.ONLINE
+    assert active.operating_status is OperatingStatus.NO_MONITOR
     assert active.vip_address == "198.51.100.1"
     assert active.members == (
-        MemberHealth("10.0.0.1", 8080, OperatingStatus.ONLINE),
-        MemberHealth("10.0.0.2", 8081, OperatingStatus.ONLINE),
+        MemberHealth("10.0.0.1", 8080, OperatingStatus.NO_MONITOR),
+        MemberHealth("10.0.0.2", 8081, OperatingStatus.NO_MONITOR),
     )
     assert active.error is None
+    assert active.health_monitor is None
 
 
 def test_the_same_client_token_creates_one_resource(lbaas: SandboxLBaaS, make: Any, clock: FakeClock) -> None:
@@ -101,7 +120,7 @@ def test_the_same_client_token_creates_one_resource(lbaas: SandboxLBaaS, make: A
 
     assert again.ref == first.ref == from_another_instance.ref
     assert again.provisioning_status is ProvisioningStatus.ACTIVE
-    assert again.members == (MemberHealth("10.0.0.1", 8080, OperatingStatus.ONLINE),), "returned unchanged"
+    assert again.members == (MemberHealth("10.0.0.1", 8080, OperatingStatus.NO_MONITOR),), "returned unchanged"
     assert [lb.ref for lb in lbaas.get_list()] == [first.ref]
 
 
@@ -191,8 +210,8 @@ def test_update_is_pending_then_active_with_the_new_members(lbaas: SandboxLBaaS,
     updated = lbaas.get(ref)
     assert updated.provisioning_status is ProvisioningStatus.ACTIVE
     assert updated.members == (
-        MemberHealth("10.0.0.7", 80, OperatingStatus.ONLINE),
-        MemberHealth("10.0.0.8", 80, OperatingStatus.ONLINE),
+        MemberHealth("10.0.0.7", 80, OperatingStatus.NO_MONITOR),
+        MemberHealth("10.0.0.8", 80, OperatingStatus.NO_MONITOR),
     )
 
 
@@ -207,7 +226,7 @@ def test_a_repeated_update_restarts_the_timer(lbaas: SandboxLBaaS, clock: FakeCl
     assert lbaas.get(ref).provisioning_status is ProvisioningStatus.PENDING_UPDATE
 
     clock.advance(DELAY / 2)
-    assert lbaas.get(ref).members == (MemberHealth("10.0.0.8", 80, OperatingStatus.ONLINE),)
+    assert lbaas.get(ref).members == (MemberHealth("10.0.0.8", 80, OperatingStatus.NO_MONITOR),)
 
 
 def test_update_is_rejected_while_creating_or_deleting(lbaas: SandboxLBaaS, clock: FakeClock) -> None:
@@ -220,6 +239,149 @@ def test_update_is_rejected_while_creating_or_deleting(lbaas: SandboxLBaaS, cloc
     with pytest.raises(ProviderRejected, match="PENDING_DELETE"):
         lbaas.update(ref, spec(("10.0.0.7", 80)))
     assert lbaas.get(ref).members == (MemberHealth("10.0.0.1", 8080, OperatingStatus.OFFLINE),)
+
+
+# -- health monitor, weights, drain, tags ---------------------------------------------------
+
+
+def test_a_monitor_is_reported_and_its_members_are_simulated_online(
+    lbaas: SandboxLBaaS, make: Any, clock: FakeClock
+) -> None:
+    created = lbaas.create(spec(("10.0.0.1", 8080), ("10.0.0.2", 8081), health_monitor=HTTP_CHECK), client_token="t")
+    assert created.health_monitor == HTTP_CHECK
+    assert created.operating_status is OperatingStatus.OFFLINE
+    assert {m.operating_status for m in created.members} == {OperatingStatus.OFFLINE}, "pending: OFFLINE as before"
+
+    clock.advance(DELAY)
+    active = make().get(created.ref)
+
+    assert active.health_monitor == HTTP_CHECK
+    assert active.operating_status is OperatingStatus.ONLINE
+    assert active.members == (
+        MemberHealth("10.0.0.1", 8080, OperatingStatus.ONLINE),
+        MemberHealth("10.0.0.2", 8081, OperatingStatus.ONLINE),
+    )
+    assert lbaas.get_list() == [active]
+
+
+def test_an_update_changes_the_monitor_and_can_remove_it(lbaas: SandboxLBaaS, clock: FakeClock) -> None:
+    ref = lbaas.create(spec(health_monitor=HTTP_CHECK), client_token="tok").ref
+    clock.advance(DELAY)
+
+    assert lbaas.update(ref, spec(health_monitor=TCP_CHECK)).health_monitor == TCP_CHECK
+    clock.advance(DELAY)
+    assert lbaas.get(ref).health_monitor == TCP_CHECK
+    assert lbaas.get(ref).operating_status is OperatingStatus.ONLINE
+
+    lbaas.update(ref, spec())
+    clock.advance(DELAY)
+    unchecked = lbaas.get(ref)
+    assert unchecked.health_monitor is None
+    assert unchecked.operating_status is OperatingStatus.NO_MONITOR
+    assert unchecked.members == (MemberHealth("10.0.0.1", 8080, OperatingStatus.NO_MONITOR),)
+
+
+@pytest.mark.parametrize(
+    ("monitor", "enabled_status"),
+    [(None, OperatingStatus.NO_MONITOR), (HTTP_CHECK, OperatingStatus.ONLINE)],
+)
+def test_a_drained_member_is_draining_and_the_others_decide_the_overall_status(
+    lbaas: SandboxLBaaS, clock: FakeClock, monitor: HealthMonitor | None, enabled_status: OperatingStatus
+) -> None:
+    members = (MemberSpec("10.0.0.1", 8080), MemberSpec("10.0.0.2", 8081, weight=4, admin_state="drain"))
+    ref = lbaas.create(spec(*members, health_monitor=monitor), client_token="tok").ref
+    assert lbaas.get(ref).members[1].operating_status is OperatingStatus.OFFLINE, "pending: OFFLINE as before"
+
+    clock.advance(DELAY)
+    state = lbaas.get(ref)
+
+    assert state.members == (
+        MemberHealth("10.0.0.1", 8080, enabled_status),
+        MemberHealth("10.0.0.2", 8081, OperatingStatus.DRAINING),
+    )
+    assert state.operating_status is enabled_status
+
+    lbaas.update(ref, spec(members[1], health_monitor=monitor))
+    clock.advance(DELAY)
+    only_draining = lbaas.get(ref)
+    assert only_draining.members == (MemberHealth("10.0.0.2", 8081, OperatingStatus.DRAINING),)
+    assert only_draining.operating_status is OperatingStatus.OFFLINE, "nothing takes new connections"
+
+
+def test_a_load_balancer_in_error_stays_error_with_a_monitor(make: Any, clock: FakeClock) -> None:
+    lbaas = make(fail_at="activate")
+    ref = lbaas.create(spec(health_monitor=HTTP_CHECK), client_token="tok").ref
+    clock.advance(DELAY)
+
+    failed = lbaas.get(ref)
+
+    assert failed.provisioning_status is ProvisioningStatus.ERROR
+    assert failed.operating_status is OperatingStatus.ERROR
+    assert failed.members == (MemberHealth("10.0.0.1", 8080, OperatingStatus.OFFLINE),)
+    assert failed.health_monitor == HTTP_CHECK
+
+
+def test_the_whole_spec_is_stored_weights_admin_states_monitor_and_tags(
+    lbaas: SandboxLBaaS, db_path: str, clock: FakeClock
+) -> None:
+    wanted = spec(
+        MemberSpec("10.0.0.1", 8080, weight=3),
+        MemberSpec("10.0.0.2", 8081, weight=0),
+        MemberSpec("10.0.0.3", 8082, weight=256, admin_state="drain"),
+        health_monitor=HTTP_CHECK,
+        tags=("team=shop", "blue"),
+    )
+    ref = lbaas.create(wanted, client_token="tok").ref
+
+    assert sandbox._load(stored_spec(db_path, ref)) == wanted
+    assert [(m["weight"], m["admin_state"]) for m in json.loads(stored_spec(db_path, ref))["members"]] == [
+        (3, "enabled"),
+        (0, "enabled"),
+        (256, "drain"),
+    ]
+
+    clock.advance(DELAY)
+    changed = spec(MemberSpec("10.0.0.1", 8080, weight=7), health_monitor=TCP_CHECK, tags=("team=web",))
+    lbaas.update(ref, changed)
+    assert sandbox._load(stored_spec(db_path, ref)) == changed
+
+
+def test_rows_written_before_weights_monitors_and_tags_still_load(
+    lbaas: SandboxLBaaS, db_path: str, clock: FakeClock
+) -> None:
+    lbaas.get_list()  # prepares the file
+    old_spec = {
+        "name": "old",
+        "listener_protocol": "HTTP",
+        "listener_port": 80,
+        "algorithm": "ROUND_ROBIN",
+        "members": [{"address": "10.0.0.5", "port": 80}],
+    }
+    sparse_monitor = {**old_spec, "health_monitor": {"type": "TCP", "interval": 9}}
+    with sqlite3.connect(db_path) as db:
+        db.executemany(
+            "INSERT INTO load_balancers VALUES (?, ?, ?, ?, 'create', 0, NULL, NULL)",
+            [
+                ("sbx-old", "tok-old", "198.51.100.1", json.dumps(old_spec)),
+                ("sbx-sparse", "tok-sparse", "198.51.100.2", json.dumps(sparse_monitor)),
+            ],
+        )
+
+    old, sparse = lbaas.get("sbx-old"), lbaas.get("sbx-sparse")
+
+    assert old.provisioning_status is ProvisioningStatus.ACTIVE
+    assert old.health_monitor is None
+    assert old.members == (MemberHealth("10.0.0.5", 80, OperatingStatus.NO_MONITOR),)
+    assert sandbox._load(json.dumps(old_spec)) == spec(("10.0.0.5", 80), name="old")
+    assert sparse.health_monitor == HealthMonitor(MonitorType.TCP, interval=9)
+    assert sparse.members == (MemberHealth("10.0.0.5", 80, OperatingStatus.ONLINE),)
+
+    lbaas.update("sbx-old", spec(MemberSpec("10.0.0.5", 80, weight=2), name="old"))
+    clock.advance(DELAY)
+    assert lbaas.get("sbx-old").provisioning_status is ProvisioningStatus.ACTIVE
+    assert json.loads(stored_spec(db_path, "sbx-old"))["members"] == [
+        {"address": "10.0.0.5", "port": 80, "weight": 2, "admin_state": "enabled"}
+    ]
 
 
 # -- delete, unknown refs, listing ----------------------------------------------------------
@@ -387,7 +549,7 @@ def test_fail_at_update(make: Any, clock: FakeClock) -> None:
 
     unchanged = lbaas.get(ref)
     assert unchanged.provisioning_status is ProvisioningStatus.ACTIVE
-    assert unchanged.members == (MemberHealth("10.0.0.1", 8080, OperatingStatus.ONLINE),)
+    assert unchanged.members == (MemberHealth("10.0.0.1", 8080, OperatingStatus.NO_MONITOR),)
 
 
 def test_fail_at_delete(make: Any, clock: FakeClock) -> None:

@@ -11,6 +11,20 @@ a ``BEGIN IMMEDIATE`` transaction.  Pending work completes lazily: a row stores
 when its pending action is over (``ready_at``) and readers compare that with the
 clock, so no background thread is needed.
 
+The whole spec is kept (as JSON): members with their weights and admin states, the
+health monitor and the tags.  A row written before a field existed reads back with
+that field's default.  The sandbox has no traffic to check, so it simulates health:
+
+* while a change is pending, every member is OFFLINE (and so is the load balancer);
+* once ACTIVE, a member in drain is DRAINING; the others are NO_MONITOR without a
+  health monitor and ONLINE (simulated healthy) with one;
+* a load balancer whose pending action failed is ERROR, its members OFFLINE.
+
+The operating status of an ACTIVE load balancer follows from its members' as for every
+provider (``overall_operating_status``, which leaves members in drain out): ONLINE with
+a monitor, NO_MONITOR without, OFFLINE when every member drains.  ``health_monitor``
+reports the stored spec's monitor; weights and tags are stored, not acted on.
+
 Stdlib only: an import-linter contract keeps Django, DRF and Celery out of here.
 """
 
@@ -27,9 +41,17 @@ from contextlib import contextmanager
 from uuid import uuid4
 
 from loadbalancers.adapters.lbaas.sqlite_state import SQLiteState, lowest_free_vip
-from loadbalancers.application.lbaas import LBaaSClient, LoadBalancerSpec, MemberHealth, ProviderLoadBalancer
+from loadbalancers.application.lbaas import (
+    LBaaSClient,
+    LoadBalancerSpec,
+    MemberHealth,
+    MemberSpec,
+    ProviderLoadBalancer,
+)
 from loadbalancers.domain.errors import ProviderRejected, ProviderResourceNotFound, ProviderUnavailable
+from loadbalancers.domain.health import overall_operating_status
 from loadbalancers.domain.model import OperatingStatus, ProvisioningStatus
+from loadbalancers.domain.monitors import HealthMonitor, MonitorType
 
 FAIL_AT_CHOICES = ("", "create", "activate", "update", "delete")
 
@@ -122,7 +144,7 @@ class SandboxLBaaS(LBaaSClient):
                         f"sbx-{uuid4().hex}",
                         client_token,
                         lowest_free_vip(db, self._vip_range),
-                        json.dumps(dataclasses.asdict(spec)),
+                        _dump(spec),
                         now + self._delay,
                         "sandbox: simulated failure while activating" if self._fail_at == "activate" else None,
                         self._installation,
@@ -149,7 +171,7 @@ class SandboxLBaaS(LBaaSClient):
                 raise ProviderRejected(f"sandbox: load balancer {ref} is {status}; it cannot be updated now")
             db.execute(
                 "UPDATE load_balancers SET spec = ?, action = 'update', ready_at = ?, error = NULL WHERE ref = ?",
-                (json.dumps(dataclasses.asdict(spec)), now + self._delay, ref),
+                (_dump(spec), now + self._delay, ref),
             )
             row = db.execute("SELECT * FROM load_balancers WHERE ref = ?", (ref,)).fetchone()
         return _present(row, now)
@@ -209,24 +231,66 @@ def _found(row: sqlite3.Row | None, ref: str) -> sqlite3.Row:
     return row
 
 
+def _dump(spec: LoadBalancerSpec) -> str:
+    return json.dumps(dataclasses.asdict(spec))
+
+
+def _load(text: str) -> LoadBalancerSpec:
+    """The stored spec: a key a row written by an older version lacks takes its default
+    (one it does not know is left out)."""
+    raw = json.loads(text)
+    monitor = raw.get("health_monitor")
+    return LoadBalancerSpec(
+        name=raw["name"],
+        listener_protocol=raw["listener_protocol"],
+        listener_port=raw["listener_port"],
+        algorithm=raw["algorithm"],
+        members=tuple(MemberSpec(**_known(MemberSpec, m)) for m in raw.get("members", ())),
+        health_monitor=_monitor(monitor) if monitor is not None else None,
+        tags=tuple(raw.get("tags", ())),
+    )
+
+
+def _monitor(raw: dict[str, object]) -> HealthMonitor:
+    return HealthMonitor(**{**_known(HealthMonitor, raw), "type": MonitorType(raw["type"])})
+
+
+def _known(cls: type, raw: dict[str, object]) -> dict[str, object]:
+    names = {f.name for f in dataclasses.fields(cls)}
+    return {key: value for key, value in raw.items() if key in names}
+
+
 def _present(row: sqlite3.Row, now: float) -> ProviderLoadBalancer:
     """The row as the provider reports it at ``now``: still pending, ACTIVE, or the
-    ERROR its pending action was set to end in."""
+    ERROR its pending action was set to end in (see the module's description)."""
+    spec = _load(row["spec"])
     if now < row["ready_at"]:
-        status, operating = _PENDING[row["action"]], OperatingStatus.OFFLINE
+        status = _PENDING[row["action"]]
     elif row["error"] is not None:
-        status, operating = ProvisioningStatus.ERROR, OperatingStatus.ERROR
+        status = ProvisioningStatus.ERROR
     else:
-        status, operating = ProvisioningStatus.ACTIVE, OperatingStatus.ONLINE
-    member_status = OperatingStatus.ONLINE if status is ProvisioningStatus.ACTIVE else OperatingStatus.OFFLINE
-    members = json.loads(row["spec"])["members"]
+        status = ProvisioningStatus.ACTIVE
+    members = tuple(MemberHealth(m.address, m.port, _member_status(m, spec, status)) for m in spec.members)
+    if status is ProvisioningStatus.ACTIVE:
+        operating = overall_operating_status(m.operating_status for m in members)
+    else:
+        operating = OperatingStatus.ERROR if status is ProvisioningStatus.ERROR else OperatingStatus.OFFLINE
     return ProviderLoadBalancer(
         ref=row["ref"],
         provisioning_status=status,
         operating_status=operating,
         vip_address=row["vip_address"],
-        members=tuple(MemberHealth(m["address"], m["port"], member_status) for m in members),
+        members=members,
         error=row["error"] if status is ProvisioningStatus.ERROR else None,
         client_token=row["client_token"],
         installation=row["installation"],
+        health_monitor=spec.health_monitor,
     )
+
+
+def _member_status(member: MemberSpec, spec: LoadBalancerSpec, status: ProvisioningStatus) -> OperatingStatus:
+    if status is not ProvisioningStatus.ACTIVE:
+        return OperatingStatus.OFFLINE
+    if member.is_draining:
+        return OperatingStatus.DRAINING
+    return OperatingStatus.ONLINE if spec.health_monitor is not None else OperatingStatus.NO_MONITOR
