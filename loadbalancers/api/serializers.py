@@ -67,6 +67,11 @@ class MonitorInputField(serializers.Field):
         return value
 
 
+@extend_schema_field({**MONITOR_SCHEMA, "required": ["type"]})
+class MonitorOutputField(serializers.JSONField):
+    """The monitor in force (HTTP-only fields left out of a TCP one), or null."""
+
+
 SERVERS_HELP = (
     "Server ids (OK status), or member objects {server, weight 0-256 (default 1), admin_state enabled|drain}."
     " On a change, a member sent as an id alone keeps its weight and admin state."
@@ -122,7 +127,7 @@ class LoadBalancerOutput(serializers.Serializer):
     listener_protocol = serializers.CharField()
     listener_port = serializers.IntegerField()
     algorithm = serializers.CharField()
-    health_monitor = serializers.JSONField(allow_null=True)
+    health_monitor = MonitorOutputField(allow_null=True)
     tags = serializers.ListField(child=serializers.CharField())
     deletion_protection = serializers.BooleanField()
     notices = serializers.ListField(
@@ -162,6 +167,9 @@ class LoadBalancerCreateInput(InputSerializer):
 
 
 class LoadBalancerUpdateInput(InputSerializer):
+    """A partial change, only when ACTIVE (deletion_protection alone also when ERROR);
+    what is left out stays as it is."""
+
     read_only_names = (*RECORD_READ_ONLY, "name", "listener_protocol", "listener_port", "provider", "team")
     servers = serializers.ListField(child=MemberInputField(), required=False, help_text=SERVERS_HELP)
     algorithm = enum_field(Algorithm, required=False)

@@ -52,7 +52,7 @@ def _lb_id(raw: str) -> UUID:
     partial_update=extend_schema(
         request=LoadBalancerUpdateInput,
         responses={202: LoadBalancerOutput, **ERRORS},
-        summary="Change members, algorithm or description (only when ACTIVE)",
+        summary="Change members (weight, drain), algorithm, description, health monitor, tags or deletion protection",
     ),
     destroy=extend_schema(
         responses={202: LoadBalancerOutput, **ERRORS}, summary="Delete a load balancer (when ACTIVE or ERROR)"

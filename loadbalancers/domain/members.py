@@ -57,8 +57,8 @@ class Observed:
 
 
 def members_from(raw: object, current: Sequence[Member] = ()) -> tuple[tuple[Member, ...], set[int], list[str]]:
-    """The members a request asks for, the servers whose admin state it set itself, and
-    every problem at once.  Each item is a server id, or an object ``{"server": id,
+    """The members a request asks for, the servers whose admin state it changed (or set,
+    for a new member), and every problem at once.  Each item is a server id, or an object ``{"server": id,
     "weight": n, "admin_state": "drain"}``; what an item leaves out keeps its current
     value for a member it already is, and takes the default for a new one."""
     if not isinstance(raw, Sequence) or isinstance(raw, str | bytes):
@@ -74,7 +74,12 @@ def members_from(raw: object, current: Sequence[Member] = ()) -> tuple[tuple[Mem
         problems.extend(item_problems)
         if member is not None:
             members.append(member)
-            if isinstance(item, Mapping) and "admin_state" in item:
+            previous = known.get(member.server_id)
+            if (
+                isinstance(item, Mapping)
+                and "admin_state" in item
+                and (previous is None or previous.admin_state is not member.admin_state)
+            ):
                 explicit.add(member.server_id)
     counts = Counter(m.server_id for m in members)
     if duplicates := sorted(server_id for server_id, n in counts.items() if n > 1):
@@ -113,8 +118,8 @@ def _member_from(item: object, known: Mapping[int, Member]) -> tuple[Member | No
             admin_state=AdminState(state),
             operating_status=kept.operating_status,
             status_reason=kept.status_reason,
-            # Set by someone: the inventory no longer decides (it only drains an enabled member).
-            drained_by_inventory=kept.drained_by_inventory and "admin_state" not in item,
+            # Changed by someone: the inventory no longer decides (it only drains an enabled member).
+            drained_by_inventory=kept.drained_by_inventory and AdminState(state) is kept.admin_state,
         ),
         [],
     )

@@ -219,7 +219,9 @@ class LoadBalancer:
             deletion_protection=deletion_protection,
             pending_since=now,
         )
-        lb._record(events.CreationRequested, changes=created(lb._described()))
+        # What was left at its default (off) is not worth a line of the creation's record.
+        asked = {name: value for name, value in lb._described().items() if value is not False}
+        lb._record(events.CreationRequested, changes=created(asked))
         return lb
 
     # -- user requests --------------------------------------------------------------
@@ -243,7 +245,17 @@ class LoadBalancer:
         not OK, when their members are to be drained (see ``follow_inventory``): such a
         member cannot be enabled by hand.  A change of the deletion protection alone is
         the portal's own: nothing is sent to the provider."""
-        self._require("update", ProvisioningStatus.ACTIVE)
+        portal_only = (
+            members is None
+            and algorithm is None
+            and description is None
+            and health_monitor is KEEP
+            and tags is None
+            and deletion_protection is not None
+        )
+        # The protection alone may change in ERROR too: a protected load balancer in ERROR
+        # must be deletable once someone turns the protection off.
+        self._require("update", ProvisioningStatus.ACTIVE, *((ProvisioningStatus.ERROR,) if portal_only else ()))
         errors = self._field_errors(
             **{
                 name: value
@@ -288,8 +300,9 @@ class LoadBalancer:
         if deletion_protection is not None:
             self.deletion_protection = deletion_protection
         changes = changes_between(before, self._described())
-        if changes and all(change.field in PORTAL_ONLY for change in changes):
-            self._record(events.Updated, changes=changes)
+        if portal_only or (changes and all(change.field in PORTAL_ONLY for change in changes)):
+            if changes:
+                self._record(events.Updated, changes=changes)
             return
         # Anything else (even nothing: "apply it again") goes to the provider.
         self._enter(ProvisioningStatus.PENDING_UPDATE, now)
@@ -463,7 +476,7 @@ class LoadBalancer:
             "algorithm": self.algorithm.value,
             "health_monitor": self.health_monitor.describe() if self.health_monitor else None,
             "tags": list(self.tags) or None,
-            "deletion_protection": self.deletion_protection or None,
+            "deletion_protection": self.deletion_protection,
             "description": self.description,
             "provider": self.provider,
             "provisioning_status": self.provisioning_status.value,

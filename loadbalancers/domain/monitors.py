@@ -81,21 +81,16 @@ def monitor_from(raw: object, current: HealthMonitor | None = None) -> tuple[Hea
     kind = raw.get("type", current.type.value if current else None)
     if kind not in (MonitorType.HTTP.value, MonitorType.TCP.value):
         problems.append(f"type must be HTTP or TCP (got {kind!r})")
+        # The timings have the same rules whatever the type: report theirs too.
+        base = current or HealthMonitor(MonitorType.TCP)
+        problems.extend(_timing_errors({name: raw.get(name, getattr(base, name)) for name in LIMITS}))
         return None, problems
     base = current if current is not None and current.type.value == kind else HealthMonitor(MonitorType(kind))
     if current is not None and current.type.value != kind:
         # Another type: keep the timings, the HTTP fields start again from the defaults.
         base = replace(base, **{name: getattr(current, name) for name in LIMITS})
     values: dict[str, object] = {name: raw.get(name, getattr(base, name)) for name in FIELDS if name != "type"}
-    for name, (low, high) in LIMITS.items():
-        value = values[name]
-        if isinstance(value, bool) or not isinstance(value, int):
-            problems.append(f"{name} must be a whole number (got {value!r})")
-        elif not low <= value <= high:
-            problems.append(f"{name} must be between {low} and {high} (got {value})")
-    interval, timeout = values["interval"], values["timeout"]
-    if _whole(interval) and _whole(timeout) and timeout >= interval:  # type: ignore[operator]
-        problems.append(f"timeout must be less than interval ({timeout} s is not less than {interval} s)")
+    problems.extend(_timing_errors(values))
     if kind == MonitorType.TCP.value:
         problems.extend(
             f"{name} is only for HTTP monitors" for name in HTTP_ONLY if name in raw and raw[name] is not None
@@ -107,6 +102,20 @@ def monitor_from(raw: object, current: HealthMonitor | None = None) -> tuple[Hea
     if problems:
         return None, problems
     return HealthMonitor(type=MonitorType(kind), **values), []  # type: ignore[arg-type]
+
+
+def _timing_errors(values: Mapping[str, object]) -> list[str]:
+    problems = []
+    for name, (low, high) in LIMITS.items():
+        value = values[name]
+        if isinstance(value, bool) or not isinstance(value, int):
+            problems.append(f"{name} must be a whole number (got {value!r})")
+        elif not low <= value <= high:
+            problems.append(f"{name} must be between {low} and {high} (got {value})")
+    interval, timeout = values["interval"], values["timeout"]
+    if _whole(interval) and _whole(timeout) and timeout >= interval:  # type: ignore[operator]
+        problems.append(f"timeout must be less than interval ({timeout} s is not less than {interval} s)")
+    return problems
 
 
 def _whole(value: object) -> bool:
