@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from loadbalancers import bootstrap, models
+from loadbalancers.domain.monitors import monitor_from
 from portal.admin import ReadOnlyRecordsAdmin
 from portal.kernel.errors import PortalError
 from portal.runtime import instance_id
@@ -19,7 +20,16 @@ from portal.runtime import instance_id
 
 class MemberInline(admin.TabularInline):
     model = models.Member
-    fields = ("server", "server_address", "server_status")
+    fields = (
+        "server",
+        "server_address",
+        "server_status",
+        "weight",
+        "admin_state",
+        "drained_by_inventory",
+        "operating_status",
+        "status_reason",
+    )
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -32,7 +42,7 @@ class MemberInline(admin.TabularInline):
     def server_address(self, member: models.Member) -> str:
         return f"{member.server.address}:{member.server.port}"
 
-    @admin.display(description="server status")
+    @admin.display(description="inventory status")
     def server_status(self, member: models.Member) -> str:
         return member.server.status
 
@@ -87,13 +97,15 @@ class LoadBalancerAdmin(ReadOnlyRecordsAdmin):
         "operating_status",
         ProviderFilter,
         TeamFilter,
+        "deletion_protection",
     )
     search_fields = ("name", "vip_address", "team__slug", "created_by__username")
     list_select_related = ("team", "created_by")
     inlines = (MemberInline,)
     fieldsets = (
         (None, {"fields": ("id", "name", "description", "team", "created_by")}),
-        ("Listener", {"fields": ("listener_protocol", "listener_port", "algorithm")}),
+        ("Listener", {"fields": ("listener_protocol", "listener_port", "algorithm", "monitor")}),
+        ("Labels and safety", {"fields": ("tag_list", "deletion_protection")}),
         (
             "Provisioning",
             {
@@ -118,6 +130,15 @@ class LoadBalancerAdmin(ReadOnlyRecordsAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: models.LoadBalancer | None = None) -> list[str]:
         return [field for _, options in self.fieldsets for field in options["fields"]]
+
+    @admin.display(description="health monitor")
+    def monitor(self, lb: models.LoadBalancer) -> str:
+        monitor, _ = monitor_from(lb.health_monitor)
+        return monitor.describe() if monitor is not None else "none (members read NO_MONITOR)"
+
+    @admin.display(description="tags")
+    def tag_list(self, lb: models.LoadBalancer) -> str:
+        return ", ".join(tag.value for tag in lb.tags.all()) or "none"
 
     # -- actions ------------------------------------------------------------------------
 

@@ -37,7 +37,76 @@ class NumberListField(forms.Field):
         return [as_number(str(item)) for item in (value or [])]
 
 
-class LoadBalancerForm(forms.Form):
+MONITOR_NUMBERS = ("interval", "timeout", "retries_up", "retries_down")
+MONITOR_TEXTS = ("http_path", "expected_codes")
+
+
+class SettingsFields(forms.Form):
+    """What creating and changing share: the health monitor (``health_monitor`` is its
+    type, empty for none; the service's errors about it show there), tags and deletion
+    protection."""
+
+    health_monitor = forms.CharField(required=False, label="Health monitor")
+    monitor_interval = forms.CharField(required=False, initial="5")
+    monitor_timeout = forms.CharField(required=False, initial="3")
+    monitor_retries_up = forms.CharField(required=False, initial="2")
+    monitor_retries_down = forms.CharField(required=False, initial="3")
+    monitor_http_path = forms.CharField(required=False, initial="/", strip=False)
+    monitor_expected_codes = forms.CharField(required=False, initial="200")
+    tags = forms.CharField(required=False, label="Tags")
+    deletion_protection = forms.BooleanField(required=False, label="Deletion protection")
+
+    def monitor(self) -> dict[str, object] | None:
+        """The monitor asked for (the fields filled in), or None for none."""
+        data = self.cleaned_data
+        if not data["health_monitor"]:
+            return None
+        asked: dict[str, object] = {"type": data["health_monitor"]}
+        for name in MONITOR_NUMBERS:
+            if data[f"monitor_{name}"].strip():
+                asked[name] = as_number(data[f"monitor_{name}"])
+        if data["health_monitor"] == "HTTP":
+            for name in MONITOR_TEXTS:
+                if data[f"monitor_{name}"]:
+                    asked[name] = data[f"monitor_{name}"]
+        return asked
+
+    def tag_list(self) -> list[str]:
+        """The tags typed, separated by commas or spaces."""
+        return [tag for tag in self.cleaned_data["tags"].replace(",", " ").split() if tag]
+
+    @staticmethod
+    def initial_settings(monitor: dict[str, object] | None, tags: list[str], protected: bool) -> dict[str, object]:
+        initial: dict[str, object] = {"tags": " ".join(tags), "deletion_protection": protected}
+        if monitor:
+            initial["health_monitor"] = monitor["type"]
+            initial.update(
+                {f"monitor_{name}": monitor[name] for name in (*MONITOR_NUMBERS, *MONITOR_TEXTS) if name in monitor}
+            )
+        return initial
+
+
+def members_sent(data: forms.Form, servers: list[int | str]) -> list[object]:
+    """The members as the service takes them: each picked server, with the weight and
+    drain the page's member table sent for it (a current member), or as an id alone (a
+    new one: the defaults)."""
+    sent: list[object] = []
+    raw = data.data
+    for server in servers:
+        if isinstance(server, int) and f"weight_{server}" in raw:
+            sent.append(
+                {
+                    "server": server,
+                    "weight": as_number(raw.get(f"weight_{server}", "")),
+                    "admin_state": "drain" if raw.get(f"drain_{server}") else "enabled",
+                }
+            )
+        else:
+            sent.append(server)
+    return sent
+
+
+class LoadBalancerForm(SettingsFields):
     name = forms.CharField(required=False, strip=False)
     description = forms.CharField(required=False, strip=False)
     listener_protocol = forms.CharField(required=False, initial=ListenerProtocol.HTTP)
@@ -50,7 +119,7 @@ class LoadBalancerForm(forms.Form):
     field_labels = {"listener_protocol": "Protocol", "listener_port": "Port"}
 
 
-class LoadBalancerEditForm(forms.Form):
+class LoadBalancerEditForm(SettingsFields):
     servers = NumberListField(required=False, label="Backend servers")
     algorithm = forms.CharField(required=False)
     description = forms.CharField(required=False, strip=False)

@@ -9,4 +9,6 @@ urlpatterns = [
     path("<uuid:lb_id>/", views.load_balancer_detail, name="load-balancer-page"),
     path("<uuid:lb_id>/edit/", views.load_balancer_edit, name="load-balancer-edit-page"),
     path("<uuid:lb_id>/delete/", views.load_balancer_delete, name="load-balancer-delete-page"),
+    path("<uuid:lb_id>/retry/", views.load_balancer_retry, name="load-balancer-retry-page"),
+    path("<uuid:lb_id>/unprotect/", views.load_balancer_unprotect, name="load-balancer-unprotect-page"),
 ]

@@ -21,6 +21,7 @@ from loadbalancers.application.payloads import CreateLoadBalancer, UpdateLoadBal
 from loadbalancers.application.read_model import LoadBalancerView
 from loadbalancers.domain.errors import LoadBalancerNotFound
 from loadbalancers.domain.model import ListenerProtocol, OperatingStatus, ProvisioningStatus
+from loadbalancers.domain.monitors import MonitorType
 from loadbalancers.filters import LoadBalancerFilters
 from loadbalancers.forms import (
     ALGORITHM_LABELS,
@@ -28,6 +29,7 @@ from loadbalancers.forms import (
     LoadBalancerForm,
     ServerSearchForm,
     as_number,
+    members_sent,
 )
 from portal.kernel.actors import Actor
 from portal.kernel.errors import Conflict, PortalError, StaleVersion, ValidationFailed
@@ -118,7 +120,7 @@ def load_balancer_list(request: HttpRequest) -> HttpResponse:
             "sees_all": actor.sees_all,
             "teams": bootstrap.build().teams.get_slugs_mine(actor),
             "provisioning_statuses": list(ProvisioningStatus),
-            "operating_statuses": list(OperatingStatus),
+            "operating_statuses": [s for s in OperatingStatus if s is not OperatingStatus.DRAINING],
         },
     )
 
@@ -145,6 +147,9 @@ def load_balancer_create(request: HttpRequest) -> HttpResponse:
                     description=data["description"],
                     provider=data["provider"] or None,
                     team=data["team"] or None,
+                    health_monitor=form.monitor(),
+                    tags=form.tag_list(),
+                    deletion_protection=data["deletion_protection"],
                 ),
             )
         except PortalError as error:
@@ -163,6 +168,7 @@ def load_balancer_create(request: HttpRequest) -> HttpResponse:
             "teams": teams,
             "protocols": list(ListenerProtocol),
             "algorithms": ALGORITHM_LABELS,
+            "monitor_types": list(MonitorType),
         },
     )
 
@@ -241,6 +247,7 @@ def load_balancer_edit(request: HttpRequest, lb_id: UUID) -> HttpResponse:
             "algorithm": lb.algorithm,
             "description": lb.description,
             "version": lb.version,
+            **LoadBalancerEditForm.initial_settings(lb.health_monitor, lb.tags, lb.deletion_protection),
         },
     )
     if request.method == "POST" and form.is_valid():
@@ -250,9 +257,12 @@ def load_balancer_edit(request: HttpRequest, lb_id: UUID) -> HttpResponse:
                 _actor(request),
                 lb.id,
                 UpdateLoadBalancer(
-                    servers=data["servers"],
+                    servers=members_sent(form, data["servers"]),
                     algorithm=data["algorithm"],
                     description=data["description"],
+                    health_monitor=form.monitor(),
+                    tags=form.tag_list(),
+                    deletion_protection=data["deletion_protection"],
                     version=as_number(data["version"]) if data["version"] else None,
                 ),
             )
@@ -287,8 +297,63 @@ def load_balancer_edit(request: HttpRequest, lb_id: UUID) -> HttpResponse:
             "lb": lb,
             **_picker(request, _ticked(form), keep=[s.id for s in lb.servers]),
             "algorithms": ALGORITHM_LABELS,
+            "monitor_types": list(MonitorType),
+            "member_rows": _member_rows(form, lb),
         },
     )
+
+
+def _member_rows(form: forms.Form, lb: LoadBalancerView) -> list[dict[str, object]]:
+    """The current members with the weight and drain the form shows for each: what the
+    user sent, or what is stored."""
+    rows = []
+    for member in lb.servers:
+        if form.is_bound:
+            weight = form.data.get(f"weight_{member.id}", str(member.weight))
+            drain = bool(form.data.get(f"drain_{member.id}"))
+        else:
+            weight, drain = str(member.weight), member.admin_state == "drain"
+        rows.append({"member": member, "weight": weight, "drain": drain})
+    return rows
+
+
+@login_required
+@require_http_methods(["POST"])
+def load_balancer_unprotect(request: HttpRequest, lb_id: UUID) -> HttpResponse:
+    """Turn deletion protection off (from the delete page; also when in ERROR), then
+    back to the delete page."""
+    lb = _load_balancer(request, lb_id)
+    if not _may_change(request, lb):
+        return _not_allowed(request, lb, "change")
+    if not _provider_enabled(lb):
+        return _cannot_change(request, lb)
+    try:
+        bootstrap.build().load_balancers.update_one(
+            _actor(request), lb.id, UpdateLoadBalancer(deletion_protection=False)
+        )
+    except Conflict as conflict:
+        messages.error(request, conflict.message)
+        return redirect("load-balancer-page", lb_id=lb.id)
+    messages.success(request, f"Deletion protection of {lb.name} is off: it can be deleted now.")
+    return redirect("load-balancer-delete-page", lb_id=lb.id)
+
+
+@login_required
+@require_http_methods(["POST"])
+def load_balancer_retry(request: HttpRequest, lb_id: UUID) -> HttpResponse:
+    """Provision an ERROR load balancer again, as the admin's action and the API do."""
+    lb = _load_balancer(request, lb_id)
+    if not _may_change(request, lb):
+        return _not_allowed(request, lb, "retry")
+    if not _provider_enabled(lb):
+        return _cannot_change(request, lb)
+    try:
+        view = bootstrap.build().load_balancers.retry(_actor(request), lb.id)
+    except Conflict as conflict:
+        messages.error(request, conflict.message)
+    else:
+        messages.success(request, f"Load balancer {lb.name} is being provisioned again ({view.provisioning_status}).")
+    return redirect("load-balancer-page", lb_id=lb.id)
 
 
 @login_required

@@ -13,6 +13,7 @@ _TONES = {
     "ONLINE": "ok",
     "OK": "ok",
     "DEGRADED": "warn",
+    "DRAINING": "warn",
     "MAINTENANCE": "warn",
     "NO_MONITOR": "muted",
     "ERROR": "bad",

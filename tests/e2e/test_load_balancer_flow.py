@@ -27,6 +27,7 @@ def test_create_update_delete_through_the_api(alice_api, ok_servers, celery_work
             "listener_port": 80,
             "algorithm": "ROUND_ROBIN",
             "description": "the shop",
+            "health_monitor": {"type": "HTTP", "http_path": "/health"},
         },
         format="json",
     )
@@ -41,7 +42,8 @@ def test_create_update_delete_through_the_api(alice_api, ok_servers, celery_work
     wait_until(lambda: status_of(alice_api, url) == "ACTIVE")
     active = alice_api.get(url).json()
     assert ipaddress.ip_address(active["vip_address"]) in ipaddress.ip_network("198.51.100.0/24")
-    assert active["operating_status"] == "ONLINE"
+    assert active["operating_status"] == "ONLINE"  # the sandbox's simulated checks pass
+    assert [m["operating_status"] for m in active["servers"]] == ["ONLINE", "ONLINE"]
 
     updated = alice_api.patch(url, {"servers": [second, third], "algorithm": "LEAST_CONNECTIONS"}, format="json")
     assert updated.status_code == 202, updated.json()

@@ -91,7 +91,7 @@
   var card = document.getElementById("status");
   if (!card || card.dataset.pending !== "true") return;
 
-  var TONES = { ACTIVE: "ok", ONLINE: "ok", OK: "ok", DEGRADED: "warn", MAINTENANCE: "warn", ERROR: "bad", DOWN: "bad" };
+  var TONES = { ACTIVE: "ok", ONLINE: "ok", OK: "ok", DEGRADED: "warn", DRAINING: "warn", MAINTENANCE: "warn", ERROR: "bad", DOWN: "bad" };
   function tone(status) { return status.indexOf("PENDING_") === 0 ? "pending" : (TONES[status] || "muted"); }
   function field(name) { return document.querySelector('[data-field="' + name + '"]'); }
   function badge(status) {
@@ -111,7 +111,11 @@
     var rows = servers.map(function (server) {
       var tr = document.createElement("tr");
       var address = server.address.indexOf(":") >= 0 ? "[" + server.address + "]" : server.address;
-      tr.append(cell(server.name), cell(address + ":" + server.port, "mono"), cell(badge(server.status)));
+      tr.append(
+        cell(server.name), cell(address + ":" + server.port, "mono"), cell(String(server.weight)),
+        cell(server.admin_state + (server.drained_by_inventory ? " (inventory)" : "")),
+        cell(badge(server.operating_status)), cell(server.status_reason || ""), cell(badge(server.status))
+      );
       return tr;
     });
     field("members").querySelector("tbody").replaceChildren.apply(field("members").querySelector("tbody"), rows);
