@@ -289,7 +289,9 @@ class LoadBalancer:
         problems = [] if members is None or "servers" in errors else server_problems([m.server_id for m in wanted])
         _judge(errors, problems, taken=None, message="the load balancer is not valid")
         before = self._described()
-        self.members = _follow_inventory(wanted, unavailable or {})
+        # The inventory is followed by a change that goes to the provider, never by one of
+        # the portal's own flags alone (its members would change without the provider knowing).
+        self.members = wanted if portal_only else _follow_inventory(wanted, unavailable or {})
         if algorithm is not None:
             self.algorithm = Algorithm(algorithm)
         if description is not None:

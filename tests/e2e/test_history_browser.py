@@ -21,6 +21,7 @@ from playwright.sync_api import expect
 
 from loadbalancers import bootstrap
 from loadbalancers.application.payloads import CreateLoadBalancer, UpdateLoadBalancer
+from loadbalancers.domain.members import Observed
 from loadbalancers.domain.model import LoadBalancer, OperatingStatus
 from tests.e2e.chromium import launched, watched_for_csp
 from tests.e2e.test_browser import PASSWORD, SHOTS, WCAG_AA, new_page, shot
@@ -56,7 +57,9 @@ def failed_lb():
     lb_id = services.load_balancers.create_one(actor, CreateLoadBalancer(name="shop", servers=[web1.pk])).id
     services.provisioning.record(
         lb_id,
-        partial(LoadBalancer.mark_active, vip_address="198.51.100.7", operating_status=OperatingStatus.ONLINE),
+        partial(
+            LoadBalancer.mark_active, vip_address="198.51.100.7", reported={web1.pk: Observed(OperatingStatus.ONLINE)}
+        ),
     )
     services.load_balancers.update_one(actor, lb_id, UpdateLoadBalancer(servers=[web1.pk, web2.pk]))
     services.provisioning.fail(lb_id, "the provider exploded")

@@ -149,9 +149,12 @@ def test_the_browsable_api_renders_every_page_of_a_load_balancer_and_a_server(cl
     raw_form = re.search(r"<textarea[^>]*>(.*?)</textarea>", detail, re.S).group(1)
     # the PATCH form starts from the current editable values
     assert json.loads(html.unescape(raw_form)) == {
-        "servers": [server.pk],
+        "servers": [{"server": server.pk, "weight": 1, "admin_state": "enabled"}],
         "algorithm": "ROUND_ROBIN",
         "description": "",
+        "health_monitor": None,
+        "tags": [],
+        "deletion_protection": False,
         "version": 1,
     }
 
