@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 import ipaddress
 import itertools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
@@ -137,6 +137,8 @@ class FakeLoadBalancerRepository(LoadBalancerRepository):
         super().__init__()
         self.rows: dict[UUID, LoadBalancer] = {}
         self._clock = clock
+        self.servers_of: Callable[[], dict[int, Server]] | None = None
+        """The servers by id (set by the unit of work), to find members on servers that are not OK."""
 
     def get_one(self, lb_id: UUID, *, for_update: bool = False) -> LoadBalancer:
         if lb_id not in self.rows:
@@ -150,6 +152,7 @@ class FakeLoadBalancerRepository(LoadBalancerRepository):
         provider: str | None = None,
         statuses: Iterable[ProvisioningStatus] | None = None,
         server_id: int | None = None,
+        inventory_candidates: bool = False,
     ) -> list[LoadBalancer]:
         wanted_ids = None if ids is None else set(ids)
         wanted_statuses = None if statuses is None else set(statuses)
@@ -160,7 +163,15 @@ class FakeLoadBalancerRepository(LoadBalancerRepository):
             and (provider is None or lb.provider == provider)
             and (wanted_statuses is None or lb.provisioning_status in wanted_statuses)
             and (server_id is None or server_id in lb.server_ids)
+            and (not inventory_candidates or self._followed(lb))
         ]
+
+    def _followed(self, lb: LoadBalancer) -> bool:
+        servers = self.servers_of() if self.servers_of else {}
+        return any(
+            m.drained_by_inventory or (m.server_id in servers and servers[m.server_id].status != ServerStatus.OK)
+            for m in lb.members
+        )
 
     def get_list_pending(self, *, not_checked_since: datetime) -> list[LoadBalancer]:
         return [
@@ -361,6 +372,7 @@ class FakeUnitOfWork(UnitOfWork, ServersUnitOfWork, AccountsUnitOfWork, Notifica
         super().__init__(now=clock.now)
         self.load_balancers = FakeLoadBalancerRepository(clock)
         self.servers = FakeServerRepository(clock)
+        self.load_balancers.servers_of = lambda: self.servers.rows
         self.orphans = FakeOrphanRepository()
         self.teams = FakeTeamRepository(clock)
         self.users = FakeUserDirectory(usernames)

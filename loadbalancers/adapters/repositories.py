@@ -5,7 +5,7 @@ from datetime import datetime
 from uuid import UUID
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -16,6 +16,7 @@ from loadbalancers.domain.errors import LoadBalancerNotFound, NameTaken
 from loadbalancers.domain.model import PENDING, LoadBalancer, ProvisioningStatus
 from loadbalancers.domain.orphans import Orphan
 from portal.kernel.errors import StaleVersion
+from servers.domain.model import ServerStatus
 
 
 class DjangoLoadBalancerRepository(LoadBalancerRepository):
@@ -34,10 +35,16 @@ class DjangoLoadBalancerRepository(LoadBalancerRepository):
         provider: str | None = None,
         statuses: Iterable[ProvisioningStatus] | None = None,
         server_id: int | None = None,
+        inventory_candidates: bool = False,
     ) -> list[LoadBalancer]:
         rows = models.LoadBalancer.objects.order_by("created_at", "pk")
         if server_id is not None:
             rows = rows.filter(members__server_id=server_id)
+        if inventory_candidates:
+            followed = models.Member.objects.filter(load_balancer=OuterRef("pk")).filter(
+                ~Q(server__status=ServerStatus.OK) | Q(drained_by_inventory=True)
+            )
+            rows = rows.filter(Exists(followed))
         if ids is not None:
             rows = rows.filter(pk__in=list(ids))
         if provider is not None:

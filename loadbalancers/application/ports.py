@@ -44,8 +44,11 @@ class LoadBalancerRepository(TrackingRepository, abc.ABC):
         provider: str | None = None,
         statuses: Iterable[ProvisioningStatus] | None = None,
         server_id: int | None = None,
+        inventory_candidates: bool = False,
     ) -> list[LoadBalancer]:
-        """The load balancers matching every filter given (``server_id``: those it is a member of)."""
+        """The load balancers matching every filter given: ``server_id``, those with a
+        member on that server; ``inventory_candidates``, those with a member whose server
+        is not OK in the inventory or that the inventory drained."""
 
     @abc.abstractmethod
     def get_list_pending(self, *, not_checked_since: datetime) -> list[LoadBalancer]:

@@ -213,10 +213,19 @@ class ProvisioningService:
             return f"unchanged: {before}"
         return f"operating status {before} -> {after}" if after is not before else f"member health updated: {after}"
 
-    def observe(self, lb: LoadBalancer, remote: ProviderLoadBalancer, *, by: Actor = WORKER) -> bool:
+    def observe(
+        self,
+        lb: LoadBalancer,
+        remote: ProviderLoadBalancer,
+        *,
+        by: Actor = WORKER,
+        servers: Mapping[int | None, Server] | None = None,
+    ) -> bool:
         """Store what the provider says of an ACTIVE load balancer's members, when it
-        differs from what is stored; True when something was stored."""
-        reported = self._reported(lb, remote)
+        differs from what is stored; True when something was stored.  ``servers``: its
+        members' servers when the caller has read them already (a reconcile pass reads
+        them all at once)."""
+        reported = self._reported(lb, remote, servers)
         probe = copy.deepcopy(lb)
         probe.events = []
         if not probe.observe(reported):
@@ -230,7 +239,11 @@ class ProvisioningService:
         load balancers it changed.  A load balancer busy at the provider meanwhile is
         taken up by the next pass (the reconciler runs this too)."""
         with self._uow_factory() as uow:
-            active = uow.load_balancers.get_list(statuses=[ProvisioningStatus.ACTIVE], server_id=server_id)
+            # Only those with a member whose server is not OK, or that the inventory drained:
+            # the others follow it already.
+            active = uow.load_balancers.get_list(
+                statuses=[ProvisioningStatus.ACTIVE], server_id=server_id, inventory_candidates=True
+            )
             servers = {s.id: s for s in uow.servers.get_list(sorted({i for lb in active for i in lb.server_ids}))}
         changed = []
         for lb in active:
@@ -312,11 +325,16 @@ class ProvisioningService:
             tags=lb.tags,
         )
 
-    def _reported(self, lb: LoadBalancer, remote: ProviderLoadBalancer) -> dict[int, Observed]:
+    def _reported(
+        self, lb: LoadBalancer, remote: ProviderLoadBalancer, known: Mapping[int | None, Server] | None = None
+    ) -> dict[int, Observed]:
         """What the provider says of each member, by server id (it knows them by address
         and port)."""
-        with self._uow_factory() as uow:
-            servers = uow.servers.get_list(lb.server_ids)
+        if known is not None:
+            servers = [known[server_id] for server_id in lb.server_ids if server_id in known]
+        else:
+            with self._uow_factory() as uow:
+                servers = uow.servers.get_list(lb.server_ids)
         by_address = {(m.address, m.port): m for m in remote.members}
         return {
             server.id: Observed(found.operating_status, found.reason)

@@ -123,6 +123,7 @@ class ReconciliationService:
         by_ref = {resource.ref: resource for resource in remote}
         with self._uow_factory() as uow:
             active = uow.load_balancers.get_list(provider=name, statuses=[ProvisioningStatus.ACTIVE])
+            servers = {s.id: s for s in uow.servers.get_list(sorted({i for lb in active for i in lb.server_ids}))}
         for lb in active:
             with self._isolated(report, lb.id):
                 found = by_ref.get(lb.provider_ref or "")
@@ -130,7 +131,7 @@ class ReconciliationService:
                     lost = partial(LoadBalancer.mark_lost, reason="the provider no longer has this load balancer")
                     if self._steps.record(lb.id, lost, by=RECONCILER):
                         report.lost.append(lb.id)
-                elif self._steps.observe(lb, found, by=RECONCILER):
+                elif self._steps.observe(lb, found, by=RECONCILER, servers=servers):
                     report.refreshed.append(lb.id)
 
         ours = {

@@ -100,6 +100,23 @@ class TestLoadBalancerRepository:
             3,
         )
 
+    def test_the_inventory_candidates_are_those_on_a_server_not_ok_or_drained_by_the_inventory(self, repo, owner):
+        ok, down, spare = ServerFactory(), ServerFactory(), ServerFactory()
+        healthy = repo.create_one(new_lb(owner, [ok], name="healthy"))
+        on_down = repo.create_one(new_lb(owner, [ok, down], name="on-down"))
+        drained = repo.create_one(new_lb(owner, [spare], name="drained"))
+        drained.provisioning_status = ProvisioningStatus.ACTIVE
+        drained.follow_inventory(now=timezone.now(), unavailable={spare.pk: "spare is DOWN"})
+        repo.update_one(drained)  # spare is OK again meanwhile: to be enabled again
+        models.LoadBalancer.objects.update(provisioning_status=ProvisioningStatus.ACTIVE)
+        type(down).objects.filter(pk=down.pk).update(status=ServerStatus.DOWN)
+
+        found = repo.get_list(statuses=[ProvisioningStatus.ACTIVE], inventory_candidates=True)
+
+        assert sorted(lb.name for lb in found) == ["drained", "on-down"]
+        assert healthy.id not in {lb.id for lb in found}
+        assert [lb.name for lb in repo.get_list(server_id=down.pk)] == [on_down.name]
+
     def test_a_stale_write_is_refused(self, repo, owner):
         lb = repo.create_one(new_lb(owner, [ServerFactory()]))
         first, second = repo.get_one(lb.id), repo.get_one(lb.id)
