@@ -11,12 +11,14 @@ from portal.filters import ListFilters
 
 
 class TagListField(forms.Field):
-    """Every ``tag`` sent (repeated: all must match); each must be a tag."""
+    """Every ``tag`` sent (repeated, or several in one separated by spaces or commas: all
+    must match); each must be a tag."""
 
     widget = forms.MultipleHiddenInput
 
     def to_python(self, value: object) -> list[str]:
-        tags = [str(item) for item in (value or []) if str(item)]
+        # Each value may hold several, separated by spaces or commas (the list page's box).
+        tags = [tag for item in (value or []) for tag in str(item).replace(",", " ").split()]
         if problems := tag_errors(tags):
             raise forms.ValidationError(problems)
         return tags

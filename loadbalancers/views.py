@@ -119,6 +119,7 @@ def load_balancer_list(request: HttpRequest) -> HttpResponse:
             "params": params,
             "sees_all": actor.sees_all,
             "teams": bootstrap.build().teams.get_slugs_mine(actor),
+            "tag_filter": " ".join(request.GET.getlist("tag")),
             "provisioning_statuses": list(ProvisioningStatus),
             "operating_statuses": [s for s in OperatingStatus if s is not OperatingStatus.DRAINING],
         },

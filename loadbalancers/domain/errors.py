@@ -82,7 +82,7 @@ class DeletionProtected(Conflict):
 
     def __init__(self, lb_name: str):
         super().__init__(
-            f"load balancer {lb_name} has deletion protection on: turn it off first (Edit on its page, or PATCH"
+            f"load balancer {lb_name} has deletion protection on: turn it off first (on its Delete page, or PATCH"
             ' {"deletion_protection": false}), then delete it',
             details={"deletion_protection": True},
         )

@@ -110,6 +110,7 @@
   function showMembers(servers) {
     var rows = servers.map(function (server) {
       var tr = document.createElement("tr");
+      tr.dataset.member = String(server.id);
       var address = server.address.indexOf(":") >= 0 ? "[" + server.address + "]" : server.address;
       tr.append(
         cell(server.name), cell(address + ":" + server.port, "mono"), cell(String(server.weight)),
@@ -127,7 +128,7 @@
   function show(lb) {
     var pending = lb.provisioning_status.indexOf("PENDING_") === 0;
     // Touch the page (and so the live region a screen reader follows) only on a change.
-    var now = JSON.stringify([lb.provisioning_status, lb.operating_status, lb.vip_address, lb.error_reason, lb.servers]);
+    var now = JSON.stringify([lb.provisioning_status, lb.operating_status, lb.vip_address, lb.error_reason, lb.servers, lb.notices]);
     if (now === shown) return pending;
     shown = now;
     showBadge("provisioning_status", lb.provisioning_status);
@@ -135,6 +136,13 @@
     field("vip_address").textContent =
       lb.vip_address || (lb.provisioning_status === "DELETED" ? "released" : "not assigned yet");
     showMembers(lb.servers);
+    field("notices").replaceChildren.apply(field("notices"), (lb.notices || []).map(function (notice) {
+      var p = document.createElement("p");
+      p.className = "message message-warning";
+      p.setAttribute("role", "note");
+      p.textContent = notice.charAt(0).toUpperCase() + notice.slice(1) + ".";
+      return p;
+    }));
     field("progress").textContent = pending ? "Working on it at the provider; this page updates by itself." : "";
     var errorBox = field("error_reason");
     errorBox.hidden = !(lb.error_reason && lb.provisioning_status === "ERROR");
