@@ -268,7 +268,7 @@ def load_balancer_edit(request: HttpRequest, lb_id: UUID) -> HttpResponse:
                 ),
             )
         except ValidationFailed as invalid:
-            show_errors(form, invalid)
+            show_errors(form, _named(invalid, lb))
         except StaleVersion:
             # Someone changed it meanwhile: keep what this user typed, on top of the new version.
             lb = _load_balancer(request, lb_id)
@@ -302,6 +302,21 @@ def load_balancer_edit(request: HttpRequest, lb_id: UUID) -> HttpResponse:
             "member_rows": _member_rows(form, lb),
         },
     )
+
+
+def _named(invalid: ValidationFailed, lb: LoadBalancerView) -> ValidationFailed:
+    """The error with each current member named as the page shows it ("web-1 (server 3):"
+    rather than "server 3:"), since the page's member table shows no ids."""
+    names = {f"server {m.id}:": f"{m.name} (server {m.id}):" for m in lb.servers}
+    problems = invalid.details.get("servers")
+    if not isinstance(problems, list):
+        return invalid
+    named = []
+    for problem in problems:
+        prefix = str(problem).split(" ", 2)[:2]
+        key = " ".join(prefix)
+        named.append(names[key] + str(problem)[len(key) :] if key in names else problem)
+    return ValidationFailed(invalid.message, details={**invalid.details, "servers": named})
 
 
 def _member_rows(form: forms.Form, lb: LoadBalancerView) -> list[dict[str, object]]:

@@ -491,8 +491,8 @@ class TestEdit:
         assert list(errors) == ["servers"], errors
         assert [problem for problem in errors["servers"] if says in problem], errors
         html = response.content.decode()
-        # Next to the server picker (the weights belong to its members), naming the server by its id.
-        assert f"Backend servers: server {a.pk}: {says}" in error_summary(html)
+        # Next to the server picker (the weights belong to its members), naming the server as the page shows it.
+        assert f"Backend servers: {a.name} (server {a.pk}): {says}" in error_summary(html)
         assert escape(says) in re.search(r'<div class="field-errors" id="servers-errors">.*?</div>', html, re.S).group(
             0
         )
