@@ -770,6 +770,11 @@ class FakeLBaaS(LBaaSClient):
     health: dict[tuple[str, int], MemberHealth] = field(default_factory=dict)
     """What it says of a member (by address and port) when ACTIVE; ONLINE unless set here."""
     installation: str | None = "this-portal"
+    refuse: list[str] = field(default_factory=list)
+    """What ``refusals`` answers for a spec with an enabled member of weight above 1."""
+
+    def refusals(self, spec: LoadBalancerSpec) -> list[str]:
+        return list(self.refuse) if any(m.weight > 1 and not m.is_draining for m in spec.members) else []
 
     def create(self, spec: LoadBalancerSpec, *, client_token: str) -> ProviderLoadBalancer:
         self._call("create")

@@ -97,6 +97,12 @@ class LBaaSClient(abc.ABC):
     def get_list(self) -> list[ProviderLoadBalancer]:
         """Everything the portal owns at this provider."""
 
+    def refusals(self, spec: LoadBalancerSpec) -> list[str]:
+        """What this provider would refuse of the spec, known without asking it (no call
+        to the provider): the portal refuses such a request at once (400) instead of
+        accepting it and failing in the background.  None by default."""
+        return []
+
 
 @dataclass(frozen=True)
 class ProviderInfo:

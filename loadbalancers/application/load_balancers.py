@@ -16,6 +16,7 @@ from accounts.domain.model import Quotas, Role, Team
 from loadbalancers.application.lbaas import Providers
 from loadbalancers.application.payloads import CreateLoadBalancer, LoadBalancerQuery, UpdateLoadBalancer
 from loadbalancers.application.ports import Clock, UnitOfWork
+from loadbalancers.application.provisioning import spec_of
 from loadbalancers.application.read_model import LoadBalancerReadModel, LoadBalancerView
 from loadbalancers.domain.errors import LoadBalancerNotFound, ProviderDisabled
 from loadbalancers.domain.model import LoadBalancer, OperatingStatus, ProvisioningStatus, ServerProblem
@@ -94,6 +95,7 @@ class LoadBalancerService:
                 server_problems=lambda server_ids: self._server_problems(uow, server_ids),
             )
             team.check_members(self._quota_defaults, count=len(lb.members))
+            self._check_with_provider(uow, lb)
             # The team is locked until commit, so concurrent creates count one by one.
             team.check_load_balancers(self._quota_defaults, usage=uow.load_balancers.count_live(team_id=lb.team_id))
             uow.load_balancers.create_one(lb)
@@ -126,6 +128,8 @@ class LoadBalancerService:
             )
             if payload.servers is not None:
                 uow.teams.get_one(lb.team_id).check_members(self._quota_defaults, count=len(lb.members))
+            if lb.is_pending:  # going to the provider
+                self._check_with_provider(uow, lb)
             uow.load_balancers.update_one(lb)
             uow.commit(by=actor)
         return self.get_one(actor, lb_id)
@@ -205,6 +209,14 @@ class LoadBalancerService:
         if lb.provider not in self._providers.names:
             raise ProviderDisabled(lb.name, lb.provider)
         return lb
+
+    def _check_with_provider(self, uow: UnitOfWork, lb: LoadBalancer) -> None:
+        """Refuse now (400) what the load balancer's provider is known to refuse, rather
+        than accept it and fail in the background (the provider is not called)."""
+        spec = spec_of(lb, {s.id: s for s in uow.servers.get_list(lb.server_ids)})
+        if refusals := self._providers.get(lb.provider).refusals(spec):
+            message = f"the provider {lb.provider} cannot do this: {'; '.join(refusals)}"
+            raise ValidationFailed(message, details={"provider": refusals})
 
     def _unavailable(self, uow: UnitOfWork, server_ids: Sequence[int]) -> dict[int, str]:
         """The members' servers that are not OK in the inventory, when such members are

@@ -245,14 +245,26 @@ class ProvisioningService:
                 statuses=[ProvisioningStatus.ACTIVE], server_id=server_id, inventory_candidates=True
             )
             servers = {s.id: s for s in uow.servers.get_list(sorted({i for lb in active for i in lb.server_ids}))}
-        changed = []
-        for lb in active:
-            unavailable = self._unavailable(lb.server_ids, servers)
-            if lb.follows_inventory(unavailable):
-                continue
-            if self.record(lb.id, partial(_follow_or_move_on, now=self._clock.now(), unavailable=unavailable), by=by):
-                changed.append(lb.id)
-        return changed
+        return [
+            lb.id
+            for lb in active
+            if not lb.follows_inventory(self._unavailable(lb.server_ids, servers)) and self._follow_one(lb.id, by=by)
+        ]
+
+    def _follow_one(self, lb_id: UUID, *, by: Actor) -> bool:
+        """One load balancer follows the inventory as it is now: its row and its members'
+        servers are read and locked in the transaction that changes it, so a status that
+        changed meanwhile is never acted on."""
+        with self._uow_factory() as uow:
+            lb = uow.load_balancers.get_one(lb_id, for_update=True)
+            if lb.provisioning_status is not ProvisioningStatus.ACTIVE:
+                return False  # busy: the next pass takes it up
+            servers = {s.id: s for s in uow.servers.get_list(lb.server_ids, for_update=True)}
+            if not lb.follow_inventory(now=self._clock.now(), unavailable=self._unavailable(lb.server_ids, servers)):
+                return False
+            uow.load_balancers.update_one(lb)
+            uow.commit(by=by)
+        return True
 
     def _unavailable(self, server_ids: Iterable[int], servers: Mapping[int | None, Server]) -> dict[int, str]:
         """The servers whose members are to be drained, and why: not OK in the inventory
@@ -310,20 +322,7 @@ class ProvisioningService:
 
     @staticmethod
     def _spec(uow: UnitOfWork, lb: LoadBalancer) -> LoadBalancerSpec:
-        servers = {s.id: s for s in uow.servers.get_list(lb.server_ids)}
-        return LoadBalancerSpec(
-            name=lb.name,
-            listener_protocol=lb.listener_protocol,
-            listener_port=lb.listener_port,
-            algorithm=lb.algorithm,
-            members=tuple(
-                MemberSpec(servers[m.server_id].address, servers[m.server_id].port, m.weight, m.admin_state.value)
-                for m in lb.members
-                if m.server_id in servers
-            ),
-            health_monitor=lb.health_monitor,
-            tags=lb.tags,
-        )
+        return spec_of(lb, {s.id: s for s in uow.servers.get_list(lb.server_ids)})
 
     def _reported(
         self, lb: LoadBalancer, remote: ProviderLoadBalancer, known: Mapping[int | None, Server] | None = None
@@ -343,15 +342,28 @@ class ProvisioningService:
         }
 
 
+def spec_of(lb: LoadBalancer, servers: Mapping[int | None, Server]) -> LoadBalancerSpec:
+    """What the portal asks the provider to run for a load balancer, its members' servers
+    given by id."""
+    return LoadBalancerSpec(
+        name=lb.name,
+        listener_protocol=lb.listener_protocol,
+        listener_port=lb.listener_port,
+        algorithm=lb.algorithm,
+        members=tuple(
+            MemberSpec(servers[m.server_id].address, servers[m.server_id].port, m.weight, m.admin_state.value)
+            for m in lb.members
+            if m.server_id in servers
+        ),
+        health_monitor=lb.health_monitor,
+        tags=lb.tags,
+    )
+
+
 def _observe_or_move_on(lb: LoadBalancer, reported: dict[int, Observed]) -> None:
     """Store the report; when it changes nothing (someone stored it first), drop it."""
     if not lb.observe(reported):
         raise _NothingNew(f"load balancer {lb.id}: already up to date")
-
-
-def _follow_or_move_on(lb: LoadBalancer, *, now: datetime, unavailable: dict[int, str]) -> None:
-    if not lb.follow_inventory(now=now, unavailable=unavailable):
-        raise _NothingNew(f"load balancer {lb.id}: already follows the inventory")
 
 
 class _NothingNew(Conflict):

@@ -131,6 +131,8 @@ class ReconciliationService:
                     lost = partial(LoadBalancer.mark_lost, reason="the provider no longer has this load balancer")
                     if self._steps.record(lb.id, lost, by=RECONCILER):
                         report.lost.append(lb.id)
+                elif found.provisioning_status is not ProvisioningStatus.ACTIVE:
+                    continue  # busy at the provider (or seen before it became ACTIVE here): next pass
                 elif self._steps.observe(lb, found, by=RECONCILER, servers=servers):
                     report.refreshed.append(lb.id)
 

@@ -19,9 +19,10 @@ class MonitorType(StrEnum):
 # (lowest, highest) of each number, in seconds or checks.
 LIMITS = {"interval": (1, 3600), "timeout": (1, 3600), "retries_up": (1, 10), "retries_down": (1, 10)}
 PATH_MAX_LENGTH = 255
+CODES_MAX_LENGTH = 64
 # A path and query of ASCII letters, digits and the URL characters no configuration language quotes.
-_PATH = re.compile(r"^/[A-Za-z0-9._~%/?=&+,:@-]*$")
-_CODES = re.compile(r"^\d{3}(-\d{3})?(,\d{3}(-\d{3})?)*$")
+_PATH = re.compile(r"/[A-Za-z0-9._~%/?=&+,:@-]*")
+_CODES = re.compile(r"[0-9]{3}(-[0-9]{3})?(,[0-9]{3}(-[0-9]{3})?)*")
 CODE_MIN, CODE_MAX = 100, 599
 FIELDS = ("type", "interval", "timeout", "retries_up", "retries_down", "http_path", "expected_codes")
 HTTP_ONLY = ("http_path", "expected_codes")
@@ -127,7 +128,7 @@ def _path_errors(path: object) -> list[str]:
         return [f"http_path must be text starting with / (got {path!r})"]
     if len(path) > PATH_MAX_LENGTH:
         return [f"http_path must be at most {PATH_MAX_LENGTH} characters (got {len(path)})"]
-    if not _PATH.match(path):
+    if not _PATH.fullmatch(path):
         return [
             f"http_path must start with / and hold only letters, digits and . _ ~ % / ? = & + , : @ - (got {path!r})"
         ]
@@ -135,7 +136,9 @@ def _path_errors(path: object) -> list[str]:
 
 
 def _codes_errors(codes: object) -> list[str]:
-    if not isinstance(codes, str) or not _CODES.match(codes):
+    if isinstance(codes, str) and len(codes) > CODES_MAX_LENGTH:
+        return [f"expected_codes must be at most {CODES_MAX_LENGTH} characters (got {len(codes)})"]
+    if not isinstance(codes, str) or not _CODES.fullmatch(codes):
         return [f"expected_codes must be codes and ranges such as 200, 200,202 or 200-399 (got {codes!r})"]
     problems = []
     for part in codes.split(","):

@@ -1098,3 +1098,78 @@ class TestAudit:
         assert changes["member_settings"] == (None, {str(a): "weight 2", str(b): "drain"})
         assert "servers" not in changes
         assert AdminState.DRAIN.value == "drain"
+
+
+# -- what a provider is known to refuse, and what the monitor's texts may hold ----------------
+
+
+class TestProviderRefusals:
+    def test_a_create_the_provider_would_refuse_is_refused_at_once_and_stores_nothing(self, portal, alice):
+        portal.lbaas.refuse = ["fake: no per-member weights"]
+        servers = [portal.add_server(), portal.add_server()]
+
+        with pytest.raises(ValidationFailed) as failed:
+            create(portal, alice, servers=[servers[0], {"server": servers[1], "weight": 2}])
+
+        assert failed.value.details == {"provider": ["fake: no per-member weights"]}
+        assert "the provider fake cannot do this: fake: no per-member weights" in failed.value.message
+        assert portal.uow.load_balancers.rows == {}
+        assert portal.scheduler.sent == []
+        assert portal.lbaas.calls == []  # known without asking the provider
+
+    def test_an_update_the_provider_would_refuse_changes_nothing_and_the_load_balancer_stays_active(
+        self, portal, alice
+    ):
+        view = active(portal, alice)
+        portal.lbaas.refuse = ["fake: no per-member weights"]
+        before = portal.stored(view.id)
+        calls = list(portal.lbaas.calls)
+        first = before.server_ids[0]
+
+        with pytest.raises(ValidationFailed) as failed:
+            update(portal, alice, view.id, servers=[{"server": first, "weight": 3}, before.server_ids[1]])
+
+        assert failed.value.details["provider"] == ["fake: no per-member weights"]
+        assert portal.stored(view.id) == before
+        assert portal.stored(view.id).provisioning_status is ProvisioningStatus.ACTIVE
+        assert portal.lbaas.calls == calls
+        # What it accepts still goes through; a drained member's weight is not a refusal.
+        update(portal, alice, view.id, servers=[{"server": first, "weight": 3, "admin_state": "drain"}])
+        assert portal.stored(view.id).provisioning_status is ProvisioningStatus.PENDING_UPDATE
+
+
+class TestMonitorTexts:
+    @pytest.mark.parametrize(
+        ("field", "value"),
+        [
+            ("http_path", "/x\n"),
+            ("http_path", "/health\r\n"),
+            ("expected_codes", "200\n"),
+            ("expected_codes", "\u0662\u0660\u0660"),  # Arabic-Indic digits: not ASCII codes
+            ("expected_codes", "200," * 30 + "200"),
+        ],
+    )
+    def test_line_breaks_non_ascii_digits_and_overlong_codes_are_refused(self, portal, alice, field, value):
+        problems = refused(portal, alice, "health_monitor", health_monitor={"type": "HTTP", field: value})
+
+        assert len(problems) == 1 and problems[0].startswith(field), problems
+
+    def test_the_longest_codes_accepted_are_64_characters(self, portal, alice):
+        codes = ",".join(["200"] * 16)  # 63 characters
+        view = create(portal, alice, health_monitor={"type": "HTTP", "expected_codes": codes})
+
+        assert portal.stored(view.id).health_monitor.expected_codes == codes
+
+
+class TestReconcileSeesOnlyWhatIsDone:
+    def test_a_load_balancer_still_busy_at_the_provider_is_not_observed(self, portal, alice):
+        view = active(portal, alice)
+        version = portal.stored(view.id).version
+        # The provider is busy with it again (changed out of band): its members read OFFLINE meanwhile.
+        remote(portal, view.id).status = ProvisioningStatus.PENDING_UPDATE
+
+        report = portal.reconciliation.reconcile()
+
+        assert report.refreshed == []
+        assert portal.stored(view.id).version == version
+        assert {m.operating_status for m in portal.stored(view.id).members} == {ON}

@@ -31,20 +31,36 @@ Tags
 
     The spec's tags go on the load balancer (not on its target group or listener) as AWS
     tags: ``key=value`` → Key ``key``, Value ``value``; a label ``web`` → Key ``web``,
-    Value ``""``.  An update adds what is new or changed (AddTags) and removes (RemoveTags)
-    every other tag that is neither ``portal:*`` nor ``aws:*``: the load balancer's own
-    tags are the spec's, as its targets are, so a tag added in the AWS console is removed
-    by the next update.  The adapter also keeps two records of its own on the load
-    balancer, read by ``get`` and ``get_list`` at no extra cost:
-    ``portal:health-monitor`` (present when the spec asks for a health monitor, see
-    below) and ``portal:drain:1``, ``portal:drain:2``, … (the members in drain, as
-    ``address:port`` separated by spaces, at most 255 characters a tag).  ELBv2 allows
-    50 tags a resource (``aws:*`` ones not counted): a spec whose tags would not fit
-    next to the portal's own (up to four, one more with a monitor) is refused before anything is
-    created or changed; the drain record takes what room is left, and a member it has
-    no room for is simply left out of ``get`` while AWS drains it (see Members).  (The
-    50, and that ``aws:*`` tags do not count: "Tag an Application Load Balancer" in the
-    Application Load Balancers guide.)
+    Value ``""``.  The load balancer may carry tags others put there (in the AWS console,
+    by an organisation's tag policy, by another tool), which the portal must not remove:
+    an account may even forbid removing them.  So the adapter only ever removes tag keys
+    it set itself, and records them on the load balancer: ``portal:user-tag-keys:1``,
+    ``portal:user-tag-keys:2``, … hold the keys of the spec's tags, sorted, separated by
+    spaces, at most 255 characters a tag.  An update adds what is new or changed
+    (AddTags), removes (RemoveTags) each key of the previous record that the spec no
+    longer names, and rewrites the record.  A tag whose key is not in the record is
+    neither removed nor changed, unless the spec names its key: then the spec's value
+    wins and the key enters the record (and goes once the spec drops it).  A load
+    balancer made before the record existed has none: its first update removes none of
+    its tags (a tag's owner cannot be told) and starts the record.
+    The adapter also keeps two more records of its own on the load balancer, read by
+    ``get`` and ``get_list`` at no extra cost: ``portal:health-monitor`` (present when
+    the spec asks for a health monitor, see below) and ``portal:drain:1``,
+    ``portal:drain:2``, … (the members in drain, as ``address:port`` separated by spaces,
+    at most 255 characters a tag).  Each record is removed once it has nothing to say.
+    ELBv2 allows 50 tags a resource (``aws:*`` ones not counted): a spec whose tags would
+    not fit next to the portal's own (up to four identity tags, one more with a monitor,
+    and the tags the record of the spec's keys takes) is refused before anything is
+    created or changed.  The drain record takes what room is left next to these and
+    the tags others put there, and a member it has no room for is simply left out of
+    ``get`` while AWS drains it (see Members).  An update whose tags would not fit next
+    to the tags others put on the load balancer is refused (ProviderRejected, naming
+    them) before any tag is changed.  (The 50, and that ``aws:*`` tags do not count: "Tag
+    an Application Load Balancer" in the Application Load Balancers guide.)
+
+    ``refusals(spec)`` says, without asking AWS, whether ``create`` and ``update`` would
+    refuse a spec for what ELBv2 cannot honour (algorithm, weights, health monitor,
+    tags): the refusal's message, or nothing.
 
 Algorithms (target group attributes)
     ============  ==================================  ===================================
@@ -189,9 +205,11 @@ INSTALLATION_TAG = "portal:installation"
 # The adapter's own records on the load balancer (see Tags in the module's docstring).
 MONITOR_TAG = "portal:health-monitor"
 DRAIN_TAG_PREFIX = "portal:drain:"
+USER_KEYS_TAG_PREFIX = "portal:user-tag-keys:"
 RESERVED_TAG_PREFIXES = ("portal:", "aws:")
 TAGS_MAX = 50  # per resource, aws:* tags not counted
 TAG_VALUE_MAX = 255
+TAG_KEY_MAX = 128
 
 NAME_MAX_LENGTH = 32
 PREFIX_MAX_LENGTH = 15  # leaves at least 16 hex digits (64 bits) of the token's hash
@@ -280,6 +298,8 @@ _LOAD_BALANCER_ARN = re.compile(
     r"^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:loadbalancer/(?:app|net)/([A-Za-z0-9-]{1,32})/[0-9a-f]+$"
 )
 _TAG_VALUE_UNSAFE = re.compile(r"[^\w .:/=+\-@]")
+# A key the user-tag-keys record can hold: the record separates keys by spaces.
+_RECORDABLE_KEY = re.compile(rf"\S{{1,{TAG_KEY_MAX}}}")
 _DESCRIBE_TAGS_MAX = 20
 
 
@@ -411,7 +431,8 @@ class Elbv2LBaaS(LBaaSClient):
         try:
             lb = self._find_load_balancer(name)
             if lb is None:
-                initial = {t["Key"]: t["Value"] for t in tags} | self._wanted_tags(plan, len(tags))
+                identity = {t["Key"]: t["Value"] for t in tags}
+                initial = identity | self._wanted_tags(plan, _staying_tags(identity, plan))
                 lb = self._create_load_balancer(name, spec, _aws_tags(initial))
             owner = self._owner_tags(lb["LoadBalancerArn"])
             if owner.get(TOKEN_TAG) != client_token:
@@ -487,6 +508,15 @@ class Elbv2LBaaS(LBaaSClient):
                 continue  # deleted while we were looking
         return found
 
+    def refusals(self, spec: LoadBalancerSpec) -> list[str]:
+        """Why ELBv2 cannot honour the spec: the message ``create`` and ``update`` would
+        refuse it with (ProviderRejected), or [] when it can.  Asks AWS nothing."""
+        try:
+            self._plan(spec)
+        except ProviderRejected as refused:
+            return [refused.message]
+        return []
+
     # -- building -----------------------------------------------------------------------
 
     def _create_load_balancer(self, name: str, spec: LoadBalancerSpec, tags: list[dict[str, str]]) -> dict[str, Any]:
@@ -535,7 +565,7 @@ class Elbv2LBaaS(LBaaSClient):
         )
         self._sync_targets(arn, spec)
         self._ensure_listener(lb["LoadBalancerArn"], arn, spec, tags)
-        wanted = self._wanted_tags(plan, sum(1 for key in current_tags if _is_identity_tag(key)))
+        wanted = self._wanted_tags(plan, _staying_tags(current_tags, plan))
         return target_group, self._sync_tags(lb["LoadBalancerArn"], current_tags, wanted)
 
     def _ensure_target_group(
@@ -597,16 +627,34 @@ class Elbv2LBaaS(LBaaSClient):
             )
 
     def _sync_tags(self, arn: str, current: dict[str, str], wanted: dict[str, str]) -> dict[str, str]:
-        """Make the load balancer's tags other than the portal's identity tags and AWS's
-        own (``aws:*``) exactly ``wanted``; returns its tags after.  Removes first, so
+        """Put ``wanted`` on the load balancer and remove what the portal put there
+        before and no longer wants: its records (monitor marker, drain record, user-tag-keys
+        record) and the user tags whose keys the previous user-tag-keys record holds.
+        Every other tag (the identity ones, AWS's own, anyone else's) stays as it is,
+        unless ``wanted`` names its key.  Returns the tags after.  Removes first, so
         that the 50 tags a resource may have are never exceeded on the way."""
-        stale = sorted(key for key in current if _is_managed_tag(key) and key not in wanted)
+        recorded = _recorded_user_keys(current)
+        stale = sorted(key for key in current if key not in wanted and (_is_record_tag(key) or key in recorded))
         changed = {key: value for key, value in wanted.items() if current.get(key) != value}
+        after = {key: value for key, value in current.items() if key not in stale} | changed
+        if (count := sum(1 for key in after if not _is_aws_tag(key))) > TAGS_MAX:
+            others = sorted(key for key in after if not key.startswith(RESERVED_TAG_PREFIXES) and key not in wanted)
+            shown = ", ".join(others[:5]) + (", ..." if len(others) > 5 else "")
+            why = (
+                f"; {len(others)} of them were put there outside the portal ({shown}), which the portal never"
+                " removes: remove some of those, or some of the spec's tags"
+                if others
+                else ""
+            )
+            raise ProviderRejected(
+                f"elbv2 cannot tag load balancer {arn} as the spec asks: it would carry {count} tags and ELBv2"
+                f" allows {TAGS_MAX} a resource{why}"
+            )
         if stale:
             self._call("remove_tags", ResourceArns=[arn], TagKeys=stale)
         if changed:
             self._call("add_tags", ResourceArns=[arn], Tags=_aws_tags(changed))
-        return {key: value for key, value in current.items() if key not in stale} | changed
+        return after
 
     def _ensure_listener(
         self, lb_arn: str, target_group_arn: str, spec: LoadBalancerSpec, tags: list[dict[str, str]]
@@ -734,23 +782,28 @@ class Elbv2LBaaS(LBaaSClient):
             check = _normalized(spec.health_monitor)
             _check_monitor(check, protocol)
         tags = _user_tags(spec.tags)
-        own = len(self._tags_for("-", "-")) + (spec.health_monitor is not None)
+        record = len(_user_keys_record(tags))
+        own = len(self._tags_for("-", "-")) + (spec.health_monitor is not None) + record
         if own + len(tags) > TAGS_MAX:
             raise ProviderRejected(
                 f"elbv2 cannot tag the load balancer with {len(tags)} tags: ELBv2 allows {TAGS_MAX} tags a"
-                f" resource and the portal's own take {own}, which leaves room for {TAGS_MAX - own}"
+                f" resource and the portal's own take {own} ({record} of them to record which tag keys the"
+                f" portal set), which leaves room for {TAGS_MAX - own}"
             )
         draining = tuple(sorted({(m.address, m.port) for m in spec.members if m.is_draining}))
         return _Plan(attributes, check, spec.health_monitor is not None, tags, draining)
 
     @staticmethod
-    def _wanted_tags(plan: _Plan, identity_tags: int) -> dict[str, str]:
-        """The load balancer's tags besides the identity ones: the spec's, the monitor
-        marker and the drain record (in what room the 50 leave)."""
+    def _wanted_tags(plan: _Plan, staying: int) -> dict[str, str]:
+        """The tags the portal puts on the load balancer besides the identity ones: the
+        spec's, the monitor marker, the record of the spec's keys and the drain record
+        (in what room the 50 leave next to the ``staying`` tags: the identity ones and
+        anyone else's)."""
         wanted = dict(plan.tags)
         if plan.monitored:
             wanted[MONITOR_TAG] = "asked"
-        room = TAGS_MAX - identity_tags - len(wanted)
+        wanted |= _user_keys_record(plan.tags)
+        room = max(TAGS_MAX - staying - len(wanted), 0)
         for index, value in enumerate(_packed(f"{address}:{port}" for address, port in plan.draining)[:room], 1):
             wanted[f"{DRAIN_TAG_PREFIX}{index}"] = value
         return wanted
@@ -935,6 +988,11 @@ def _user_tags(tags: tuple[str, ...]) -> dict[str, str]:
         key, _, value = tag.partition("=")
         if key.lower().startswith(RESERVED_TAG_PREFIXES):
             raise ProviderRejected(f"elbv2: tag {tag!r}: keys starting with portal: or aws: are not the user's")
+        if not _RECORDABLE_KEY.fullmatch(key):
+            raise ProviderRejected(
+                f"elbv2: tag {tag!r}: a key is 1-{TAG_KEY_MAX} characters without spaces (the portal records the keys"
+                " it sets, separated by spaces)"
+            )
         found[key] = value
     return found
 
@@ -943,17 +1001,43 @@ def _aws_tags(tags: dict[str, str]) -> list[dict[str, str]]:
     return [{"Key": key, "Value": value} for key, value in sorted(tags.items())]
 
 
-def _is_identity_tag(key: str) -> bool:
-    """One of the portal's four identity tags (never changed once made)."""
-    return key.startswith("portal:") and not _is_managed_tag(key)
+def _is_aws_tag(key: str) -> bool:
+    """One of AWS's own tags (not counted in the 50, never the portal's to change)."""
+    return key.lower().startswith("aws:")
 
 
-def _is_managed_tag(key: str) -> bool:
-    """A tag the spec or the adapter's records decide: the user's, the monitor marker
-    and the drain record; not the portal's identity tags nor AWS's own."""
-    if key.lower().startswith("aws:"):
-        return False
-    return not key.startswith("portal:") or key == MONITOR_TAG or key.startswith(DRAIN_TAG_PREFIX)
+def _is_record_tag(key: str) -> bool:
+    """One of the adapter's records: the monitor marker, the drain record and the
+    user-tag-keys record (the portal's identity tags are not records)."""
+    return key == MONITOR_TAG or key.startswith((DRAIN_TAG_PREFIX, USER_KEYS_TAG_PREFIX))
+
+
+def _staying_tags(current: dict[str, str], plan: _Plan) -> int:
+    """How many of the load balancer's ``current`` tags (``aws:*`` ones not counted)
+    stay whatever the portal wants: its identity tags and anyone else's, the keys the
+    spec names aside (those become the spec's)."""
+    recorded = _recorded_user_keys(current)
+    return sum(
+        1
+        for key in current
+        if not _is_aws_tag(key) and not _is_record_tag(key) and key not in recorded and key not in plan.tags
+    )
+
+
+def _user_keys_record(tags: dict[str, str]) -> dict[str, str]:
+    """The user-tag-keys record for the spec's tags: their keys, sorted, separated by
+    spaces, over ``portal:user-tag-keys:1``, ``:2``, … (none for no tags)."""
+    return {f"{USER_KEYS_TAG_PREFIX}{index}": value for index, value in enumerate(_packed(sorted(tags)), 1)}
+
+
+def _recorded_user_keys(tags: dict[str, str]) -> set[str]:
+    """The keys of the user tags the portal set, from the load balancer's user-tag-keys
+    record (empty without one: a load balancer made before the record existed)."""
+    found = set()
+    for key, value in tags.items():
+        if key.startswith(USER_KEYS_TAG_PREFIX):
+            found.update(item for item in value.split() if not item.lower().startswith(RESERVED_TAG_PREFIXES))
+    return found
 
 
 def _packed(items: Any) -> list[str]:

@@ -535,9 +535,21 @@ def _dump(spec: LoadBalancerSpec) -> str:
     return json.dumps(dataclasses.asdict(spec))
 
 
+def legacy_monitor(listener_protocol: str) -> HealthMonitor:
+    """The checks every backend had before load balancers had monitors of their own
+    (``option httpchk GET /`` in HTTP mode, ``inter 2s fall 2 rise 1``): a load balancer
+    made then keeps them until its monitor is changed (migration 0008 gives its record
+    the same monitor)."""
+    kind = MonitorType.HTTP if listener_protocol == "HTTP" else MonitorType.TCP
+    return HealthMonitor(kind, interval=2, timeout=1, retries_up=1, retries_down=2, expected_codes="200-399")
+
+
 def _load(text: str) -> LoadBalancerSpec:
-    """A spec as ``_dump`` stored it (specs stored before monitors and tags have neither)."""
+    """A spec as ``_dump`` stored it.  One stored before monitors existed has no
+    ``health_monitor`` key (not even null): it keeps the checks it ran then."""
     data = json.loads(text)
+    if "health_monitor" not in data:
+        data["health_monitor"] = dataclasses.asdict(legacy_monitor(data["listener_protocol"]))
     monitor = data.get("health_monitor")
     return LoadBalancerSpec(
         **{

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
 import socket
+import sqlite3
 import threading
 import urllib.request
 from collections import Counter
@@ -11,7 +13,7 @@ from uuid import uuid4
 
 import pytest
 
-from loadbalancers.adapters.lbaas.haproxy import HAProxyLBaaS, status_regex
+from loadbalancers.adapters.lbaas.haproxy import HAProxyLBaaS, legacy_monitor, status_regex
 from loadbalancers.application.lbaas import LoadBalancerSpec, MemberSpec
 from loadbalancers.domain.errors import ProviderRejected
 from loadbalancers.domain.members import AdminState
@@ -431,3 +433,24 @@ def test_state_is_shared_by_every_process_of_the_portal(haproxy_client):
 def test_a_bad_vip_network_is_refused(tmp_path):
     with pytest.raises(ValueError, match="not a network"):
         HAProxyLBaaS(state_dir=str(tmp_path), vip_network="nope")
+
+
+def test_a_load_balancer_stored_before_monitors_existed_keeps_the_checks_it_had(haproxy_client):
+    port = free_port()
+    created = haproxy_client.create(spec(member(free_port()), port=port), client_token="old")
+    state = sqlite3.connect(haproxy_client.config_path.parent / "state.sqlite3")
+    with state:  # as the adapter stored it before: no health_monitor key at all (not even null), no tags
+        stored = json.loads(state.execute("SELECT spec FROM load_balancers").fetchone()[0])
+        del stored["health_monitor"], stored["tags"]
+        for m in stored["members"]:
+            del m["weight"], m["admin_state"]
+        state.execute("UPDATE load_balancers SET spec = ?", (json.dumps(stored),))
+    state.close()
+
+    assert haproxy_client.get(created.ref).health_monitor == legacy_monitor("HTTP")
+    # Another load balancer's change renders the whole configuration: the old one keeps its checks.
+    haproxy_client.create(spec(member(free_port()), port=free_port()), client_token="new")
+    installed = haproxy_client.config_path.read_text()
+    old_backend = installed.split(f"\nbackend be-{created.ref}\n")[1].split("\nfrontend ")[0]
+    assert "option httpchk GET /" in old_backend
+    assert "default-server check inter 2s rise 1 fall 2" in old_backend
