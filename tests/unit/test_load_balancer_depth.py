@@ -1152,7 +1152,8 @@ class TestMonitorTexts:
     def test_line_breaks_non_ascii_digits_and_overlong_codes_are_refused(self, portal, alice, field, value):
         problems = refused(portal, alice, "health_monitor", health_monitor={"type": "HTTP", field: value})
 
-        assert len(problems) == 1 and problems[0].startswith(field), problems
+        assert len(problems) == 1, problems
+        assert problems[0].startswith(field), problems
 
     def test_the_longest_codes_accepted_are_64_characters(self, portal, alice):
         codes = ",".join(["200"] * 16)  # 63 characters
