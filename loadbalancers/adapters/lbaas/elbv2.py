@@ -55,12 +55,8 @@ Tags
     the tags others put there, and a member it has no room for is simply left out of
     ``get`` while AWS drains it (see Members).  An update whose tags would not fit next
     to the tags others put on the load balancer is refused (ProviderRejected, naming
-    them) before any tag is changed.  (The 50, and that ``aws:*`` tags do not count: "Tag
-    an Application Load Balancer" in the Application Load Balancers guide.)
-
-    ``refusals(spec)`` says, without asking AWS, whether ``create`` and ``update`` would
-    refuse a spec for what ELBv2 cannot honour (algorithm, weights, health monitor,
-    tags): the refusal's message, or nothing.
+    them) before anything is changed.  (The 50, and that ``aws:*`` tags do not count:
+    "Tag an Application Load Balancer" in the Application Load Balancers guide.)
 
 Algorithms (target group attributes)
     ============  ==================================  ===================================
@@ -159,6 +155,11 @@ Errors
     errors and timeouts → ProviderUnavailable; every other refusal (validation, quotas,
     permissions, missing credentials, invalid parameters) → ProviderRejected, with AWS's
     code and message in the text.
+    ``refusals(spec)`` tells, without asking AWS, whether ``create`` and ``update`` would
+    refuse a spec for what ELBv2 cannot honour (a listener protocol other than HTTP or
+    TCP, the algorithm, weights, the health monitor, the number of tags): the refusal's
+    message, or nothing.  What depends on the load balancer as it is (a change of
+    protocol, tags others put on it) only ``update`` itself finds.
 
 Plain Python around boto3: an import-linter contract keeps Django, DRF and Celery out.
 
@@ -552,7 +553,10 @@ class Elbv2LBaaS(LBaaSClient):
     ) -> tuple[dict[str, Any], dict[str, str]]:
         """Make the load balancer's target group (health check, attributes, targets),
         listener and tags match the spec, creating what is missing; returns the target
-        group and the load balancer's tags."""
+        group and the load balancer's tags.  Tags that would not fit (next to others')
+        are refused before anything is changed."""
+        wanted = self._wanted_tags(plan, _staying_tags(current_tags, plan))
+        stale, changed = _tag_changes(lb["LoadBalancerArn"], current_tags, wanted)
         target_group = self._ensure_target_group(lb["LoadBalancerName"], spec, plan.check, tags)
         arn = target_group["TargetGroupArn"]
         if _check_of(target_group) != plan.check or target_group.get("HealthCheckPort") != TRAFFIC_PORT:
@@ -565,8 +569,7 @@ class Elbv2LBaaS(LBaaSClient):
         )
         self._sync_targets(arn, spec)
         self._ensure_listener(lb["LoadBalancerArn"], arn, spec, tags)
-        wanted = self._wanted_tags(plan, _staying_tags(current_tags, plan))
-        return target_group, self._sync_tags(lb["LoadBalancerArn"], current_tags, wanted)
+        return target_group, self._sync_tags(lb["LoadBalancerArn"], current_tags, stale, changed)
 
     def _ensure_target_group(
         self, name: str, spec: LoadBalancerSpec, check: HealthMonitor, tags: list[dict[str, str]]
@@ -626,35 +629,16 @@ class Elbv2LBaaS(LBaaSClient):
                 Targets=[{"Id": address, "Port": port} for address, port in removed],
             )
 
-    def _sync_tags(self, arn: str, current: dict[str, str], wanted: dict[str, str]) -> dict[str, str]:
-        """Put ``wanted`` on the load balancer and remove what the portal put there
-        before and no longer wants: its records (monitor marker, drain record, user-tag-keys
-        record) and the user tags whose keys the previous user-tag-keys record holds.
-        Every other tag (the identity ones, AWS's own, anyone else's) stays as it is,
-        unless ``wanted`` names its key.  Returns the tags after.  Removes first, so
-        that the 50 tags a resource may have are never exceeded on the way."""
-        recorded = _recorded_user_keys(current)
-        stale = sorted(key for key in current if key not in wanted and (_is_record_tag(key) or key in recorded))
-        changed = {key: value for key, value in wanted.items() if current.get(key) != value}
-        after = {key: value for key, value in current.items() if key not in stale} | changed
-        if (count := sum(1 for key in after if not _is_aws_tag(key))) > TAGS_MAX:
-            others = sorted(key for key in after if not key.startswith(RESERVED_TAG_PREFIXES) and key not in wanted)
-            shown = ", ".join(others[:5]) + (", ..." if len(others) > 5 else "")
-            why = (
-                f"; {len(others)} of them were put there outside the portal ({shown}), which the portal never"
-                " removes: remove some of those, or some of the spec's tags"
-                if others
-                else ""
-            )
-            raise ProviderRejected(
-                f"elbv2 cannot tag load balancer {arn} as the spec asks: it would carry {count} tags and ELBv2"
-                f" allows {TAGS_MAX} a resource{why}"
-            )
+    def _sync_tags(
+        self, arn: str, current: dict[str, str], stale: list[str], changed: dict[str, str]
+    ) -> dict[str, str]:
+        """Apply ``_tag_changes``; returns the load balancer's tags after.  Removes first,
+        so that the 50 tags a resource may have are never exceeded on the way."""
         if stale:
             self._call("remove_tags", ResourceArns=[arn], TagKeys=stale)
         if changed:
             self._call("add_tags", ResourceArns=[arn], Tags=_aws_tags(changed))
-        return after
+        return {key: value for key, value in current.items() if key not in stale} | changed
 
     def _ensure_listener(
         self, lb_arn: str, target_group_arn: str, spec: LoadBalancerSpec, tags: list[dict[str, str]]
@@ -1022,6 +1006,35 @@ def _staying_tags(current: dict[str, str], plan: _Plan) -> int:
         for key in current
         if not _is_aws_tag(key) and not _is_record_tag(key) and key not in recorded and key not in plan.tags
     )
+
+
+def _tag_changes(arn: str, current: dict[str, str], wanted: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+    """The keys to remove from the load balancer and the tags to add or change so that
+    it carries ``wanted``.  Removed: only what the portal put there before and no longer
+    wants, its records (monitor marker, drain record, user-tag-keys record) and the user
+    tags whose keys the current user-tag-keys record holds.  Every other tag (the
+    identity ones, AWS's own, anyone else's) stays as it is, unless ``wanted`` names its
+    key.  ProviderRejected when the tags after would be more than ELBv2 allows."""
+    recorded = _recorded_user_keys(current)
+    stale = sorted(key for key in current if key not in wanted and (_is_record_tag(key) or key in recorded))
+    changed = {key: value for key, value in wanted.items() if current.get(key) != value}
+    after = [key for key in current if key not in stale and not _is_aws_tag(key)] + [
+        key for key in changed if key not in current
+    ]
+    if len(after) > TAGS_MAX:
+        others = sorted(key for key in after if not key.startswith(RESERVED_TAG_PREFIXES) and key not in wanted)
+        shown = ", ".join(others[:5]) + (", ..." if len(others) > 5 else "")
+        why = (
+            f"; {len(others)} of them were put there outside the portal ({shown}), which the portal never"
+            " removes: remove some of those, or some of the spec's tags"
+            if others
+            else ""
+        )
+        raise ProviderRejected(
+            f"elbv2 cannot tag load balancer {arn} as the spec asks: it would carry {len(after)} tags and ELBv2"
+            f" allows {TAGS_MAX} a resource{why}"
+        )
+    return stale, changed
 
 
 def _user_keys_record(tags: dict[str, str]) -> dict[str, str]:

@@ -32,7 +32,7 @@ from botocore.exceptions import (
 )
 from botocore.stub import Stubber
 
-from loadbalancers.adapters.lbaas.elbv2 import MANAGED_TAG, MONITOR_TAG, TOKEN_TAG, Elbv2LBaaS
+from loadbalancers.adapters.lbaas.elbv2 import MANAGED_TAG, MONITOR_TAG, TOKEN_TAG, USER_KEYS_TAG_PREFIX, Elbv2LBaaS
 from loadbalancers.application.lbaas import LoadBalancerSpec, MemberSpec
 from loadbalancers.domain.errors import (
     ProviderError,
@@ -954,7 +954,25 @@ def test_a_reason_is_whatever_part_aws_gives(target_health, reason):
 
 
 def portal_tags(tags: dict[str, str]) -> dict[str, str]:
-    return {key: value for key, value in tags.items() if key.startswith("portal:")}
+    """The portal's identity tags among a load balancer's (its records left out)."""
+    return {
+        key: value
+        for key, value in tags.items()
+        if key.startswith("portal:") and key != MONITOR_TAG and not key.startswith(("portal:drain:", RECORD))
+    }
+
+
+def user_tags(tags: dict[str, str]) -> dict[str, str]:
+    """A load balancer's tags that are not the portal's."""
+    return {key: value for key, value in tags.items() if not key.startswith("portal:")}
+
+
+RECORD = USER_KEYS_TAG_PREFIX
+
+
+def record_of(tags: dict[str, str]) -> dict[str, str]:
+    """The user-tag-keys record's tags."""
+    return {key: value for key, value in tags.items() if key.startswith(RECORD)}
 
 
 def test_the_specs_tags_go_on_the_load_balancer_and_follow_updates(aws, elbv2, raw):
@@ -962,29 +980,33 @@ def test_the_specs_tags_go_on_the_load_balancer_and_follow_updates(aws, elbv2, r
     ref = elbv2.create(spec(MEMBERS[0], tags=("web", "env=prod", "team=shop")), client_token=token).ref
 
     tags = tags_of(raw, ref)
-    assert {key: tags[key] for key in ("web", "env", "team")} == {"web": "", "env": "prod", "team": "shop"}
+    assert user_tags(tags) == {"web": "", "env": "prod", "team": "shop"}
+    assert record_of(tags) == {f"{RECORD}1": "env team web"}
     identity = portal_tags(tags)
     assert identity[TOKEN_TAG] == token
     [listener] = raw.describe_listeners(LoadBalancerArn=ref)["Listeners"]
     for arn in (listener["ListenerArn"], listener["DefaultActions"][0]["TargetGroupArn"]):
         assert not {"web", "env", "team"} & set(tags_of(raw, arn)), "only the load balancer carries them"
 
-    raw.add_tags(ResourceArns=[ref], Tags=[{"Key": "CostCenter", "Value": "42"}])  # added in the console
     elbv2.client.calls.clear()
     elbv2.update(ref, spec(MEMBERS[0], tags=("web", "env=staging", "owner=ops")))
 
     tags = tags_of(raw, ref)
-    assert {key: value for key, value in tags.items() if not key.startswith("portal:")} == {
-        "web": "",
-        "env": "staging",
-        "owner": "ops",
-    }
+    assert user_tags(tags) == {"web": "", "env": "staging", "owner": "ops"}
+    assert record_of(tags) == {f"{RECORD}1": "env owner web"}
     assert portal_tags(tags) == identity
     assert elbv2.client.named("remove_tags", "add_tags") == [
-        ("remove_tags", {"ResourceArns": [ref], "TagKeys": ["CostCenter", "team"]}),
+        ("remove_tags", {"ResourceArns": [ref], "TagKeys": ["team"]}),
         (
             "add_tags",
-            {"ResourceArns": [ref], "Tags": [{"Key": "env", "Value": "staging"}, {"Key": "owner", "Value": "ops"}]},
+            {
+                "ResourceArns": [ref],
+                "Tags": [
+                    {"Key": "env", "Value": "staging"},
+                    {"Key": "owner", "Value": "ops"},
+                    {"Key": f"{RECORD}1", "Value": "env owner web"},
+                ],
+            },
         ),
     ]
 
@@ -993,22 +1015,94 @@ def test_the_specs_tags_go_on_the_load_balancer_and_follow_updates(aws, elbv2, r
     assert not elbv2.client.named("remove_tags", "add_tags")
 
     elbv2.update(ref, spec(MEMBERS[0]))
-    assert tags_of(raw, ref) == identity
+    assert tags_of(raw, ref) == identity, "the record goes with the last of the spec's tags"
+
+
+def test_a_tag_put_there_outside_the_portal_survives_every_update(elbv2, raw):
+    ref = elbv2.create(spec(MEMBERS[0], tags=("env=prod", "team=shop")), client_token=str(uuid4())).ref
+    raw.add_tags(ResourceArns=[ref], Tags=[{"Key": "CostCenter", "Value": "42"}, {"Key": "audited", "Value": ""}])
+    elbv2.client.calls.clear()
+
+    elbv2.update(ref, spec(MEMBERS[0], tags=("env=staging",)))
+    elbv2.update(ref, spec(MEMBERS[0], monitor=MONITOR))  # the spec's tags all gone, a record added
+    elbv2.update(ref, spec(MEMBERS[1]))
+
+    assert user_tags(tags_of(raw, ref)) == {"CostCenter": "42", "audited": ""}
+    removed = [key for _, params in elbv2.client.named("remove_tags") for key in params["TagKeys"]]
+    assert sorted(removed) == ["env", MONITOR_TAG, f"{RECORD}1", "team"]
+    written = {tag["Key"] for _, params in elbv2.client.named("add_tags") for tag in params["Tags"]}
+    assert not written & {"CostCenter", "audited"}
+
+
+def test_a_key_put_there_outside_the_portal_is_the_specs_once_the_spec_names_it(elbv2, raw):
+    ref = elbv2.create(spec(MEMBERS[0], tags=("env=prod",)), client_token=str(uuid4())).ref
+    raw.add_tags(ResourceArns=[ref], Tags=[{"Key": "CostCenter", "Value": "42"}])
+
+    elbv2.update(ref, spec(MEMBERS[0], tags=("env=prod", "CostCenter=7")))
+
+    tags = tags_of(raw, ref)
+    assert user_tags(tags) == {"env": "prod", "CostCenter": "7"}, "the spec's value wins"
+    assert record_of(tags) == {f"{RECORD}1": "CostCenter env"}
+
+    elbv2.update(ref, spec(MEMBERS[0], tags=("env=prod",)))
+
+    tags = tags_of(raw, ref)
+    assert user_tags(tags) == {"env": "prod"}, "the spec set it: dropped from the spec, it goes"
+    assert record_of(tags) == {f"{RECORD}1": "env"}
+
+
+def test_a_load_balancer_made_before_the_record_has_none_of_its_tags_removed(elbv2, raw):
+    ref = elbv2.create(spec(MEMBERS[0], tags=("env=prod", "team=shop")), client_token=str(uuid4())).ref
+    raw.remove_tags(ResourceArns=[ref], TagKeys=list(record_of(tags_of(raw, ref))))  # as made before the record
+    raw.add_tags(ResourceArns=[ref], Tags=[{"Key": "CostCenter", "Value": "42"}])
+    elbv2.client.calls.clear()
+
+    elbv2.update(ref, spec(MEMBERS[0], tags=("env=staging", "owner=ops")))
+
+    assert not elbv2.client.named("remove_tags"), "whose tag is team, the portal cannot tell"
+    tags = tags_of(raw, ref)
+    assert user_tags(tags) == {"env": "staging", "owner": "ops", "team": "shop", "CostCenter": "42"}
+    assert record_of(tags) == {f"{RECORD}1": "env owner"}, "the record starts"
+
+    elbv2.update(ref, spec(MEMBERS[0], tags=("env=staging",)))
+
+    assert user_tags(tags_of(raw, ref)) == {"env": "staging", "team": "shop", "CostCenter": "42"}
+
+
+def test_the_record_spans_several_tags_when_one_cannot_hold_it(elbv2, raw):
+    keys = [f"k{i:02d}-{'x' * 59}" for i in range(10)]  # 63 characters, the longest key the portal allows
+    ref = elbv2.create(spec(MEMBERS[0], tags=tuple(f"{key}=v" for key in keys)), client_token=str(uuid4())).ref
+
+    record = record_of(tags_of(raw, ref))
+    assert sorted(record) == [f"{RECORD}1", f"{RECORD}2", f"{RECORD}3"]
+    assert all(len(value) <= 255 for value in record.values())
+    assert sorted(" ".join(record.values()).split()) == keys
+
+    elbv2.client.calls.clear()
+    elbv2.update(ref, spec(MEMBERS[0], tags=tuple(f"{key}=v" for key in keys[:4])))
+
+    [(_, removal)] = elbv2.client.named("remove_tags")
+    assert removal["TagKeys"] == sorted([*keys[4:], f"{RECORD}2", f"{RECORD}3"])
+    tags = tags_of(raw, ref)
+    assert record_of(tags) == {f"{RECORD}1": " ".join(keys[:4])}
+    assert sorted(user_tags(tags)) == keys[:4]
 
 
 def test_tags_beyond_what_elbv2_allows_are_refused_before_anything_is_made(aws, raw):
     elbv2 = aws.adapter(client=Recording(aws.client("elbv2")), installation="portal-1")  # four portal tags
     try:
-        fitting = tuple(f"label{i}" for i in range(46))
+        fitting = tuple(f"label{i}" for i in range(44))  # their keys' record takes two tags
         ref = elbv2.create(spec(MEMBERS[0], tags=fitting), client_token=str(uuid4())).ref
         assert len(tags_of(raw, ref)) == 50
+        assert len(record_of(tags_of(raw, ref))) == 2
 
         token = str(uuid4())
         elbv2.client.calls.clear()
         with pytest.raises(ProviderRejected, match="ELBv2 allows 50 tags a resource") as refused:
             elbv2.create(spec(MEMBERS[0], tags=(*fitting, "one-more")), client_token=token)
-        assert "leaves room for 46" in refused.value.message
-        with pytest.raises(ProviderRejected, match="leaves room for 45"):
+        assert "the portal's own take 6 (2 of them to record which tag keys the portal set)" in refused.value.message
+        assert "leaves room for 44" in refused.value.message
+        with pytest.raises(ProviderRejected, match="leaves room for 43"):
             elbv2.update(ref, spec(MEMBERS[0], tags=fitting, monitor=MONITOR))
         assert elbv2.client.calls == []
         assert error_code(lambda: raw.describe_load_balancers(Names=[elbv2.resource_name(token)])) == (
@@ -1022,7 +1116,7 @@ def test_the_drain_record_takes_only_the_room_the_tags_leave(aws, raw):
     elbv2 = aws.adapter(installation="portal-1")
     try:
         members = [MemberSpec(f"10.20.1.{100 + i}", 8000 + i) for i in range(30)]
-        tags = tuple(f"label{i}" for i in range(45))
+        tags = tuple(f"label{i}" for i in range(43))  # and two tags for their keys' record
 
         ref = elbv2.create(spec(members[0], *map(drained, members[1:]), tags=tags), client_token=str(uuid4())).ref
 
@@ -1031,6 +1125,47 @@ def test_the_drain_record_takes_only_the_room_the_tags_leave(aws, raw):
         assert [key for key in found if key.startswith("portal:drain:")] == ["portal:drain:1"]
     finally:
         clean_up(elbv2)
+
+
+def made_with_others_tags(aws: MotoAWS, adapter: Elbv2LBaaS, token: str, others: int) -> str:
+    """A load balancer as a create that stopped right after making it left it (the
+    adapter's create then completes it), already carrying ``others`` tags put there
+    outside the portal."""
+    name = adapter.resource_name(token)
+    tags = [{"Key": TOKEN_TAG, "Value": token}, {"Key": MANAGED_TAG, "Value": name.split("-")[0]}]
+    tags += [{"Key": f"policy{i}", "Value": "x"} for i in range(others)]
+    raw = aws.client("elbv2")
+    return raw.create_load_balancer(Name=name, Subnets=aws.subnet_ids, Type="application", Tags=tags)["LoadBalancers"][
+        0
+    ]["LoadBalancerArn"]
+
+
+def test_the_drain_record_takes_only_the_room_others_tags_leave(aws, elbv2, raw):
+    token = str(uuid4())
+    ref = made_with_others_tags(aws, elbv2, token, 48)  # and two identity tags: no room left
+
+    created = elbv2.create(spec(MEMBERS[0], drained(MEMBERS[1])), client_token=token)
+
+    assert created.ref == ref
+    assert created.provisioning_status is ProvisioningStatus.ACTIVE
+    assert not elbv2.client.named("add_tags", "remove_tags")
+    tags = tags_of(raw, ref)
+    assert len(tags) == 50
+    assert not [key for key in tags if key.startswith("portal:drain:")]
+
+
+def test_tags_that_would_not_fit_next_to_others_are_refused_before_anything_is_changed(aws, elbv2, raw):
+    token = str(uuid4())
+    ref = made_with_others_tags(aws, elbv2, token, 47)  # and two identity tags
+
+    with pytest.raises(ProviderRejected, match="it would carry 51 tags and ELBv2 allows 50") as refused:
+        elbv2.create(spec(MEMBERS[0], tags=("env=prod",)), client_token=token)  # and a tag for the record
+
+    assert "47 of them were put there outside the portal (policy0, policy1, policy10, policy11, policy12, ...)" in (
+        refused.value.message
+    )
+    assert not elbv2.client.named(*WRITES)
+    assert len(tags_of(raw, ref)) == 49
 
 
 # -- errors ----------------------------------------------------------------------------------------
@@ -1125,3 +1260,49 @@ def test_an_unknown_reference_is_gone_without_asking_aws():
     with pytest.raises(ProviderResourceNotFound, match="not an ELBv2 load balancer ARN"):
         adapter.get("no-such-load-balancer")
     adapter.delete("no-such-load-balancer")
+
+
+# -- refusals ---------------------------------------------------------------------------------------
+
+
+def no_aws() -> Elbv2LBaaS:
+    """An adapter whose every call to AWS fails the test."""
+    return Elbv2LBaaS(
+        region=REGION, vpc_id="vpc-1", subnet_ids=["subnet-1"], client=Failing(AssertionError("AWS was asked"))
+    )
+
+
+@pytest.mark.parametrize(
+    ("refused", "fragment"),
+    [
+        (spec(MEMBERS[0], replace(MEMBERS[1], weight=2)), "10.20.2.11:8081 (weight 2)"),
+        (
+            spec(MEMBERS[0], monitor=HealthMonitor(MonitorType.HTTP, interval=2, timeout=1)),
+            "interval 2 s is outside ELBv2's 5-300 s",
+        ),
+        (spec(MEMBERS[0], protocol="TCP", algorithm="LEAST_CONNECTIONS"), "no least-connections algorithm"),
+        (spec(MEMBERS[0], tags=tuple(f"label{i}" for i in range(46))), "ELBv2 allows 50 tags a resource"),
+        (spec(MEMBERS[0], tags=("cost center=42",)), "without spaces"),  # the record separates keys by spaces
+    ],
+    ids=["weight", "interval", "algorithm", "tags", "key"],
+)
+def test_refusals_are_what_create_would_refuse_without_asking_aws(refused, fragment):
+    adapter = no_aws()
+
+    found = adapter.refusals(refused)
+
+    with pytest.raises(ProviderRejected) as caught:
+        adapter.create(refused, client_token=str(uuid4()))
+    assert found == [caught.value.message]
+    assert fragment in found[0]
+
+
+def test_a_spec_elbv2_can_honour_has_no_refusals():
+    honoured = spec(
+        MEMBERS[0],
+        drained(replace(MEMBERS[1], weight=7)),
+        monitor=MONITOR,
+        tags=tuple(f"label{i}" for i in range(44)),
+    )
+
+    assert no_aws().refusals(honoured) == []
