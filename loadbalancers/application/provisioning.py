@@ -61,11 +61,11 @@ class ProvisioningPolicy:
     orphan_grace: float = 3600.0
     """Seconds a resource must have been an orphan before the reconciler deletes it."""
     orphan_max_deletes: int = 10
-    drain_on_maintenance: bool = True
-    """Put members in drain while their servers are not OK in the inventory."""
     """The most orphans one reconcile pass deletes: when more are due, it deletes none
     and leaves them to an operator (mass orphans mean a restored backup or a shared
     account, not lost records)."""
+    drain_on_maintenance: bool = True
+    """Put members in drain while their servers are not OK in the inventory."""
 
     def timed_out(self, lb: LoadBalancer, now: datetime) -> bool:
         started = lb.pending_since or lb.updated_at
