@@ -219,6 +219,16 @@ def _not_allowed(request: HttpRequest, lb: LoadBalancerView, action: str) -> Htt
     return render(request, "loadbalancers/not_allowed.html", context, status=403)
 
 
+def _refused(request: HttpRequest, lb: LoadBalancerView, action: str) -> HttpResponse | None:
+    """The page saying why this user cannot ``action`` it (their role, or a provider no
+    longer enabled); None when they can ask."""
+    if not _may_change(request, lb):
+        return _not_allowed(request, lb, action)
+    if not _provider_enabled(lb):
+        return _cannot_change(request, lb)
+    return None
+
+
 def _cannot_change(request: HttpRequest, lb: LoadBalancerView) -> HttpResponse:
     # Frozen: still live, but held by a provider the portal can no longer ask for anything.
     frozen = not _provider_enabled(lb) and lb.provisioning_status != ProvisioningStatus.DELETED
@@ -339,10 +349,8 @@ def load_balancer_unprotect(request: HttpRequest, lb_id: UUID) -> HttpResponse:
     """Turn deletion protection off (from the delete page; also when in ERROR), then
     back to the delete page."""
     lb = _load_balancer(request, lb_id)
-    if not _may_change(request, lb):
-        return _not_allowed(request, lb, "change")
-    if not _provider_enabled(lb):
-        return _cannot_change(request, lb)
+    if refused := _refused(request, lb, "change"):
+        return refused
     try:
         bootstrap.build().load_balancers.update_one(
             _actor(request), lb.id, UpdateLoadBalancer(deletion_protection=False)
@@ -359,10 +367,8 @@ def load_balancer_unprotect(request: HttpRequest, lb_id: UUID) -> HttpResponse:
 def load_balancer_retry(request: HttpRequest, lb_id: UUID) -> HttpResponse:
     """Provision an ERROR load balancer again, as the admin's action and the API do."""
     lb = _load_balancer(request, lb_id)
-    if not _may_change(request, lb):
-        return _not_allowed(request, lb, "retry")
-    if not _provider_enabled(lb):
-        return _cannot_change(request, lb)
+    if refused := _refused(request, lb, "retry"):
+        return refused
     try:
         view = bootstrap.build().load_balancers.retry(_actor(request), lb.id)
     except Conflict as conflict:
@@ -376,10 +382,8 @@ def load_balancer_retry(request: HttpRequest, lb_id: UUID) -> HttpResponse:
 @require_http_methods(["GET", "HEAD", "POST"])
 def load_balancer_delete(request: HttpRequest, lb_id: UUID) -> HttpResponse:
     lb = _load_balancer(request, lb_id)
-    if not _may_change(request, lb):
-        return _not_allowed(request, lb, "delete")
-    if not _provider_enabled(lb):
-        return _cannot_change(request, lb)
+    if refused := _refused(request, lb, "delete"):
+        return refused
     if request.method == "POST":
         try:
             bootstrap.build().load_balancers.delete_one(_actor(request), lb.id)

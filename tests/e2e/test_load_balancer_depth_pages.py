@@ -23,18 +23,18 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 from django.contrib.messages import get_messages
 from django.test import Client
 from django.utils.html import escape
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from loadbalancers.models import LoadBalancer
 from servers.models import Server
 from tests.conftest import client_for, wait_until
 from tests.e2e.chromium import launched, watched_for_csp
+from tests.e2e.test_browser import PASSWORD, WCAG_AA, new_page
 from tests.factories import LoadBalancerRowFactory, ServerFactory, UserFactory, add_member, personal_team
 
 pytestmark = pytest.mark.django_db
 
 LB_ADMIN = "/admin/loadbalancers/loadbalancer/"
-PASSWORD = "secret-password"
 SLOW = 30.0  # seconds: generous, for a busy machine
 HTTP_MONITOR = {
     "type": "HTTP",
@@ -905,8 +905,6 @@ class TestAdmin:
 
 # -- in a real browser ------------------------------------------------------------------------
 
-WCAG_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
-
 
 @pytest.fixture(scope="module")
 def browser():
@@ -917,17 +915,6 @@ def browser():
 def portal(browser, live_server, celery_worker, monkeypatch):
     """The live server's address; every page is watched for Content-Security-Policy violations."""
     yield from watched_for_csp(browser, live_server.url, monkeypatch)
-
-
-def signed_in(browser, portal: str, username: str) -> Page:
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.set_default_timeout(15_000)
-    page.goto(f"{portal}/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile("load balancers"))
-    return page
 
 
 @pytest.mark.django_db(transaction=True)
@@ -941,7 +928,7 @@ def test_in_a_browser_the_owner_sets_a_weight_and_drains_a_member(browser, porta
     a, b = ServerFactory(name="web-a"), ServerFactory(name="web-b")
     view = build().load_balancers.create_one(actor_of(alice), CreateLoadBalancer(name="shop", servers=[a.pk, b.pk]))
     wait_until(lambda: LoadBalancer.objects.get(pk=view.id).provisioning_status == "ACTIVE", timeout=SLOW)
-    page = signed_in(browser, portal, "alice")
+    page = new_page(browser, portal, "alice")
     page.goto(f"{portal}/load-balancers/{view.id}/")
     targets = page.get_by_role("region", name="Targets", exact=True)
 
