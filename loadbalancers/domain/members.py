@@ -37,11 +37,6 @@ class Member:
     def is_draining(self) -> bool:
         return self.admin_state is AdminState.DRAIN
 
-    @property
-    def effective_weight(self) -> int:
-        """What the provider is asked to give it: nothing while it drains."""
-        return 0 if self.is_draining else self.weight
-
     def settings(self) -> str:
         """Its weight and admin state in words, when not the defaults (for the audit trail)."""
         parts = [f"weight {self.weight}"] if self.weight != 1 else []
