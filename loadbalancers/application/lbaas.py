@@ -4,7 +4,7 @@ providers by name."""
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from loadbalancers.domain.errors import ProviderRejected
@@ -67,6 +67,83 @@ class ProviderLoadBalancer:
     identity, or not by a portal)."""
     health_monitor: HealthMonitor | None = None
     """The health checks it runs, as the provider reports them (None: none)."""
+    running: LoadBalancerSpec | None = None
+    """What it runs now, read back from the provider (listener, algorithm, members with
+    their weights and admin states, health monitor), in the terms of ``as_running``;
+    None when the provider cannot tell (then no drift is looked for)."""
+
+
+@dataclass(frozen=True)
+class SpecChange:
+    """One field that differs between two specs: ``member 10.0.0.3:8080 weight`` etc."""
+
+    field: str
+    before: object
+    after: object
+
+
+@dataclass(frozen=True)
+class ProviderOperation:
+    """One step a provider would take: an API call and its parameters (ELBv2), a
+    configuration write, runtime command or reload (HAProxy), a resource write (the
+    sandbox).  ``params`` is plain JSON."""
+
+    name: str
+    params: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ProviderPlan:
+    """What ``create`` or ``update`` with a spec would do at the provider, found out
+    without doing it."""
+
+    operations: tuple[ProviderOperation, ...] = ()
+    diff: str = ""
+    """The change to the provider's configuration as a unified diff, where it has one
+    (HAProxy); empty otherwise."""
+
+
+# The fields compared between what the portal asks for and what a provider runs; the
+# name and the tags are the resource's labels, not what it does with traffic.
+COMPARED = ("listener_protocol", "listener_port", "algorithm", "health_monitor")
+
+
+def spec_changes(before: LoadBalancerSpec | None, after: LoadBalancerSpec) -> list[SpecChange]:
+    """Field by field, what differs between two specs (``before`` None: nothing there
+    yet, so every field with a value is new).  Members are known by address and port: one only on
+    one side is ``member <address>:<port>``; one on both sides with another weight or
+    admin state, ``member <address>:<port> weight`` / ``admin_state``."""
+    changes = []
+    for name in COMPARED:
+        old = _plain(getattr(before, name)) if before is not None else None
+        new = _plain(getattr(after, name))
+        if old != new:
+            changes.append(SpecChange(name, old, new))
+    old_members = {_member_key(m): m for m in (before.members if before is not None else ())}
+    new_members = {_member_key(m): m for m in after.members}
+    for key in sorted(old_members.keys() | new_members.keys()):
+        old_member, new_member = old_members.get(key), new_members.get(key)
+        if old_member is None or new_member is None:
+            changes.append(SpecChange(f"member {key}", _member_settings(old_member), _member_settings(new_member)))
+            continue
+        for name in ("weight", "admin_state"):
+            if getattr(old_member, name) != getattr(new_member, name):
+                changes.append(SpecChange(f"member {key} {name}", getattr(old_member, name), getattr(new_member, name)))
+    return changes
+
+
+def _member_key(member: MemberSpec) -> str:
+    return f"[{member.address}]:{member.port}" if ":" in member.address else f"{member.address}:{member.port}"
+
+
+def _member_settings(member: MemberSpec | None) -> dict[str, object] | None:
+    return None if member is None else {"weight": member.weight, "admin_state": str(member.admin_state)}
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, HealthMonitor):
+        return value.as_dict()
+    return str(value) if isinstance(value, str) else value
 
 
 class LBaaSClient(abc.ABC):
@@ -96,6 +173,19 @@ class LBaaSClient(abc.ABC):
     @abc.abstractmethod
     def get_list(self) -> list[ProviderLoadBalancer]:
         """Everything the portal owns at this provider."""
+
+    @abc.abstractmethod
+    def plan(self, ref: str | None, spec: LoadBalancerSpec) -> ProviderPlan:
+        """What ``create`` (``ref`` None) or ``update`` of ``ref`` with this spec would do
+        at the provider, step by step, found out by reading only: nothing is written.
+        ``update`` then does exactly these steps while nothing changes meanwhile."""
+
+    def as_running(self, spec: LoadBalancerSpec) -> LoadBalancerSpec:
+        """The spec as this provider reports running it once applied (``running``), so
+        that the two compare equal when nothing drifted: a provider that cannot keep some
+        setting as given (a default health check it always runs, say) says so here.  The
+        spec itself by default."""
+        return spec
 
     def refusals(self, spec: LoadBalancerSpec) -> list[str]:
         """What this provider would refuse of the spec, known without asking it (no call

@@ -384,6 +384,191 @@ def test_rows_written_before_weights_monitors_and_tags_still_load(
     ]
 
 
+# -- what runs, plans -----------------------------------------------------------------------
+
+RICH = spec(
+    MemberSpec("10.0.0.1", 8080, weight=3),
+    MemberSpec("10.0.0.2", 8081, admin_state="drain"),
+    health_monitor=HTTP_CHECK,
+    tags=("team=shop",),
+)
+
+
+def all_rows(db_path: str) -> list[tuple[object, ...]]:
+    with sqlite3.connect(db_path) as db:
+        return db.execute("SELECT * FROM load_balancers ORDER BY ref").fetchall()
+
+
+def test_every_answer_reports_the_stored_spec_as_running(make: Any, clock: FakeClock) -> None:
+    lbaas, failing = make(), make(fail_at="activate")
+    ref = lbaas.create(RICH, client_token="tok").ref
+    failed = failing.create(spec(), client_token="tok-failed").ref
+    assert lbaas.get(ref).running == RICH, "pending create"
+
+    clock.advance(DELAY)
+    assert lbaas.get(ref).running == RICH, "active"
+    assert lbaas.get(failed).provisioning_status is ProvisioningStatus.ERROR
+    assert lbaas.get(failed).running == spec(), "error"
+    assert {lb.ref: lb.running for lb in lbaas.get_list()} == {ref: RICH, failed: spec()}
+
+    changed = spec(("10.0.0.9", 80), tags=("team=web",))
+    assert lbaas.update(ref, changed).running == changed, "pending update"
+    clock.advance(DELAY)
+    lbaas.delete(ref)
+    assert lbaas.get(ref).running == changed, "pending delete"
+
+
+def test_a_planned_create_stores_exactly_the_planned_resource(
+    lbaas: SandboxLBaaS, db_path: str, clock: FakeClock
+) -> None:
+    (operation,) = lbaas.plan(None, RICH).operations
+
+    ref = lbaas.create(RICH, client_token="tok").ref
+    clock.advance(DELAY)
+
+    assert operation.name == "create load balancer"
+    assert operation.params["resource"] == json.loads(stored_spec(db_path, ref))
+    assert operation.params["resource"] == sandbox._resource(lbaas.get(ref).running)
+    assert operation.params["resource"]["members"][1] == {
+        "address": "10.0.0.2",
+        "port": 8081,
+        "weight": 1,
+        "admin_state": "drain",
+    }
+    assert operation.params["resource"]["health_monitor"]["http_path"] == "/up"
+    assert operation.params["resource"]["tags"] == ["team=shop"]
+
+
+def test_a_planned_update_names_each_change_and_stores_exactly_the_planned_resource(
+    lbaas: SandboxLBaaS, db_path: str, clock: FakeClock
+) -> None:
+    ref = lbaas.create(RICH, client_token="tok").ref
+    clock.advance(DELAY)
+    changed = spec(
+        MemberSpec("10.0.0.1", 8080, weight=5),
+        MemberSpec("10.0.0.3", 8082),
+        health_monitor=HTTP_CHECK,
+        tags=("team=web",),
+    )
+
+    (operation,) = lbaas.plan(ref, changed).operations
+    lbaas.update(ref, changed)
+    clock.advance(DELAY)
+
+    assert operation.name == "update load balancer"
+    assert operation.params["changes"] == [
+        {"field": "member 10.0.0.1:8080 weight", "before": 3, "after": 5},
+        {"field": "member 10.0.0.2:8081", "before": {"weight": 1, "admin_state": "drain"}, "after": None},
+        {"field": "member 10.0.0.3:8082", "before": None, "after": {"weight": 1, "admin_state": "enabled"}},
+        {"field": "tags", "before": ["team=shop"], "after": ["team=web"]},
+    ]
+    assert operation.params["from_status"] == "ACTIVE"
+    assert operation.params["resource"] == json.loads(stored_spec(db_path, ref))
+    assert operation.params["resource"] == sandbox._resource(lbaas.get(ref).running)
+    assert lbaas.get(ref).provisioning_status is ProvisioningStatus.ACTIVE
+    assert lbaas.plan(ref, changed).operations == ()
+
+
+def test_only_a_new_member_order_is_still_a_change_and_is_named(lbaas: SandboxLBaaS, clock: FakeClock) -> None:
+    ref = lbaas.create(RICH, client_token="tok").ref
+    clock.advance(DELAY)
+    reordered = spec(*reversed(RICH.members), health_monitor=HTTP_CHECK, tags=("team=shop",))
+
+    (operation,) = lbaas.plan(ref, reordered).operations
+
+    assert operation.params["changes"] == [
+        {
+            "field": "member order",
+            "before": [["10.0.0.1", 8080], ["10.0.0.2", 8081]],
+            "after": [
+                ["10.0.0.2", 8081],
+                ["10.0.0.1", 8080],
+            ],
+        }
+    ]
+
+
+def test_an_unchanged_update_of_an_active_load_balancer_writes_nothing(
+    lbaas: SandboxLBaaS, db_path: str, clock: FakeClock
+) -> None:
+    ref = lbaas.create(RICH, client_token="tok").ref
+    clock.advance(DELAY)
+    before = all_rows(db_path)
+
+    answer = lbaas.update(ref, RICH)
+
+    assert answer.provisioning_status is ProvisioningStatus.ACTIVE, "no pending period"
+    assert answer == lbaas.get(ref)
+    assert all_rows(db_path) == before
+    assert lbaas.plan(ref, RICH).operations == ()
+
+
+def test_an_unchanged_update_retries_a_load_balancer_in_error(make: Any, clock: FakeClock) -> None:
+    ref = make(fail_at="activate").create(spec(), client_token="tok").ref
+    clock.advance(DELAY)
+    lbaas = make()
+
+    (operation,) = lbaas.plan(ref, spec()).operations
+    retried = lbaas.update(ref, spec())
+    clock.advance(DELAY)
+
+    assert operation.params["from_status"] == "ERROR"
+    assert operation.params["changes"] == []
+    assert retried.provisioning_status is ProvisioningStatus.PENDING_UPDATE
+    assert lbaas.get(ref).provisioning_status is ProvisioningStatus.ACTIVE
+    assert lbaas.plan(ref, spec()).operations == ()
+
+
+def test_a_plan_writes_nothing_not_even_the_purge_of_finished_deletes(
+    lbaas: SandboxLBaaS, db_path: str, clock: FakeClock
+) -> None:
+    kept = lbaas.create(RICH, client_token="tok-kept").ref
+    gone = lbaas.create(spec(), client_token="tok-gone").ref
+    clock.advance(DELAY)
+    lbaas.delete(gone)
+    clock.advance(DELAY)
+    before = all_rows(db_path)
+
+    assert lbaas.plan(None, RICH).operations
+    assert lbaas.plan(kept, spec(("10.0.0.9", 80))).operations
+    assert lbaas.plan(kept, RICH).operations == ()
+
+    assert all_rows(db_path) == before
+    assert len(before) == 2, "the finished delete is still in the file: nothing wrote"
+
+
+def test_plan_of_an_unknown_or_deleted_ref_is_not_found(lbaas: SandboxLBaaS, clock: FakeClock) -> None:
+    ref = lbaas.create(spec(), client_token="tok").ref
+    clock.advance(DELAY)
+    lbaas.delete(ref)
+    clock.advance(DELAY)
+
+    for missing in ("sbx-nope", ref):
+        with pytest.raises(ProviderResourceNotFound, match=missing):
+            lbaas.plan(missing, spec())
+
+
+def test_plan_refuses_what_update_refuses_while_creating_or_deleting(lbaas: SandboxLBaaS, clock: FakeClock) -> None:
+    ref = lbaas.create(spec(), client_token="tok").ref
+    with pytest.raises(ProviderRejected, match="PENDING_CREATE"):
+        lbaas.plan(ref, spec(("10.0.0.7", 80)))
+
+    clock.advance(DELAY)
+    lbaas.delete(ref)
+    with pytest.raises(ProviderRejected, match="PENDING_DELETE"):
+        lbaas.plan(ref, spec())
+
+
+def test_a_plan_is_a_read_that_fail_at_update_leaves_alone(make: Any, clock: FakeClock) -> None:
+    lbaas = make(fail_at="update")
+    ref = lbaas.create(spec(), client_token="tok").ref
+    clock.advance(DELAY)
+
+    assert lbaas.plan(ref, spec(("10.0.0.7", 80))).operations
+    with pytest.raises(ProviderRejected, match="update"):
+        lbaas.update(ref, spec(("10.0.0.7", 80)))
+
+
 # -- delete, unknown refs, listing ----------------------------------------------------------
 
 
@@ -467,6 +652,8 @@ def test_every_call_fails_transiently_at_error_rate_one_and_nothing_is_stored(ma
         lambda: flaky.update("sbx-x", spec()),
         lambda: flaky.delete("sbx-x"),
         flaky.get_list,
+        lambda: flaky.plan(None, spec()),
+        lambda: flaky.plan("sbx-x", spec()),
     ]
     for call in calls:
         with pytest.raises(ProviderUnavailable, match=r"^sandbox: simulated transient failure$"):
@@ -496,9 +683,11 @@ def test_latency_is_spent_before_each_call(make: Any, monkeypatch: pytest.Monkey
     slept: list[float] = []
     monkeypatch.setattr(sandbox.time, "sleep", slept.append)
 
-    make(latency=0.25).get_list()
+    slow = make(latency=0.25)
+    slow.get_list()
+    slow.plan(None, spec())
 
-    assert slept == [0.25]
+    assert slept == [0.25, 0.25]
 
 
 def test_fail_at_create(make: Any) -> None:

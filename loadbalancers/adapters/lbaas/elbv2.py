@@ -148,6 +148,76 @@ Members: weights and drain
     AWS no longer lists it and neither does ``get``; the portal reads a member in drain
     as DRAINING whatever the provider says.
 
+Plans: every write is a planned step
+    ``create`` and ``update`` first read what there is (Describe* calls only: the load
+    balancer and its tags, its listeners, its target group with the group's tags,
+    attributes and targets' health), then compute from it, with one function, the ELBv2
+    calls that make it run the spec, and make exactly these, in order.  ``plan(ref,
+    spec)`` reads the same and answers the same calls without making them: each a
+    ProviderOperation of the API operation's name (``ModifyTargetGroupAttributes``) and
+    its parameters as given to boto3 (plain JSON).  So a plan followed by an update,
+    with nothing changed at AWS meanwhile, makes exactly the planned calls.  A call is
+    only planned where what runs differs from what the spec asks, so a load balancer
+    that runs the spec plans nothing; the order is CreateLoadBalancer,
+    CreateTargetGroup or ModifyTargetGroup (the health check), ModifyTargetGroupAttributes
+    (the algorithm), RegisterTargets, DeregisterTargets, CreateListener or ModifyListener
+    (the listener on the spec's port, or the one forwarding to the target group from
+    another port, moved back), RemoveTags, AddTags.
+    ``plan(None, spec)`` is what ``create`` does where nothing exists yet, and asks AWS
+    nothing.  Without a client token the resources' name and the token tag are the
+    placeholders ``<name>`` and ``<client token>``; the ARNs AWS gives what a step
+    creates are ``<load balancer ARN>`` and ``<target group ARN>`` in the steps after it
+    (an update that repairs a missing target group plans with the latter too), which
+    ``create`` and ``update`` fill in as AWS answers.  A spec ELBv2 cannot honour is
+    refused by ``plan`` as by ``create`` and ``update`` (ProviderRejected, before any
+    call), and so are a load balancer that is not this portal's, a failed one and a
+    change of protocol.  Should a step find that what it creates was made meanwhile (a
+    concurrent call with the same token: DuplicateLoadBalancerName or
+    DuplicateTargetGroupName), ``create`` or ``update`` reads again and makes the steps
+    left, once; after a second such race it is ProviderUnavailable (ask again).
+
+What runs (``running``) and drift
+    The answer about an ACTIVE load balancer that is complete (``get``, ``get_list``,
+    ``update``) carries ``running``, the spec it runs, read back from AWS; otherwise
+    (provisioning, failed, incomplete) ``running`` is None.  Listener protocol and port
+    are the listener's that forwards to the target group (the lowest port of several;
+    without one, the lowest port of all).  The algorithm is the Algorithms table read
+    backwards from the target group's attributes: on an application load balancer
+    ``round_robin`` → ROUND_ROBIN, ``least_outstanding_requests`` → LEAST_CONNECTIONS
+    (both without stickiness); on a network load balancer ``source_ip`` stickiness →
+    SOURCE_IP, no stickiness → ROUND_ROBIN.  Attributes that are none of these (cookie
+    stickiness turned on in the console, an algorithm the portal does not know) are
+    shown as they are, ``elbv2: load_balancing.algorithm.type=round_robin,
+    stickiness.enabled=true, stickiness.type=lb_cookie``, so that they read as a
+    change.  Members: every registered target not being deregistered is an enabled
+    member of weight 1; every other member of the drain record is a member in drain of
+    weight 1 (one registered again out of band is enabled, so it reads as a change).
+    The health monitor is the target group's check as ``health_monitor`` reads it
+    (above), whether or not the spec asked for one.  Name and tags come from
+    ``portal:name`` and the user-tag-keys record (they are labels, not compared).
+    ``as_running(spec)`` is the spec as ``running`` shows it once applied: every weight 1
+    (ELBv2 has none: refused for enabled members, meaningless in drain) and the health
+    check the target group runs for it (the monitor with a TCP one's HTTP fields at
+    their defaults, or the default check without one), so that ``spec_changes`` between
+    ``as_running(spec)`` and ``running`` finds nothing on a load balancer nobody touched.
+    Out of ``running``'s sight: the health check's port (``traffic-port``, which a plan
+    restores all the same), a listener someone added beside the portal's on a lower port
+    forwarding to the same target group (then read as the one running), and a member in
+    drain the drain record had no room for (Tags).
+
+    What it costs: ``get`` of a complete active load balancer makes DescribeLoadBalancers,
+    DescribeTags, DescribeTargetGroups, DescribeTargetHealth, DescribeListeners and
+    DescribeTargetGroupAttributes.  ``get_list`` makes DescribeLoadBalancers,
+    DescribeTags (20 load balancers a call) and DescribeTargetGroups (all the account's,
+    paged) once for all, then per load balancer DescribeTargetHealth, and for an active
+    one DescribeListeners and DescribeTargetGroupAttributes: three calls a load balancer.
+    ELBv2 has no call that describes the listeners of several load balancers, or the
+    attributes or targets of several target groups, at once; ``running`` costs one of
+    them (the attributes), the rest ``get_list`` made already for status and members.
+    ``plan(ref, spec)`` and ``update`` read DescribeLoadBalancers, DescribeTags (load
+    balancer and target group), DescribeListeners, DescribeTargetGroups,
+    DescribeTargetGroupAttributes and DescribeTargetHealth before any step.
+
 Errors
     No botocore exception leaves the adapter.  LoadBalancerNotFound, TargetGroupNotFound
     and ListenerNotFound → ProviderResourceNotFound; throttling, 5xx, ServiceUnavailable,
@@ -165,8 +235,9 @@ Plain Python around boto3: an import-linter contract keeps Django, DRF and Celer
 
 Why one module of this size: the names, tags and translation tables at its top are the
 contract between the client's methods, and most of the length is this description and
-the one class that converges AWS's three resources (load balancer, target group,
-listener) on a spec; split, each part would reach into the other's private helpers.
+the one class that plans and applies the calls that converge AWS's three resources
+(load balancer, target group, listener) on a spec and reads back what they run; split,
+each part would reach into the other's private helpers.
 """
 
 from __future__ import annotations
@@ -174,7 +245,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import boto3
@@ -188,7 +259,15 @@ from botocore.exceptions import (
 )
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
-from loadbalancers.application.lbaas import LBaaSClient, LoadBalancerSpec, MemberHealth, ProviderLoadBalancer
+from loadbalancers.application.lbaas import (
+    LBaaSClient,
+    LoadBalancerSpec,
+    MemberHealth,
+    MemberSpec,
+    ProviderLoadBalancer,
+    ProviderOperation,
+    ProviderPlan,
+)
 from loadbalancers.domain.errors import (
     ProviderError,
     ProviderRejected,
@@ -196,6 +275,7 @@ from loadbalancers.domain.errors import (
     ProviderUnavailable,
 )
 from loadbalancers.domain.health import overall_operating_status
+from loadbalancers.domain.members import AdminState
 from loadbalancers.domain.model import Algorithm, ListenerProtocol, OperatingStatus, ProvisioningStatus
 from loadbalancers.domain.monitors import HealthMonitor, MonitorType
 
@@ -216,6 +296,7 @@ NAME_MAX_LENGTH = 32
 PREFIX_MAX_LENGTH = 15  # leaves at least 16 hex digits (64 bits) of the token's hash
 
 LOAD_BALANCER_TYPE = {ListenerProtocol.HTTP: "application", ListenerProtocol.TCP: "network"}
+_PROTOCOL_OF_TYPE = {kind: protocol for protocol, kind in LOAD_BALANCER_TYPE.items()}
 
 # Target group attributes for each (protocol, algorithm) the adapter can honour.
 ALGORITHM_ATTRIBUTES: dict[tuple[str, str], dict[str, str]] = {
@@ -302,11 +383,22 @@ _TAG_VALUE_UNSAFE = re.compile(r"[^\w .:/=+\-@]")
 # A key the user-tag-keys record can hold: the record separates keys by spaces.
 _RECORDABLE_KEY = re.compile(rf"\S{{1,{TAG_KEY_MAX}}}")
 _DESCRIBE_TAGS_MAX = 20
+# The target group attributes that choose the algorithm, as ``running`` shows ones that
+# match no algorithm of the portal's.
+_ALGORITHM_KEYS = ("load_balancing.algorithm.type", "stickiness.enabled", "stickiness.type")
+# The placeholders of a plan (see Plans in the module's docstring): a create's name and
+# client token (unknown to plan(None, spec)), and the ARNs of what the steps create.
+NAME_PLACEHOLDER = "<name>"
+TOKEN_PLACEHOLDER = "<client token>"
+LB_ARN_PLACEHOLDER = "<load balancer ARN>"
+TG_ARN_PLACEHOLDER = "<target group ARN>"
+_SURVEYS = 2  # reads and plans a create or update makes when a concurrent call made what it was to create
+_SNAKE = re.compile(r"(?<!^)(?=[A-Z])")  # CreateLoadBalancer -> create_load_balancer
 
 
 @dataclass(frozen=True)
-class _Plan:
-    """What a spec asks of ELBv2, checked before anything is created or changed."""
+class _Asked:
+    """What a spec asks of ELBv2, checked before anything is read, created or changed."""
 
     attributes: dict[str, str]
     """The target group's attributes (the algorithm)."""
@@ -318,6 +410,28 @@ class _Plan:
     """The spec's tags as AWS tags."""
     draining: tuple[tuple[str, int], ...]
     """The members in drain, in order."""
+
+
+@dataclass(frozen=True)
+class _Found:
+    """One portal load balancer's resources as ELBv2 describes them now (Describe* calls
+    only); empty where nothing exists yet."""
+
+    lb: dict[str, Any] | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    """The load balancer's."""
+    target_group: dict[str, Any] | None = None
+    attributes: dict[str, str] = field(default_factory=dict)
+    """The target group's."""
+    health: list[dict[str, Any]] = field(default_factory=list)
+    """The target group's TargetHealthDescriptions."""
+    listeners: list[dict[str, Any]] = field(default_factory=list)
+    """The load balancer's."""
+
+
+class _Raced(Exception):
+    """A create step found its resource made meanwhile (by a call with the same client
+    token): the steps were planned on a state that no longer holds."""
 
 
 class Elbv2LBaaS(LBaaSClient):
@@ -426,29 +540,33 @@ class Elbv2LBaaS(LBaaSClient):
     # -- the port ---------------------------------------------------------------------
 
     def create(self, spec: LoadBalancerSpec, *, client_token: str) -> ProviderLoadBalancer:
-        plan = self._plan(spec)
+        asked = self._asked(spec)
         name = self.resource_name(client_token)
-        tags = self._tags_for(client_token, spec.name)
+        identity = self._tags_for(client_token, spec.name)
         try:
-            lb = self._find_load_balancer(name)
-            if lb is None:
-                identity = {t["Key"]: t["Value"] for t in tags}
-                initial = identity | self._wanted_tags(plan, _staying_tags(identity, plan))
-                lb = self._create_load_balancer(name, spec, _aws_tags(initial))
-            owner = self._owner_tags(lb["LoadBalancerArn"])
-            if owner.get(TOKEN_TAG) != client_token:
-                raise ProviderRejected(
-                    f"elbv2: a load balancer named {name} exists but was not made for client token {client_token}"
-                )
-            self._require_type(lb, spec)
-            if lb.get("State", {}).get("Code") == "failed":  # reported as ERROR, nothing to complete
-                return self._present(lb, owner, self._find_target_group(name))
-            target_group, owner = self._converge(lb, spec, plan, tags, owner)
+            for _ in range(_SURVEYS):
+                lb = self._find_load_balancer(name)
+                owner: dict[str, str] = {}
+                if lb is not None:
+                    owner = self._owner_tags(lb["LoadBalancerArn"])
+                    if owner.get(TOKEN_TAG) != client_token:
+                        raise ProviderRejected(
+                            f"elbv2: a load balancer named {name} exists but was not made for client token"
+                            f" {client_token}"
+                        )
+                    self._require_type(lb, spec)
+                    if lb.get("State", {}).get("Code") == "failed":  # reported as ERROR, nothing to complete
+                        return self._present(lb, owner, self._find_target_group(name))
+                found = self._read(lb, owner, name, spec)
+                try:
+                    return self._apply(found, self._steps(found, spec, asked, name, identity))
+                except _Raced:
+                    continue  # made meanwhile by a create with the same token: look again
         except ProviderResourceNotFound as gone:
             # Something vanished between two calls (deleted out of band): asking again
             # creates what is missing.
             raise ProviderUnavailable(f"elbv2: a resource disappeared while being created: {gone.message}") from gone
-        return self._present(lb, owner, target_group)
+        raise ProviderUnavailable(f"elbv2: load balancer {name} is being created by another call; ask again")
 
     def get(self, ref: str) -> ProviderLoadBalancer:
         lb = self._load_balancer(ref)
@@ -456,15 +574,39 @@ class Elbv2LBaaS(LBaaSClient):
         return self._present(lb, owner, self._find_target_group(lb["LoadBalancerName"]))
 
     def update(self, ref: str, spec: LoadBalancerSpec) -> ProviderLoadBalancer:
-        plan = self._plan(spec)
-        lb = self._load_balancer(ref)
-        owner = self._owned(ref)
-        self._require_type(lb, spec)
-        state = lb.get("State", {})
-        if state.get("Code") == "failed":
-            raise ProviderRejected(f"elbv2: load balancer {ref} failed ({state.get('Reason') or 'no reason given'})")
-        target_group, owner = self._converge(lb, spec, plan, self._tags_for(owner[TOKEN_TAG], spec.name), owner)
-        return self._present(lb, owner, target_group)
+        asked = self._asked(spec)
+        for _ in range(_SURVEYS):
+            found, steps = self._survey(ref, spec, asked)
+            try:
+                return self._apply(found, steps)
+            except _Raced:
+                continue  # a missing target group made meanwhile by another call: look again
+        raise ProviderUnavailable(f"elbv2: load balancer {ref} is being completed by another call; ask again")
+
+    def plan(self, ref: str | None, spec: LoadBalancerSpec) -> ProviderPlan:
+        """The ELBv2 calls ``update`` (or, ``ref`` None, ``create`` where nothing exists
+        yet) would make, found by Describe* calls only (none at all for a create); see
+        Plans in the module's docstring for the placeholders of a create."""
+        asked = self._asked(spec)
+        if ref is None:
+            identity = self._tags_for(TOKEN_PLACEHOLDER, spec.name)
+            steps = self._steps(_Found(), spec, asked, NAME_PLACEHOLDER, identity)
+        else:
+            _, steps = self._survey(ref, spec, asked)
+        return ProviderPlan(operations=tuple(steps))
+
+    def as_running(self, spec: LoadBalancerSpec) -> LoadBalancerSpec:
+        """The spec as ``running`` reports it once applied: every member of weight 1 and
+        the health check the target group runs (the default one without a monitor)."""
+        try:
+            protocol = ListenerProtocol(spec.listener_protocol)
+        except ValueError:
+            return spec  # refused: ELBv2 never runs it
+        return replace(
+            spec,
+            members=tuple(replace(member, weight=1) for member in spec.members),
+            health_monitor=self._check_for(spec.health_monitor, protocol),
+        )
 
     def delete(self, ref: str) -> None:
         """Listeners first (which frees the target group), then the target group, the
@@ -480,7 +622,7 @@ class Elbv2LBaaS(LBaaSClient):
             lb = None
         if lb is not None:
             self._owned(ref)
-            for listener in self._all("describe_listeners", "Listeners", LoadBalancerArn=ref):
+            for listener in self._listeners_of(ref):
                 self._ignoring_not_found("delete_listener", ListenerArn=listener["ListenerArn"])
         target_group = self._find_target_group(name)
         if target_group is not None and self._is_ours(self._owner_tags(target_group["TargetGroupArn"])):
@@ -489,7 +631,8 @@ class Elbv2LBaaS(LBaaSClient):
             self._ignoring_not_found("delete_load_balancer", LoadBalancerArn=ref)
 
     def get_list(self) -> list[ProviderLoadBalancer]:
-        """Every load balancer marked as this portal's, oldest first (then by ARN)."""
+        """Every load balancer marked as this portal's, oldest first (then by ARN); see
+        What runs in the module's docstring for the calls it takes."""
         candidates = [
             lb
             for lb in self._all("describe_load_balancers", "LoadBalancers")
@@ -513,157 +656,127 @@ class Elbv2LBaaS(LBaaSClient):
         """Why ELBv2 cannot honour the spec: the message ``create`` and ``update`` would
         refuse it with (ProviderRejected), or [] when it can.  Asks AWS nothing."""
         try:
-            self._plan(spec)
+            self._asked(spec)
         except ProviderRejected as refused:
             return [refused.message]
         return []
 
-    # -- building -----------------------------------------------------------------------
+    # -- planning: what is there, and the calls that make it run the spec ----------------
 
-    def _create_load_balancer(self, name: str, spec: LoadBalancerSpec, tags: list[dict[str, str]]) -> dict[str, Any]:
+    def _survey(self, ref: str, spec: LoadBalancerSpec, asked: _Asked) -> tuple[_Found, list[ProviderOperation]]:
+        """What ``ref`` runs and the steps that make it run the spec; ProviderRejected for
+        a load balancer that is not this portal's, of another type, or failed."""
+        lb = self._load_balancer(ref)
+        owner = self._owned(ref)
+        self._require_type(lb, spec)
+        state = lb.get("State", {})
+        if state.get("Code") == "failed":
+            raise ProviderRejected(f"elbv2: load balancer {ref} failed ({state.get('Reason') or 'no reason given'})")
+        name = lb["LoadBalancerName"]
+        found = self._read(lb, owner, name, spec)
+        return found, self._steps(found, spec, asked, name, self._tags_for(owner[TOKEN_TAG], spec.name))
+
+    def _read(self, lb: dict[str, Any] | None, tags: dict[str, str], name: str, spec: LoadBalancerSpec) -> _Found:
+        """The load balancer's target group (refused when it is not this portal's or not
+        of the spec's protocol), its attributes and targets, and its listeners."""
+        listeners = self._listeners_of(lb["LoadBalancerArn"]) if lb is not None else []
+        target_group = self._find_target_group(name)
+        if target_group is None:
+            return _Found(lb, tags, listeners=listeners)
+        self._require_target_group(target_group, name, spec)
+        arn = target_group["TargetGroupArn"]
+        return _Found(lb, tags, target_group, self._attributes_of(arn), self._health_of(arn), listeners)
+
+    def _steps(
+        self, found: _Found, spec: LoadBalancerSpec, asked: _Asked, name: str, identity: list[dict[str, str]]
+    ) -> list[ProviderOperation]:
+        """The calls, in order, that make what ``found`` describes run the spec, creating
+        what is missing (``identity``: the portal's tags for it); none when it already
+        does.  The one function behind ``plan``, ``create`` and ``update``.  Tags that
+        would not fit (next to others') are refused here, before any call is made."""
+        steps = []
+        if found.lb is None:
+            lb_arn = LB_ARN_PLACEHOLDER
+            own = {tag["Key"]: tag["Value"] for tag in identity}
+            current = own | self._wanted_tags(asked, _staying_tags(own, asked))
+            steps.append(ProviderOperation("CreateLoadBalancer", self._load_balancer_params(name, spec, current)))
+        else:
+            lb_arn, current = found.lb["LoadBalancerArn"], found.tags
+        stale, changed = _tag_changes(lb_arn, current, self._wanted_tags(asked, _staying_tags(current, asked)))
+        if found.target_group is None:
+            tg_arn = TG_ARN_PLACEHOLDER
+            steps.append(ProviderOperation("CreateTargetGroup", self._target_group_params(name, spec, asked, identity)))
+        else:
+            tg_arn = found.target_group["TargetGroupArn"]
+            group = found.target_group
+            if _check_of(group) != asked.check or group.get("HealthCheckPort") != TRAFFIC_PORT:
+                steps.append(
+                    ProviderOperation("ModifyTargetGroup", {"TargetGroupArn": tg_arn, **_check_params(asked.check)})
+                )
+        if any(found.attributes.get(key) != value for key, value in asked.attributes.items()):
+            attributes = [{"Key": key, "Value": value} for key, value in asked.attributes.items()]
+            steps.append(
+                ProviderOperation("ModifyTargetGroupAttributes", {"TargetGroupArn": tg_arn, "Attributes": attributes})
+            )
+        steps += _target_steps(tg_arn, _registered(found.health), spec)
+        steps += _listener_steps(lb_arn, tg_arn, found.listeners, spec, identity)
+        if stale:
+            steps.append(ProviderOperation("RemoveTags", {"ResourceArns": [lb_arn], "TagKeys": stale}))
+        if changed:
+            steps.append(ProviderOperation("AddTags", {"ResourceArns": [lb_arn], "Tags": _aws_tags(changed)}))
+        return steps
+
+    def _load_balancer_params(self, name: str, spec: LoadBalancerSpec, tags: dict[str, str]) -> dict[str, Any]:
         params: dict[str, Any] = {
             "Name": name,
             "Type": LOAD_BALANCER_TYPE[ListenerProtocol(spec.listener_protocol)],
             "Scheme": self._scheme,
-            "Subnets": self._subnet_ids,
+            "Subnets": list(self._subnet_ids),
             "IpAddressType": "ipv4",
-            "Tags": tags,
+            "Tags": _aws_tags(tags),
         }
         if self._security_group_ids:
-            params["SecurityGroups"] = self._security_group_ids
-        try:
-            return self._call("create_load_balancer", **params)["LoadBalancers"][0]
-        except ProviderRejected as exc:
-            if _code(exc) != "DuplicateLoadBalancerName":
-                raise
-        # Another create with this token won the race (or the name is someone else's,
-        # which the caller's ownership check reports).
-        lb = self._find_load_balancer(name)
-        if lb is None:
-            raise ProviderUnavailable(f"elbv2: load balancer {name} is being created elsewhere; ask again")
-        return lb
+            params["SecurityGroups"] = list(self._security_group_ids)
+        return params
 
-    def _converge(
-        self,
-        lb: dict[str, Any],
-        spec: LoadBalancerSpec,
-        plan: _Plan,
-        tags: list[dict[str, str]],
-        current_tags: dict[str, str],
-    ) -> tuple[dict[str, Any], dict[str, str]]:
-        """Make the load balancer's target group (health check, attributes, targets),
-        listener and tags match the spec, creating what is missing; returns the target
-        group and the load balancer's tags.  Tags that would not fit (next to others')
-        are refused before anything is changed."""
-        wanted = self._wanted_tags(plan, _staying_tags(current_tags, plan))
-        stale, changed = _tag_changes(lb["LoadBalancerArn"], current_tags, wanted)
-        target_group = self._ensure_target_group(lb["LoadBalancerName"], spec, plan.check, tags)
-        arn = target_group["TargetGroupArn"]
-        if _check_of(target_group) != plan.check or target_group.get("HealthCheckPort") != TRAFFIC_PORT:
-            modified = self._call("modify_target_group", TargetGroupArn=arn, **_check_params(plan.check))
-            target_group = modified["TargetGroups"][0]
-        self._call(
-            "modify_target_group_attributes",
-            TargetGroupArn=arn,
-            Attributes=[{"Key": key, "Value": value} for key, value in plan.attributes.items()],
-        )
-        self._sync_targets(arn, spec)
-        self._ensure_listener(lb["LoadBalancerArn"], arn, spec, tags)
-        return target_group, self._sync_tags(lb["LoadBalancerArn"], current_tags, stale, changed)
-
-    def _ensure_target_group(
-        self, name: str, spec: LoadBalancerSpec, check: HealthMonitor, tags: list[dict[str, str]]
+    def _target_group_params(
+        self, name: str, spec: LoadBalancerSpec, asked: _Asked, identity: list[dict[str, str]]
     ) -> dict[str, Any]:
-        protocol = ListenerProtocol(spec.listener_protocol)
-        target_group = self._find_target_group(name)
-        if target_group is None:
-            params: dict[str, Any] = {
-                "Name": name,
-                "Protocol": protocol.value,
-                "Port": spec.listener_port,  # each target is registered with its own port
-                "VpcId": self._vpc_id,
-                "TargetType": "ip",
-                "Tags": tags,
-                **_check_params(check),
-            }
-            try:
-                target_group = self._call("create_target_group", **params)["TargetGroups"][0]
-            except ProviderRejected as exc:
-                if _code(exc) != "DuplicateTargetGroupName":
-                    raise
-                # Made meanwhile by another call with this token (checked below).
-                target_group = self._find_target_group(name)
-                if target_group is None:
-                    raise ProviderUnavailable(f"elbv2: target group {name} is being created elsewhere") from exc
-        if not self._is_ours(self._owner_tags(target_group["TargetGroupArn"])):
-            raise ProviderRejected(f"elbv2: a target group named {name} exists that this portal did not make")
-        if target_group.get("Protocol") != protocol.value or target_group.get("TargetType") != "ip":
-            raise ProviderRejected(
-                f"elbv2: target group {name} is {target_group.get('Protocol')}/{target_group.get('TargetType')},"
-                f" not {protocol.value}/ip"
-            )
-        return target_group
-
-    def _sync_targets(self, target_group_arn: str, spec: LoadBalancerSpec) -> None:
-        """Register the enabled members that are missing, then deregister the targets
-        that are not enabled members (no longer members, or members in drain: AWS
-        drains them); new ones first, so the group is never emptier than needed.  A
-        member in drain is never registered, even when AWS has finished draining it."""
-        health = self._call("describe_target_health", TargetGroupArn=target_group_arn)["TargetHealthDescriptions"]
-        current = {
-            (d["Target"]["Id"], d["Target"]["Port"])
-            for d in health
-            if d.get("TargetHealth", {}).get("State") not in _LEAVING
+        return {
+            "Name": name,
+            "Protocol": ListenerProtocol(spec.listener_protocol).value,
+            "Port": spec.listener_port,  # each target is registered with its own port
+            "VpcId": self._vpc_id,
+            "TargetType": "ip",
+            "Tags": [dict(tag) for tag in identity],
+            **_check_params(asked.check),
         }
-        wanted = {(m.address, m.port) for m in spec.members if not m.is_draining}
-        if added := sorted(wanted - current):
-            self._call(
-                "register_targets",
-                TargetGroupArn=target_group_arn,
-                Targets=[{"Id": address, "Port": port} for address, port in added],
-            )
-        if removed := sorted(current - wanted):
-            self._call(
-                "deregister_targets",
-                TargetGroupArn=target_group_arn,
-                Targets=[{"Id": address, "Port": port} for address, port in removed],
-            )
 
-    def _sync_tags(
-        self, arn: str, current: dict[str, str], stale: list[str], changed: dict[str, str]
-    ) -> dict[str, str]:
-        """Apply ``_tag_changes``; returns the load balancer's tags after.  Removes first,
-        so that the 50 tags a resource may have are never exceeded on the way."""
-        if stale:
-            self._call("remove_tags", ResourceArns=[arn], TagKeys=stale)
-        if changed:
-            self._call("add_tags", ResourceArns=[arn], Tags=_aws_tags(changed))
-        return {key: value for key, value in current.items() if key not in stale} | changed
+    # -- applying -------------------------------------------------------------------------
 
-    def _ensure_listener(
-        self, lb_arn: str, target_group_arn: str, spec: LoadBalancerSpec, tags: list[dict[str, str]]
-    ) -> None:
-        forward = [{"Type": "forward", "TargetGroupArn": target_group_arn}]
-        for listener in self._all("describe_listeners", "Listeners", LoadBalancerArn=lb_arn):
-            if listener.get("Port") != spec.listener_port:
-                continue
-            targets = [a.get("TargetGroupArn") for a in listener.get("DefaultActions", [])]
-            if listener.get("Protocol") != spec.listener_protocol or targets != [target_group_arn]:
-                self._call(
-                    "modify_listener",
-                    ListenerArn=listener["ListenerArn"],
-                    Protocol=spec.listener_protocol,
-                    DefaultActions=forward,
-                )
-            return
-        self._call(
-            "create_listener",
-            LoadBalancerArn=lb_arn,
-            Protocol=spec.listener_protocol,
-            Port=spec.listener_port,
-            DefaultActions=forward,
-            Tags=tags,
-        )
+    def _apply(self, found: _Found, steps: list[ProviderOperation]) -> ProviderLoadBalancer:
+        """Make the steps' calls in order, each ARN placeholder filled in once the step
+        that creates it has answered; then the load balancer as it is after them."""
+        lb, target_group = found.lb, found.target_group
+        learned: dict[str, str] = {}
+        for step in steps:
+            answer = self._send(step, learned)
+            if step.name == "CreateLoadBalancer":
+                lb = answer["LoadBalancers"][0]
+                learned[LB_ARN_PLACEHOLDER] = lb["LoadBalancerArn"]
+            elif step.name in ("CreateTargetGroup", "ModifyTargetGroup"):
+                target_group = answer["TargetGroups"][0]
+                learned[TG_ARN_PLACEHOLDER] = target_group["TargetGroupArn"]
+        assert lb is not None, "the steps begin with CreateLoadBalancer where there was none"
+        return self._present(lb, _tags_after(found.tags, steps), target_group)
+
+    def _send(self, step: ProviderOperation, learned: dict[str, str]) -> dict[str, Any]:
+        try:
+            return self._call(_SNAKE.sub("_", step.name).lower(), **_filled(step.params, learned))
+        except ProviderRejected as exc:
+            if _code(exc) in ("DuplicateLoadBalancerName", "DuplicateTargetGroupName"):
+                raise _Raced(step.name) from exc
+            raise
 
     # -- reading ------------------------------------------------------------------------
 
@@ -689,25 +802,36 @@ class Elbv2LBaaS(LBaaSClient):
             return None
         return found[0] if found else None
 
+    def _listeners_of(self, lb_arn: str) -> list[dict[str, Any]]:
+        return self._all("describe_listeners", "Listeners", LoadBalancerArn=lb_arn)
+
+    def _health_of(self, target_group_arn: str) -> list[dict[str, Any]]:
+        return self._call("describe_target_health", TargetGroupArn=target_group_arn)["TargetHealthDescriptions"]
+
+    def _attributes_of(self, target_group_arn: str) -> dict[str, str]:
+        answer = self._call("describe_target_group_attributes", TargetGroupArn=target_group_arn)
+        return {attribute["Key"]: attribute["Value"] for attribute in answer.get("Attributes", [])}
+
     def _present(
         self, lb: dict[str, Any], owner: dict[str, str], target_group: dict[str, Any] | None
     ) -> ProviderLoadBalancer:
-        """The load balancer as the port reports it; ``owner`` are its portal tags."""
+        """The load balancer as the port reports it; ``owner`` are its tags."""
         arn = lb["LoadBalancerArn"]
         state = lb.get("State", {})
         code = state.get("Code")
-        members = self._members(target_group["TargetGroupArn"], _drain_record(owner)) if target_group else ()
-        error = None
+        health = self._health_of(target_group["TargetGroupArn"]) if target_group else []
+        members = _members(health, _drain_record(owner))
+        error = running = None
         if code == "provisioning":
             status, operating = ProvisioningStatus.PENDING_CREATE, OperatingStatus.OFFLINE
         elif code == "failed":
             status, operating = ProvisioningStatus.ERROR, OperatingStatus.ERROR
             error = f"elbv2: the load balancer failed: {state.get('Reason') or 'no reason given'}"
         elif code in ("active", "active_impaired"):
-            missing = [] if target_group else [f"target group {lb['LoadBalancerName']}"]
-            if not self._all("describe_listeners", "Listeners", LoadBalancerArn=arn):
-                missing.append("listener")
-            if missing:
+            listeners = self._listeners_of(arn)
+            if target_group is None or not listeners:
+                missing = [] if target_group else [f"target group {lb['LoadBalancerName']}"]
+                missing += [] if listeners else ["listener"]
                 status, operating = ProvisioningStatus.ERROR, OperatingStatus.ERROR
                 error = f"elbv2: the load balancer is incomplete (no {' and no '.join(missing)}); an update repairs it"
             else:
@@ -717,6 +841,7 @@ class Elbv2LBaaS(LBaaSClient):
                 )
                 if code == "active_impaired" and operating in (OperatingStatus.ONLINE, OperatingStatus.NO_MONITOR):
                     operating = OperatingStatus.DEGRADED
+                running = self._running(lb, owner, target_group, listeners, health)
         else:
             status, operating = ProvisioningStatus.ERROR, OperatingStatus.ERROR
             error = f"elbv2: the load balancer is in an unknown state {code!r}"
@@ -730,40 +855,47 @@ class Elbv2LBaaS(LBaaSClient):
             client_token=owner[TOKEN_TAG],
             installation=owner.get(INSTALLATION_TAG),
             health_monitor=_check_of(target_group) if target_group and MONITOR_TAG in owner else None,
+            running=running,
         )
 
-    def _members(self, target_group_arn: str, draining: set[tuple[str, int]]) -> tuple[MemberHealth, ...]:
-        """The targets' health; ``draining`` are the members in drain (a target AWS is
-        draining is DRAINING if it is one of them, else no longer a member)."""
-        health = self._call("describe_target_health", TargetGroupArn=target_group_arn)["TargetHealthDescriptions"]
-        members = []
-        for description in health:
-            address, port = description["Target"]["Id"], description["Target"]["Port"]
-            target_health = description.get("TargetHealth", {})
-            state = target_health.get("State", "")
-            if state in _LEAVING:
-                if (address, port) not in draining:
-                    continue
-                status = OperatingStatus.DRAINING
-            else:
-                status = _MEMBER_STATUS.get(state, OperatingStatus.NO_MONITOR)
-            members.append(MemberHealth(address, port, status, _reason(target_health)))
-        return tuple(sorted(members, key=lambda m: (m.address, m.port)))
+    def _running(
+        self,
+        lb: dict[str, Any],
+        owner: dict[str, str],
+        target_group: dict[str, Any],
+        listeners: list[dict[str, Any]],
+        health: list[dict[str, Any]],
+    ) -> LoadBalancerSpec:
+        """The spec a complete load balancer runs, read back (see What runs in the
+        module's docstring); one call of its own, for the target group's attributes."""
+        attributes = self._attributes_of(target_group["TargetGroupArn"])
+        listener = _running_listener(listeners, target_group["TargetGroupArn"])
+        registered = _registered(health)
+        draining = _drain_record(owner) - registered
+        members = [MemberSpec(address, port) for address, port in registered] + [
+            MemberSpec(address, port, admin_state=AdminState.DRAIN) for address, port in draining
+        ]
+        recorded = _recorded_user_keys(owner)
+        return LoadBalancerSpec(
+            name=owner.get(NAME_TAG, lb["LoadBalancerName"]),
+            listener_protocol=str(listener.get("Protocol", "")),
+            listener_port=int(listener.get("Port", 0)),
+            algorithm=_algorithm_of(_PROTOCOL_OF_TYPE.get(lb.get("Type", "")), attributes),
+            members=tuple(sorted(members, key=lambda m: (m.address, m.port))),
+            health_monitor=_check_of(target_group),
+            tags=tuple(f"{key}={value}" if value else key for key, value in sorted(owner.items()) if key in recorded),
+        )
 
     # -- what a spec asks -----------------------------------------------------------------
 
-    def _plan(self, spec: LoadBalancerSpec) -> _Plan:
+    def _asked(self, spec: LoadBalancerSpec) -> _Asked:
         """Everything ELBv2 is to be asked for the spec; ProviderRejected, before any call
         to AWS, for what ELBv2 cannot honour."""
         attributes = _attributes_for(spec)
         protocol = ListenerProtocol(spec.listener_protocol)
         _check_weights(spec)
-        if spec.health_monitor is None:
-            check = DEFAULT_CHECKS[protocol]
-            if check.type is MonitorType.HTTP:
-                check = replace(check, http_path=self._health_check_path)
-        else:
-            check = _normalized(spec.health_monitor)
+        check = self._check_for(spec.health_monitor, protocol)
+        if spec.health_monitor is not None:
             _check_monitor(check, protocol)
         tags = _user_tags(spec.tags)
         record = len(_user_keys_record(tags))
@@ -775,20 +907,28 @@ class Elbv2LBaaS(LBaaSClient):
                 f" portal set), which leaves room for {TAGS_MAX - own}"
             )
         draining = tuple(sorted({(m.address, m.port) for m in spec.members if m.is_draining}))
-        return _Plan(attributes, check, spec.health_monitor is not None, tags, draining)
+        return _Asked(attributes, check, spec.health_monitor is not None, tags, draining)
+
+    def _check_for(self, monitor: HealthMonitor | None, protocol: ListenerProtocol) -> HealthMonitor:
+        """The health check the target group runs for a spec's monitor: the monitor
+        (normalized), or the default check without one."""
+        if monitor is not None:
+            return _normalized(monitor)
+        check = DEFAULT_CHECKS[protocol]
+        return replace(check, http_path=self._health_check_path) if check.type is MonitorType.HTTP else check
 
     @staticmethod
-    def _wanted_tags(plan: _Plan, staying: int) -> dict[str, str]:
+    def _wanted_tags(asked: _Asked, staying: int) -> dict[str, str]:
         """The tags the portal puts on the load balancer besides the identity ones: the
         spec's, the monitor marker, the record of the spec's keys and the drain record
         (in what room the 50 leave next to the ``staying`` tags: the identity ones and
         anyone else's)."""
-        wanted = dict(plan.tags)
-        if plan.monitored:
+        wanted = dict(asked.tags)
+        if asked.monitored:
             wanted[MONITOR_TAG] = "asked"
-        wanted |= _user_keys_record(plan.tags)
+        wanted |= _user_keys_record(asked.tags)
         room = max(TAGS_MAX - staying - len(wanted), 0)
-        for index, value in enumerate(_packed(f"{address}:{port}" for address, port in plan.draining)[:room], 1):
+        for index, value in enumerate(_packed(f"{address}:{port}" for address, port in asked.draining)[:room], 1):
             wanted[f"{DRAIN_TAG_PREFIX}{index}"] = value
         return wanted
 
@@ -834,6 +974,18 @@ class Elbv2LBaaS(LBaaSClient):
             raise ProviderRejected(
                 f"elbv2: load balancer {lb['LoadBalancerName']} is of type {lb.get('Type')!r}; a"
                 f" {spec.listener_protocol} listener needs type {wanted!r} (the protocol cannot change)"
+            )
+
+    def _require_target_group(self, target_group: dict[str, Any], name: str, spec: LoadBalancerSpec) -> None:
+        """ProviderRejected for a target group of that name this portal did not make, or
+        not an ``ip`` one of the spec's protocol."""
+        if not self._is_ours(self._owner_tags(target_group["TargetGroupArn"])):
+            raise ProviderRejected(f"elbv2: a target group named {name} exists that this portal did not make")
+        protocol = ListenerProtocol(spec.listener_protocol).value
+        if target_group.get("Protocol") != protocol or target_group.get("TargetType") != "ip":
+            raise ProviderRejected(
+                f"elbv2: target group {name} is {target_group.get('Protocol')}/{target_group.get('TargetType')},"
+                f" not {protocol}/ip"
             )
 
     # -- the SDK ------------------------------------------------------------------------
@@ -899,10 +1051,10 @@ def _normalized(monitor: HealthMonitor) -> HealthMonitor:
 def _check_monitor(monitor: HealthMonitor, protocol: ListenerProtocol) -> None:
     """ProviderRejected naming every field ELBv2 cannot run as asked."""
     problems = []
-    for name, (low, high, unit, field) in CHECK_LIMITS.items():
+    for name, (low, high, unit, aws_field) in CHECK_LIMITS.items():
         value = getattr(monitor, name)
         if not low <= value <= high:
-            problems.append(f"{name} {value}{unit} is outside ELBv2's {low}-{high}{unit} ({field})")
+            problems.append(f"{name} {value}{unit} is outside ELBv2's {low}-{high}{unit} ({aws_field})")
     kind = LOAD_BALANCER_TYPE[protocol]
     if monitor.type is MonitorType.TCP and protocol is ListenerProtocol.HTTP:
         problems.append(
@@ -996,7 +1148,7 @@ def _is_record_tag(key: str) -> bool:
     return key == MONITOR_TAG or key.startswith((DRAIN_TAG_PREFIX, USER_KEYS_TAG_PREFIX))
 
 
-def _staying_tags(current: dict[str, str], plan: _Plan) -> int:
+def _staying_tags(current: dict[str, str], asked: _Asked) -> int:
     """How many of the load balancer's ``current`` tags (``aws:*`` ones not counted)
     stay whatever the portal wants: its identity tags and anyone else's, the keys the
     spec names aside (those become the spec's)."""
@@ -1004,7 +1156,7 @@ def _staying_tags(current: dict[str, str], plan: _Plan) -> int:
     return sum(
         1
         for key in current
-        if not _is_aws_tag(key) and not _is_record_tag(key) and key not in recorded and key not in plan.tags
+        if not _is_aws_tag(key) and not _is_record_tag(key) and key not in recorded and key not in asked.tags
     )
 
 
@@ -1075,6 +1227,141 @@ def _drain_record(tags: dict[str, str]) -> set[tuple[str, int]]:
             if address and port.isdigit():
                 found.add((address, int(port)))
     return found
+
+
+def _target_steps(
+    target_group_arn: str, registered: set[tuple[str, int]], spec: LoadBalancerSpec
+) -> list[ProviderOperation]:
+    """Register the enabled members that are missing, then deregister the targets that
+    are not enabled members (no longer members, or members in drain: AWS drains them);
+    new ones first, so the group is never emptier than needed.  A member in drain is
+    never registered, even when AWS has finished draining it."""
+    wanted = {(m.address, m.port) for m in spec.members if not m.is_draining}
+    steps = []
+    if added := sorted(wanted - registered):
+        targets = [{"Id": address, "Port": port} for address, port in added]
+        steps.append(ProviderOperation("RegisterTargets", {"TargetGroupArn": target_group_arn, "Targets": targets}))
+    if removed := sorted(registered - wanted):
+        targets = [{"Id": address, "Port": port} for address, port in removed]
+        steps.append(ProviderOperation("DeregisterTargets", {"TargetGroupArn": target_group_arn, "Targets": targets}))
+    return steps
+
+
+def _listener_steps(
+    lb_arn: str,
+    target_group_arn: str,
+    listeners: list[dict[str, Any]],
+    spec: LoadBalancerSpec,
+    tags: list[dict[str, str]],
+) -> list[ProviderOperation]:
+    """The listener on the spec's port forwarding to the target group: the one on that
+    port is changed where it differs; without one, the listener forwarding to the target
+    group from another port (moved out of band) is moved back; else one is created."""
+    protocol = ListenerProtocol(spec.listener_protocol).value
+    forward = [{"Type": "forward", "TargetGroupArn": target_group_arn}]
+    on_port = [listener for listener in listeners if listener.get("Port") == spec.listener_port]
+    moved = sorted(
+        (listener for listener in listeners if _forwards_to(listener) == [target_group_arn]),
+        key=_listener_order,
+    )
+    for listener in (*on_port, *moved)[:1]:
+        if (listener.get("Port"), listener.get("Protocol"), _forwards_to(listener)) == (
+            spec.listener_port,
+            protocol,
+            [target_group_arn],
+        ):
+            return []
+        params: dict[str, Any] = {"ListenerArn": listener["ListenerArn"], "Protocol": protocol}
+        if listener.get("Port") != spec.listener_port:
+            params["Port"] = spec.listener_port
+        return [ProviderOperation("ModifyListener", params | {"DefaultActions": forward})]
+    params = {
+        "LoadBalancerArn": lb_arn,
+        "Protocol": protocol,
+        "Port": spec.listener_port,
+        "DefaultActions": forward,
+        "Tags": [dict(tag) for tag in tags],
+    }
+    return [ProviderOperation("CreateListener", params)]
+
+
+def _forwards_to(listener: dict[str, Any]) -> list[str | None]:
+    return [action.get("TargetGroupArn") for action in listener.get("DefaultActions", [])]
+
+
+def _listener_order(listener: dict[str, Any]) -> tuple[int, str]:
+    return int(listener.get("Port") or 0), str(listener.get("ListenerArn", ""))
+
+
+def _running_listener(listeners: list[dict[str, Any]], target_group_arn: str) -> dict[str, Any]:
+    """The listener that carries the traffic: the one forwarding to the target group
+    (the lowest port of several), else the lowest port of all."""
+    forwarding = [listener for listener in listeners if _forwards_to(listener) == [target_group_arn]]
+    return min(forwarding or listeners, key=_listener_order)
+
+
+def _algorithm_of(protocol: ListenerProtocol | None, attributes: dict[str, str]) -> str:
+    """The algorithm whose attributes the target group has (the table read backwards),
+    else the attributes that choose one, as they are: no algorithm of the portal's."""
+    for (kind, algorithm), wanted in ALGORITHM_ATTRIBUTES.items():
+        if kind == protocol and all(attributes.get(key) == value for key, value in wanted.items()):
+            return str(algorithm)
+    chosen = ", ".join(f"{key}={attributes[key]}" for key in _ALGORITHM_KEYS if key in attributes)
+    return f"elbv2: {chosen or 'no algorithm attributes'}"
+
+
+def _registered(health: list[dict[str, Any]]) -> set[tuple[str, int]]:
+    """The targets that get traffic: registered and not being deregistered."""
+    return {
+        (d["Target"]["Id"], d["Target"]["Port"])
+        for d in health
+        if d.get("TargetHealth", {}).get("State") not in _LEAVING
+    }
+
+
+def _members(health: list[dict[str, Any]], draining: set[tuple[str, int]]) -> tuple[MemberHealth, ...]:
+    """The targets' health; ``draining`` are the members in drain (a target AWS is
+    draining is DRAINING if it is one of them, else no longer a member)."""
+    members = []
+    for description in health:
+        address, port = description["Target"]["Id"], description["Target"]["Port"]
+        target_health = description.get("TargetHealth", {})
+        state = target_health.get("State", "")
+        if state in _LEAVING:
+            if (address, port) not in draining:
+                continue
+            status = OperatingStatus.DRAINING
+        else:
+            status = _MEMBER_STATUS.get(state, OperatingStatus.NO_MONITOR)
+        members.append(MemberHealth(address, port, status, _reason(target_health)))
+    return tuple(sorted(members, key=lambda m: (m.address, m.port)))
+
+
+def _tags_after(current: dict[str, str], steps: list[ProviderOperation]) -> dict[str, str]:
+    """The load balancer's tags once the steps are made."""
+    tags = dict(current)
+    for step in steps:
+        params: Any = step.params
+        if step.name == "CreateLoadBalancer":
+            tags = {tag["Key"]: tag["Value"] for tag in params["Tags"]}
+        elif step.name == "RemoveTags":
+            for key in params["TagKeys"]:
+                tags.pop(key, None)
+        elif step.name == "AddTags":
+            tags |= {tag["Key"]: tag["Value"] for tag in params["Tags"]}
+    return tags
+
+
+def _filled(value: Any, learned: dict[str, str], key: str = "") -> Any:
+    """A copy of a step's parameters with each ARN placeholder (in a field named
+    ``…Arn`` or ``…Arns``) replaced by the ARN ``learned`` holds for it."""
+    if isinstance(value, dict):
+        return {name: _filled(item, learned, name) for name, item in value.items()}
+    if isinstance(value, list):
+        return [_filled(item, learned, key) for item in value]
+    if isinstance(value, str) and key.endswith(("Arn", "Arns")):
+        return learned.get(value, value)
+    return value
 
 
 def _translate(operation: str, exc: ClientError | BotoCoreError) -> ProviderError:

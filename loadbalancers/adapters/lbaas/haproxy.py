@@ -23,25 +23,53 @@ Weights and drain: every server line carries ``weight <N>`` (0-256, HAProxy's ow
 range); a member in drain gets ``weight 0``: HAProxy sends it no new connections and
 lets the ones it holds finish.  It reads DRAINING, whatever its checks say.
 
-What needs a reload: an update whose configuration is identical to the installed one
-does nothing (no reload; e.g. a new name or tags, which HAProxy does not hold).  One
-that differs only in server weights (the same members in the same order, drain
-included) is applied through the runtime API (``set weight be-<ref>/m<i> <N>`` on the
-stats socket) and the checked file installed, without a reload; should HAProxy refuse
-a runtime change (``balance source`` is a static map: it only takes a server's weight
-to 0 and back), the change falls back to a reload.  Anything else (members, algorithm,
-monitor, listeners) installs the file and asks the master for a graceful reload (old
-workers finish the connections they hold).
+What runs (``running``): the listener, algorithm and monitor of the configuration in
+force (the file the adapter installed, parsed back: ``mode``, ``bind``, ``balance``, the
+check lines, the expected status regex turned back into codes), and the members as
+HAProxy's runtime API holds them now (``show servers state``: each server's address,
+port, user weight ``srv_uweight`` and admin flags ``srv_admin_state``), so that a
+``set server be-<ref>/m0 weight 7`` or ``set server ... state drain`` typed on the admin
+socket shows up as drift.  A server's admin state in the spec's terms: forced or
+inherited maintenance -> ``maint`` (no spec asks for it, so it always reads as a
+difference), drain flags or weight 0 -> ``drain``, otherwise ``enabled``.  HAProxy
+keeps no weight for a drained member and cannot tell a weight of 0 from drain:
+``as_running`` says so (a drained member, or one of weight 0, runs as drain with weight
+0), and gives the expected codes in the ranges read back from the regex (``200,201`` ->
+``200-201``).  ``running`` is None while HAProxy cannot be asked.
+
+Plan and apply (``plan``, ``create``, ``update``, ``delete`` share one decision): the
+whole configuration is rendered with the spec in place and compared with the installed
+file; ``diff`` is their unified diff (installed -> planned; the ref of a load balancer
+not created yet reads ``hap-<new>``).  The steps, in order:
+
+- ``write configuration`` {path} when the file changes: checked with ``haproxy -c``
+  first, then installed.
+- ``start`` when HAProxy is not running.
+- otherwise, ``runtime command`` {command} steps when the running servers can be made to
+  match the planned configuration through the runtime API: the same servers at the same
+  addresses, and only weights (``set server be-<ref>/m<i> weight N``) or the forced admin
+  flags (``set server ... state ready``) differing, for the load balancer's backend and
+  any whose weights the new file changes.  HAProxy only takes a weight of 0 or the one it
+  started with on a static map (``balance source``): another one is planned as a reload.
+  Comparing with the runtime state, not with the old file, is what repairs drift: an
+  update with the spec in force sends the commands that undo an out-of-band change.
+- ``reload`` for anything else (members, algorithm, monitor, listeners; a runtime state
+  that cannot be read): the master reloads gracefully (old workers finish the
+  connections they hold), and every server restarts from the file.
+
+No step at all when the file and the runtime state already match (e.g. a new name or
+tags, which HAProxy does not hold).  Should HAProxy refuse a runtime command anyway, the
+change falls back to a reload.
 
 What exists lives in a SQLite file that every process of the portal shares; its write
 lock also serialises the configuration changes of all processes.  Operating status
 and member health come from HAProxy's runtime API (``show stat`` on the stats socket,
 read by its header line): a member's status from the server's ``status`` (UP ->
-ONLINE, DOWN -> ERROR, MAINT -> OFFLINE, "no check" -> NO_MONITOR, one HAProxy does
-not report -> OFFLINE), its reason from the last check (``check_status``,
-``check_code``, ``check_desc``, ``last_chk``: "L7STS/500: Layer7 wrong status
-(Internal Server Error)"), None without checks.  ``health_monitor`` reports the spec's
-monitor, which the configuration renders.
+ONLINE, DOWN -> ERROR, MAINT -> OFFLINE, DRAIN (drained on the admin socket) ->
+DRAINING, "no check" -> NO_MONITOR, one HAProxy does not report -> OFFLINE), its
+reason from the last check (``check_status``, ``check_code``, ``check_desc``,
+``last_chk``: "L7STS/500: Layer7 wrong status (Internal Server Error)"), None without
+checks.  ``health_monitor`` reports the spec's monitor, which the configuration renders.
 
 VIPs are the lowest free addresses of a configured network: a loopback range such as
 127.77.0.0/16 on one machine (Linux routes all of 127.0.0.0/8 to the loopback), or a
@@ -56,6 +84,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import difflib
 import ipaddress
 import json
 import os
@@ -74,11 +103,14 @@ from loadbalancers.application.lbaas import (
     MemberHealth,
     MemberSpec,
     ProviderLoadBalancer,
+    ProviderOperation,
+    ProviderPlan,
 )
 from loadbalancers.domain.errors import ProviderRejected, ProviderResourceNotFound, ProviderUnavailable
 from loadbalancers.domain.health import overall_operating_status
+from loadbalancers.domain.members import AdminState
 from loadbalancers.domain.model import OperatingStatus, ProvisioningStatus
-from loadbalancers.domain.monitors import HealthMonitor, MonitorType
+from loadbalancers.domain.monitors import CODE_MAX, CODE_MIN, HealthMonitor, MonitorType
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS load_balancers (
@@ -93,8 +125,56 @@ CREATE TABLE IF NOT EXISTS load_balancers (
 
 BALANCE = {"ROUND_ROBIN": "roundrobin", "LEAST_CONNECTIONS": "leastconn", "SOURCE_IP": "source"}
 MODE = {"HTTP": "http", "TCP": "tcp"}
-# Seconds a read of the members' health waits for a stats socket that does not answer.
+# Algorithms HAProxy balances with a static map: at runtime a server's weight may only go
+# to 0 or back to the one it started with.
+STATIC_BALANCE = {"source"}
+# Seconds a read of the runtime API waits for a stats socket that does not answer.
 HEALTH_PATIENCE = 2.0
+
+# The steps of a change, as ``plan`` names them.
+WRITE, START, RELOAD, RUNTIME = "write configuration", "start", "reload", "runtime command"
+# The ref a load balancer not created yet has in a plan's diff (``create`` draws the real one).
+NEW_REF = "hap-<new>"
+# A member HAProxy holds in maintenance: no spec asks for it, so it always reads as drift.
+MAINT = "maint"
+# ``srv_admin_state`` flags (HAProxy's SRV_ADMF_*): forced, inherited, configured,
+# resolver and hostname maintenance; forced and inherited drain; and the two that
+# ``set server ... state ready`` clears.
+_MAINT_FLAGS = 0x01 | 0x02 | 0x04 | 0x20 | 0x40
+_DRAIN_FLAGS = 0x08 | 0x10
+_READY_CLEARS = 0x01 | 0x08
+
+
+@dataclasses.dataclass(frozen=True)
+class _Entry:
+    """One load balancer as the configuration renders it."""
+
+    ref: str
+    vip_address: str
+    spec: LoadBalancerSpec
+
+
+@dataclasses.dataclass(frozen=True)
+class _Server:
+    """One server as the runtime API holds it now (``show servers state``)."""
+
+    address: str
+    port: int
+    weight: int
+    """The weight in force (``srv_uweight``: the file's, or the last ``set weight``)."""
+    initial_weight: int
+    """The weight it started with at the last (re)load (``srv_iweight``)."""
+    admin: int
+    """Its ``SRV_ADMF_*`` flags: 0 when nobody put it in maintenance or drain."""
+
+
+@dataclasses.dataclass(frozen=True)
+class _Change:
+    """What making HAProxy run a configuration takes: the planned file and the steps."""
+
+    config: str
+    operations: tuple[ProviderOperation, ...]
+    diff: str
 
 
 class HAProxyLBaaS(LBaaSClient):
@@ -129,6 +209,14 @@ class HAProxyLBaaS(LBaaSClient):
         """The configuration HAProxy runs."""
         return self._dir / "haproxy.cfg"
 
+    @property
+    def _admin_socket(self) -> Path:
+        return self._dir / "admin.sock"
+
+    @property
+    def _master_socket(self) -> Path:
+        return self._dir / "master.sock"
+
     # -- the port ---------------------------------------------------------------------
 
     def create(self, spec: LoadBalancerSpec, *, client_token: str) -> ProviderLoadBalancer:
@@ -147,55 +235,80 @@ class HAProxyLBaaS(LBaaSClient):
                         self._installation,
                     ),
                 )
-                self._apply(db)
+                self._apply(_entries(db), None)
                 row = db.execute("SELECT * FROM load_balancers WHERE client_token = ?", (client_token,)).fetchone()
-        return self._present(row, self._health())
+        return self._present([row])[0]
 
     def get(self, ref: str) -> ProviderLoadBalancer:
         with self._state.read() as db:
             row = _found(db.execute("SELECT * FROM load_balancers WHERE ref = ?", (ref,)).fetchone(), ref)
-        return self._present(row, self._health())
+        return self._present([row])[0]
 
     def update(self, ref: str, spec: LoadBalancerSpec) -> ProviderLoadBalancer:
         with self._state.write() as db:
             _found(db.execute("SELECT ref FROM load_balancers WHERE ref = ?", (ref,)).fetchone(), ref)
             db.execute("UPDATE load_balancers SET spec = ? WHERE ref = ?", (_dump(spec), ref))
-            self._apply(db)
+            self._apply(_entries(db), ref)
             row = db.execute("SELECT * FROM load_balancers WHERE ref = ?", (ref,)).fetchone()
-        return self._present(row, self._health())
+        return self._present([row])[0]
 
     def delete(self, ref: str) -> None:
         with self._state.write() as db:
             if db.execute("DELETE FROM load_balancers WHERE ref = ?", (ref,)).rowcount:
-                self._apply(db)
+                self._apply(_entries(db), None)
 
     def get_list(self) -> list[ProviderLoadBalancer]:
         with self._state.read() as db:
             rows = db.execute("SELECT * FROM load_balancers ORDER BY created_at, ref").fetchall()
-        health = self._health() if rows else {}
-        return [self._present(row, health) for row in rows]
+        return self._present(rows) if rows else []
+
+    def plan(self, ref: str | None, spec: LoadBalancerSpec) -> ProviderPlan:
+        """The change ``create``/``update`` would make, decided by the same code from the
+        same reads (the state, the installed file, the runtime API), with nothing written."""
+        with self._state.read() as db:
+            entries = _entries(db)
+            if ref is None:
+                entries.append(_Entry(NEW_REF, lowest_free_vip(db, self._vips), spec))
+            else:
+                _found(db.execute("SELECT ref FROM load_balancers WHERE ref = ?", (ref,)).fetchone(), ref)
+                entries = [dataclasses.replace(e, spec=spec) if e.ref == ref else e for e in entries]
+        change = self._change(entries, ref)
+        return ProviderPlan(change.operations, change.diff)
+
+    def as_running(self, spec: LoadBalancerSpec) -> LoadBalancerSpec:
+        """HAProxy holds a drained member as weight 0 and keeps no other weight for it, and
+        cannot tell a weight of 0 from drain; it holds the expected codes as a regex, read
+        back as ranges."""
+        members = tuple(
+            dataclasses.replace(m, weight=0, admin_state=AdminState.DRAIN) if m.is_draining or m.weight == 0 else m
+            for m in spec.members
+        )
+        monitor = spec.health_monitor
+        if monitor is not None and monitor.type is MonitorType.HTTP:
+            monitor = dataclasses.replace(monitor, expected_codes=codes_text(monitor.codes()))
+        return dataclasses.replace(spec, members=members, health_monitor=monitor)
 
     # -- configuration ----------------------------------------------------------------
 
-    def render(self, rows: list[sqlite3.Row]) -> str:
+    def render(self, entries: list[_Entry]) -> str:
         """The whole configuration for these load balancers."""
         lines = [
             "# Written by the load balancer portal: every change replaces this file.",
             "global",
-            f"    stats socket {self._dir / 'admin.sock'} mode 600 level admin",
+            f"    stats socket {self._admin_socket} mode 600 level admin",
             "defaults",
             "    timeout connect 5s",
             "    timeout client 30s",
             "    timeout server 30s",
         ]
-        for row in rows:
-            spec = _load(row["spec"])
-            ref, mode = row["ref"], MODE[spec.listener_protocol]
+        for entry in entries:
+            spec, ref = entry.spec, entry.ref
+            mode = MODE[spec.listener_protocol]
             lines += [
                 "",
                 f"frontend fe-{ref}",
                 f"    mode {mode}",
-                f"    bind {_hostport(row['vip_address'], spec.listener_port)}",
+                f"    bind {_hostport(entry.vip_address, spec.listener_port)}",
                 f"    default_backend be-{ref}",
                 f"backend be-{ref}",
                 f"    mode {mode}",
@@ -208,56 +321,119 @@ class HAProxyLBaaS(LBaaSClient):
             ]
         return "\n".join(lines) + "\n"
 
-    def _apply(self, db: sqlite3.Connection) -> None:
-        """Make HAProxy run the configuration the transaction's state asks for: nothing
-        when it already does, new weights through the runtime API when only they
-        changed, otherwise install the checked file and reload.  Raising rolls the
-        transaction back, so the state keeps matching what HAProxy runs."""
-        rows = db.execute("SELECT * FROM load_balancers ORDER BY created_at, ref").fetchall()
-        config = self.render(rows)
+    def _installed(self) -> str | None:
+        try:
+            return self.config_path.read_text()
+        except FileNotFoundError:
+            return None
+
+    def _change(self, entries: list[_Entry], ref: str | None) -> _Change:
+        """What makes HAProxy run these load balancers (``ref``: the one being changed,
+        whose servers' runtime state counts too); see the module's "Plan and apply"."""
+        config = self.render(entries)
+        installed = self._installed()
+        writes = config != installed
+        steps = [ProviderOperation(WRITE, {"path": str(self.config_path)})] if writes else []
+        if not self._master_alive():
+            steps.append(ProviderOperation(START))
+        else:
+            commands = self._runtime_commands(installed, config, ref)
+            if commands is None:
+                steps.append(ProviderOperation(RELOAD))
+            else:
+                steps += [ProviderOperation(RUNTIME, {"command": command}) for command in commands]
+        diff = ""
+        if writes:
+            before, after = (installed or "").splitlines(keepends=True), config.splitlines(keepends=True)
+            source = str(self.config_path) if installed is not None else "/dev/null"
+            diff = "".join(difflib.unified_diff(before, after, source, f"{self.config_path} (planned)"))
+        return _Change(config, tuple(steps), diff)
+
+    def _runtime_commands(self, installed: str | None, config: str, ref: str | None) -> list[str] | None:
+        """The runtime API commands that make the running servers what ``config`` says,
+        for ``ref``'s backend and those whose weights the new file changes; None when
+        that takes a reload (other changes to the file, other servers or addresses, a
+        weight a static map refuses, flags ``state ready`` does not clear, no answer)."""
+        if installed is None:
+            return None
+        changed = weight_changes(installed, config) if installed != config else []
+        if changed is None:
+            return None
+        backends = {backend for backend, _, _ in changed} | ({f"be-{ref}"} if ref else set())
+        if not backends:
+            return []
+        runtime = self._servers_state()
+        if runtime is None:
+            return None
+        planned = _servers(config)
+        commands = []
+        for backend in sorted(backends):
+            balance, servers = planned.get(backend, ("", {}))
+            running = runtime.get(backend, {})
+            if not servers or servers.keys() != running.keys():
+                return None
+            for name, (hostport, weight) in servers.items():
+                now = running[name]
+                if _hostport(now.address, now.port) != hostport or now.admin & ~_READY_CLEARS:
+                    return None
+                if now.weight != weight:
+                    if balance in STATIC_BALANCE and weight not in (0, now.initial_weight):
+                        return None
+                    commands.append(f"set server {backend}/{name} weight {weight}")
+                if now.admin:
+                    commands.append(f"set server {backend}/{name} state ready")
+        return commands
+
+    def _apply(self, entries: list[_Entry], ref: str | None) -> None:
+        """Take the steps ``_change`` decides for these load balancers.  Raising rolls the
+        caller's transaction back, so the state keeps matching what HAProxy runs."""
+        change = self._change(entries, ref)
+        names = [step.name for step in change.operations]
+        installed, previous = self.config_path, self._dir / "haproxy.cfg.previous"
+        if WRITE in names:
+            self._install(change.config)
+        try:
+            for step in change.operations:
+                if step.name == START:
+                    self._start()
+                elif step.name == RELOAD:
+                    self._reload()
+                elif step.name == RUNTIME and not self._runtime(str(step.params["command"])):
+                    self._reload()  # it also applies the commands not sent yet
+                    break
+        except ProviderUnavailable:
+            if WRITE in names and previous.exists():  # what HAProxy still runs, and what the state will say again
+                os.replace(previous, installed)
+            raise
+
+    def _install(self, config: str) -> None:
+        """Check the configuration with ``haproxy -c`` and install it, keeping the one it
+        replaces as ``haproxy.cfg.previous``; one HAProxy refuses is never installed."""
         self._dir.mkdir(parents=True, exist_ok=True)
-        installed, previous = self._dir / "haproxy.cfg", self._dir / "haproxy.cfg.previous"
-        current = installed.read_text() if installed.exists() else None
-        running = self._master_alive(self._dir / "master.sock")
-        if running and config == current:
-            return
         candidate = self._dir / "haproxy.cfg.new"
         candidate.write_text(config)
         checked = self._run([self._bin, "-c", "-q", "-f", str(candidate)])
         if checked.returncode != 0:
             message = (checked.stderr or checked.stdout).strip().splitlines()
             raise ProviderRejected("haproxy refused the configuration: " + " ".join(message[-3:]))
-        weights = weight_changes(current, config) if running and current is not None else None
-        if installed.exists():
-            os.replace(installed, previous)
-        os.replace(candidate, installed)
-        try:
-            if weights is None or not self._set_weights(weights):
-                self._reload()
-        except ProviderUnavailable:
-            if previous.exists():  # what HAProxy still runs, and what the state will say again
-                os.replace(previous, installed)
-            raise
+        if self.config_path.exists():
+            os.replace(self.config_path, self._dir / "haproxy.cfg.previous")
+        os.replace(candidate, self.config_path)
 
-    def _set_weights(self, weights: list[tuple[str, str, int]]) -> bool:
-        """Set each (backend, server, weight) through the runtime API; False as soon as
-        HAProxy refuses one or cannot be asked (a reload then applies them all)."""
-        for backend, server, weight in weights:
-            command = f"set weight {backend}/{server} {weight}"
-            try:
-                answer = _send(self._dir / "admin.sock", command, timeout=self._timeout)
-            except ProviderUnavailable:
-                return False
-            if answer.strip():
-                return False
-        return True
+    def _runtime(self, command: str) -> bool:
+        """Send one runtime API command; False when HAProxy refuses it or cannot be asked
+        (a reload then applies the file)."""
+        try:
+            return not _send(self._admin_socket, command, timeout=self._timeout).strip()
+        except ProviderUnavailable:
+            return False
 
     def _reload(self) -> None:
         """Start HAProxy if it is not running, otherwise ask its master for a graceful
         reload, and check that a new worker took over."""
-        master = self._dir / "master.sock"
-        if not self._master_alive(master):
-            self._start(master)
+        master = self._master_socket
+        if not self._master_alive():
+            self._start()
             return
         before = _processes(_send(master, "show proc", timeout=self._timeout))
         _send(master, "reload", timeout=self._timeout)
@@ -274,8 +450,9 @@ class HAProxyLBaaS(LBaaSClient):
                 return
         raise ProviderUnavailable(f"haproxy did not finish reloading within {self._timeout:.0f} s")
 
-    def _start(self, master: Path) -> None:
-        for stale in (master, self._dir / "admin.sock"):
+    def _start(self) -> None:
+        master = self._master_socket
+        for stale in (master, self._admin_socket):
             stale.unlink(missing_ok=True)
         started = self._run(
             [
@@ -283,7 +460,7 @@ class HAProxyLBaaS(LBaaSClient):
                 "-W",
                 "-D",
                 "-f",
-                str(self._dir / "haproxy.cfg"),
+                str(self.config_path),
                 "-p",
                 str(self._dir / "haproxy.pid"),
                 "-S",
@@ -294,7 +471,7 @@ class HAProxyLBaaS(LBaaSClient):
             message = " ".join((started.stderr or started.stdout).strip().splitlines()[-3:])
             raise ProviderUnavailable(f"haproxy did not start: {message}")
         deadline = time.monotonic() + self._timeout
-        while not (self._master_alive(master) and self._admin_answers()):
+        while not (self._master_alive() and self._admin_answers()):
             if time.monotonic() > deadline:
                 raise ProviderUnavailable(f"haproxy did not come up within {self._timeout:.0f} s")
             time.sleep(0.05)
@@ -309,19 +486,24 @@ class HAProxyLBaaS(LBaaSClient):
 
     # -- runtime API ------------------------------------------------------------------
 
-    def _health(self) -> dict[str, dict[str, dict[str, str]]]:
-        """Each backend's servers and their ``show stat`` fields by name; empty when
-        HAProxy cannot be asked (its members then read OFFLINE).  The stats socket may
-        not answer for a moment while another process reloads: asked again for a while."""
+    def _ask(self, command: str) -> str | None:
+        """A read on the stats socket, or None when HAProxy cannot be asked.  The socket
+        may not answer for a moment while another process reloads: asked again for a while."""
         deadline = time.monotonic() + min(self._timeout, HEALTH_PATIENCE)
         while True:
             try:
-                answer = _send(self._dir / "admin.sock", "show stat", timeout=self._timeout)
-                break
+                return _send(self._admin_socket, command, timeout=self._timeout)
             except ProviderUnavailable:
                 if time.monotonic() > deadline:
-                    return {}
+                    return None
                 time.sleep(0.05)
+
+    def _health(self) -> dict[str, dict[str, dict[str, str]]] | None:
+        """Each backend's servers and their ``show stat`` fields by name; None when
+        HAProxy cannot be asked (its members then read OFFLINE)."""
+        answer = self._ask("show stat")
+        if answer is None:
+            return None
         lines = answer.splitlines()
         if not lines or not lines[0].startswith("# "):
             return {}
@@ -332,7 +514,46 @@ class HAProxyLBaaS(LBaaSClient):
             health.setdefault(fields["pxname"], {})[fields["svname"]] = fields
         return health
 
-    def _present(self, row: sqlite3.Row, health: dict[str, dict[str, dict[str, str]]]) -> ProviderLoadBalancer:
+    def _servers_state(self) -> dict[str, dict[str, _Server]] | None:
+        """Each backend's servers as HAProxy holds them now (``show servers state``: a
+        version line, a header line naming the fields, one line per server); None when
+        HAProxy cannot be asked."""
+        answer = self._ask("show servers state")
+        if answer is None:
+            return None
+        lines = answer.splitlines()
+        header = next((line[2:].split() for line in lines if line.startswith("# ")), None)
+        if header is None:
+            return None
+        servers: dict[str, dict[str, _Server]] = {}
+        for line in lines:
+            values = line.split()
+            if line.startswith("#") or len(values) != len(header):
+                continue
+            row = dict(zip(header, values, strict=True))
+            servers.setdefault(row["be_name"], {})[row["srv_name"]] = _Server(
+                address=row["srv_addr"],
+                port=int(row["srv_port"]),
+                weight=int(row["srv_uweight"]),
+                initial_weight=int(row["srv_iweight"]),
+                admin=int(row["srv_admin_state"]),
+            )
+        return servers
+
+    def _present(self, rows: list[sqlite3.Row]) -> list[ProviderLoadBalancer]:
+        """The answers for these rows, from one read of the runtime API and the file."""
+        health = self._health()
+        runtime = self._servers_state() if health is not None else None  # not waited for twice
+        sections = _sections(self._installed() or "")
+        return [self._answer(row, health or {}, runtime, sections) for row in rows]
+
+    def _answer(
+        self,
+        row: sqlite3.Row,
+        health: dict[str, dict[str, dict[str, str]]],
+        runtime: dict[str, dict[str, _Server]] | None,
+        sections: dict[str, list[str]],
+    ) -> ProviderLoadBalancer:
         spec = _load(row["spec"])
         servers = health.get(f"be-{row['ref']}", {})
         members = tuple(_member_health(m, servers.get(f"m{i}")) for i, m in enumerate(spec.members))
@@ -345,18 +566,19 @@ class HAProxyLBaaS(LBaaSClient):
             client_token=row["client_token"],
             installation=row["installation"],
             health_monitor=spec.health_monitor,
+            running=_running(row["ref"], spec, sections, runtime),
         )
 
     def _admin_answers(self) -> bool:
         try:
-            _send(self._dir / "admin.sock", "show info", timeout=1)
+            _send(self._admin_socket, "show info", timeout=1)
         except ProviderUnavailable:
             return False
         return True
 
-    def _master_alive(self, master: Path) -> bool:
+    def _master_alive(self) -> bool:
         try:
-            _send(master, "show proc", timeout=1)
+            _send(self._master_socket, "show proc", timeout=1)
         except ProviderUnavailable:
             return False
         return True
@@ -368,6 +590,12 @@ class HAProxyLBaaS(LBaaSClient):
             return subprocess.run(command, capture_output=True, text=True, timeout=self._timeout, check=False)
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise ProviderUnavailable(f"could not run haproxy: {exc}") from exc
+
+
+def _entries(db: sqlite3.Connection) -> list[_Entry]:
+    """Every load balancer of the state, in the order the configuration lists them."""
+    rows = db.execute("SELECT * FROM load_balancers ORDER BY created_at, ref").fetchall()
+    return [_Entry(row["ref"], row["vip_address"], _load(row["spec"])) for row in rows]
 
 
 def _send(path: Path, command: str, *, timeout: float) -> str:
@@ -489,6 +717,117 @@ def weight_changes(installed: str, rendered: str) -> list[tuple[str, str, int]] 
     return changes
 
 
+def _sections(config: str) -> dict[str, list[str]]:
+    """The configuration's sections by their header line (``backend be-x``), each with
+    its lines, stripped."""
+    sections: dict[str, list[str]] = {}
+    lines: list[str] = []
+    for line in config.splitlines():
+        if line and not line[0].isspace() and not line.startswith("#"):
+            lines = sections.setdefault(line.strip(), [])
+        elif line.strip():
+            lines.append(line.strip())
+    return sections
+
+
+def _servers(config: str) -> dict[str, tuple[str, dict[str, tuple[str, int]]]]:
+    """Each backend's ``balance`` and its servers: name -> (address:port, weight)."""
+    backends = {}
+    for header, lines in _sections(config).items():
+        if header.startswith("backend "):
+            balance = next((line.split()[1] for line in lines if line.startswith("balance ")), "")
+            servers = {}
+            for line in lines:
+                if match := _SERVER.match(f"    {line}"):
+                    servers[match["name"]] = (match["address"], int(match["weight"]))
+            backends[header.split()[1]] = (balance, servers)
+    return backends
+
+
+_CHECK = re.compile(r"^default-server check inter (\d+)s rise (\d+) fall (\d+)$")
+
+
+def _running(
+    ref: str, spec: LoadBalancerSpec, sections: dict[str, list[str]], runtime: dict[str, dict[str, _Server]] | None
+) -> LoadBalancerSpec | None:
+    """What HAProxy runs for ``ref``: the listener, algorithm and monitor of the installed
+    file, the members as the runtime API holds them; None when HAProxy cannot be asked
+    or the file has no sections for it.  Name and tags are the spec's (HAProxy holds none)."""
+    frontend, backend = sections.get(f"frontend fe-{ref}"), sections.get(f"backend be-{ref}")
+    if runtime is None or frontend is None or backend is None:
+        return None
+    words = {line.split()[0]: line.split()[1:] for line in frontend + backend if len(line.split()) > 1}
+    mode = (words.get("mode") or [""])[0]
+    balance = (words.get("balance") or [""])[0]
+    bind = (words.get("bind") or [":0"])[0]
+    servers = runtime.get(f"be-{ref}", {})
+    return dataclasses.replace(
+        spec,
+        listener_protocol={word: name for name, word in MODE.items()}.get(mode, mode),
+        listener_port=int(bind.rpartition(":")[2] or 0),
+        algorithm={word: name for name, word in BALANCE.items()}.get(balance, balance),
+        members=tuple(_running_member(servers[name]) for name in sorted(servers, key=_server_order)),
+        health_monitor=_monitor(backend),
+    )
+
+
+def _server_order(name: str) -> tuple[int, str]:
+    """``m2`` before ``m10``: the spec's order."""
+    return (int(name[1:]), name) if name[1:].isdigit() else (1 << 30, name)
+
+
+def _running_member(server: _Server) -> MemberSpec:
+    """A server in the spec's terms (see the module's "What runs")."""
+    if server.admin & _MAINT_FLAGS:
+        admin_state: str = MAINT
+    elif server.admin & _DRAIN_FLAGS or server.weight == 0:
+        admin_state = AdminState.DRAIN
+    else:
+        admin_state = AdminState.ENABLED
+    return MemberSpec(server.address, server.port, server.weight, admin_state)
+
+
+def _monitor(backend: list[str]) -> HealthMonitor | None:
+    """The monitor a backend's check lines (as ``_checks`` writes them) run; without
+    ``timeout check`` HAProxy gives a check ``inter`` to complete, without an
+    ``http-check expect`` it takes 2xx and 3xx."""
+    check = next((match for line in backend if (match := _CHECK.match(line))), None)
+    if check is None:
+        return None
+    interval, rise, fall = (int(value) for value in check.groups())
+    timeout = next((int(line.split()[2][:-1]) for line in backend if re.fullmatch(r"timeout check \d+s", line)), None)
+    timings = {"interval": interval, "timeout": timeout or interval, "retries_up": rise, "retries_down": fall}
+    path = next((line.split()[3] for line in backend if re.fullmatch(r"option httpchk GET \S+", line)), None)
+    if path is None:
+        return HealthMonitor(MonitorType.TCP, **timings)
+    expect = next((line.split()[3] for line in backend if re.fullmatch(r"http-check expect rstatus \S+", line)), None)
+    return HealthMonitor(
+        MonitorType.HTTP, **timings, http_path=path, expected_codes=_expected_codes(expect) if expect else "200-399"
+    )
+
+
+def _expected_codes(regex: str) -> str:
+    """The status codes a regex passes, as ranges; the regex itself when it is not one
+    Python reads the same way (not one this adapter wrote)."""
+    try:
+        codes = [code for code in range(CODE_MIN, CODE_MAX + 1) if re.search(regex, str(code))]
+    except re.error:
+        return regex
+    return codes_text(codes) if codes else regex
+
+
+def codes_text(codes: list[int]) -> str:
+    """Sorted status codes as ``expected_codes`` writes them, in the fewest ranges:
+    [200, 201, 202, 404] -> ``200-202,404``."""
+    runs: list[list[int]] = []
+    for code in codes:
+        if runs and code == runs[-1][1] + 1:
+            runs[-1][1] = code
+        else:
+            runs.append([code, code])
+    return ",".join(f"{low}-{high}" if high > low else f"{low}" for low, high in runs)
+
+
 def _member_health(member: MemberSpec, server: dict[str, str] | None) -> MemberHealth:
     """What ``show stat`` says of one member's server (None: HAProxy does not report it)."""
     if server is None:
@@ -503,6 +842,8 @@ def _member_health(member: MemberSpec, server: dict[str, str] | None) -> MemberH
         status = OperatingStatus.ONLINE
     elif state.startswith("MAINT"):
         status = OperatingStatus.OFFLINE
+    elif state.startswith("DRAIN"):
+        status = OperatingStatus.DRAINING
     elif state.startswith("DOWN"):
         status = OperatingStatus.ERROR
     else:

@@ -25,6 +25,15 @@ provider (``overall_operating_status``, which leaves members in drain out): ONLI
 a monitor, NO_MONITOR without, OFFLINE when every member drains.  ``health_monitor``
 reports the stored spec's monitor; weights and tags are stored, not acted on.
 
+What the sandbox runs is its stored spec, so every answer reports it as ``running``;
+someone who edits the file by hand (the simulated service's own operator) changes what
+runs, and the portal sees that drift by comparing.  ``plan`` reads the row and says what
+``create`` or ``update`` would write: one resource write, with the resource as it would
+be stored and, for an update, each field that changes.  One function decides for both,
+so an update writes exactly when its plan has an operation: never when the spec is the
+one an ACTIVE load balancer already runs (no pending period for nothing), always on a
+load balancer in ERROR or PENDING_UPDATE (a retry, which restarts the timer).
+
 Stdlib only: an import-linter contract keeps Django, DRF and Celery out of here.
 """
 
@@ -47,6 +56,10 @@ from loadbalancers.application.lbaas import (
     MemberHealth,
     MemberSpec,
     ProviderLoadBalancer,
+    ProviderOperation,
+    ProviderPlan,
+    SpecChange,
+    spec_changes,
 )
 from loadbalancers.domain.errors import ProviderRejected, ProviderResourceNotFound, ProviderUnavailable
 from loadbalancers.domain.health import overall_operating_status
@@ -166,14 +179,12 @@ class SandboxLBaaS(LBaaSClient):
         now = self._clock()
         with self._write(now) as db:
             row = _found(db.execute("SELECT * FROM load_balancers WHERE ref = ?", (ref,)).fetchone(), ref)
-            status = _present(row, now).provisioning_status
-            if status in (ProvisioningStatus.PENDING_CREATE, ProvisioningStatus.PENDING_DELETE):
-                raise ProviderRejected(f"sandbox: load balancer {ref} is {status}; it cannot be updated now")
-            db.execute(
-                "UPDATE load_balancers SET spec = ?, action = 'update', ready_at = ?, error = NULL WHERE ref = ?",
-                (_dump(spec), now + self._delay, ref),
-            )
-            row = db.execute("SELECT * FROM load_balancers WHERE ref = ?", (ref,)).fetchone()
+            if _update_operation(row, spec, now) is not None:
+                db.execute(
+                    "UPDATE load_balancers SET spec = ?, action = 'update', ready_at = ?, error = NULL WHERE ref = ?",
+                    (_dump(spec), now + self._delay, ref),
+                )
+                row = db.execute("SELECT * FROM load_balancers WHERE ref = ?", (ref,)).fetchone()
         return _present(row, now)
 
     def delete(self, ref: str) -> None:
@@ -192,6 +203,18 @@ class SandboxLBaaS(LBaaSClient):
         with self._connection() as db:
             rows = db.execute(f"SELECT * FROM load_balancers WHERE {_LIVE} ORDER BY rowid", {"now": now}).fetchall()
         return [_present(row, now) for row in rows]
+
+    def plan(self, ref: str | None, spec: LoadBalancerSpec) -> ProviderPlan:
+        """A read like ``get`` (its latency, its transient failures, never ``fail_at``):
+        the permanent failure of a step is simulated when the step is taken."""
+        self._simulate_network("plan")
+        if ref is None:
+            return ProviderPlan(operations=(ProviderOperation("create load balancer", {"resource": _resource(spec)}),))
+        now = self._clock()
+        with self._connection() as db:
+            row = db.execute(f"SELECT * FROM load_balancers WHERE ref = :ref AND {_LIVE}", {"ref": ref, "now": now})
+            operation = _update_operation(_found(row.fetchone(), ref), spec, now)
+        return ProviderPlan(operations=() if operation is None else (operation,))
 
     # -- simulation -------------------------------------------------------------------
 
@@ -229,6 +252,43 @@ def _found(row: sqlite3.Row | None, ref: str) -> sqlite3.Row:
     if row is None:
         raise ProviderResourceNotFound(f"sandbox: no load balancer {ref}")
     return row
+
+
+def _update_operation(row: sqlite3.Row, spec: LoadBalancerSpec, now: float) -> ProviderOperation | None:
+    """What updating the load balancer in ``row`` to ``spec`` writes, None for nothing;
+    ``plan`` reports it and ``update`` does it, so the two cannot disagree.  Refused while
+    it is being created or deleted (see SandboxLBaaS)."""
+    status = _present(row, now).provisioning_status
+    if status in (ProvisioningStatus.PENDING_CREATE, ProvisioningStatus.PENDING_DELETE):
+        raise ProviderRejected(f"sandbox: load balancer {row['ref']} is {status}; it cannot be updated now")
+    stored = _load(row["spec"])
+    if status is ProvisioningStatus.ACTIVE and _resource(stored) == _resource(spec):
+        return None
+    changes = [{"field": c.field, "before": c.before, "after": c.after} for c in _stored_changes(stored, spec)]
+    return ProviderOperation(
+        "update load balancer", {"from_status": str(status), "changes": changes, "resource": _resource(spec)}
+    )
+
+
+def _stored_changes(before: LoadBalancerSpec, after: LoadBalancerSpec) -> list[SpecChange]:
+    """``spec_changes``, and what else the sandbox stores: the name, the tags and the
+    members' order.  Empty for the retry of an update in ERROR or PENDING_UPDATE with the
+    spec it already has."""
+    changes = spec_changes(before, after)
+    for name in ("name", "tags"):
+        old, new = _resource(before)[name], _resource(after)[name]
+        if old != new:
+            changes.append(SpecChange(name, old, new))
+    old_order = [(m.address, m.port) for m in before.members]
+    new_order = [(m.address, m.port) for m in after.members]
+    if old_order != new_order and sorted(old_order) == sorted(new_order):
+        changes.append(SpecChange("member order", [list(m) for m in old_order], [list(m) for m in new_order]))
+    return changes
+
+
+def _resource(spec: LoadBalancerSpec) -> dict[str, object]:
+    """The load balancer as the sandbox stores it, as plain JSON: what a plan shows."""
+    return json.loads(_dump(spec))
 
 
 def _dump(spec: LoadBalancerSpec) -> str:
@@ -285,6 +345,7 @@ def _present(row: sqlite3.Row, now: float) -> ProviderLoadBalancer:
         client_token=row["client_token"],
         installation=row["installation"],
         health_monitor=spec.health_monitor,
+        running=spec,
     )
 
 

@@ -124,6 +124,34 @@ def settle(client: Elbv2LBaaS) -> None:
         time.sleep(0.05)
 
 
+def tamper(aws: MotoAWS, ref: str) -> set[str]:
+    """Change the load balancer ``ref`` (an HTTP one: an application load balancer) as
+    someone in the AWS console would: the other algorithm on its target group, another
+    health check interval, and the first registered target deregistered.  Returns the fields ``spec_changes`` then finds
+    between what was applied and what runs."""
+    raw = aws.client("elbv2")
+    [listener] = raw.describe_listeners(LoadBalancerArn=ref)["Listeners"]
+    group_arn = listener["DefaultActions"][0]["TargetGroupArn"]
+    attributes = {
+        a["Key"]: a["Value"] for a in raw.describe_target_group_attributes(TargetGroupArn=group_arn)["Attributes"]
+    }
+    other = (
+        "round_robin" if attributes["load_balancing.algorithm.type"] != "round_robin" else "least_outstanding_requests"
+    )
+    raw.modify_target_group_attributes(
+        TargetGroupArn=group_arn, Attributes=[{"Key": "load_balancing.algorithm.type", "Value": other}]
+    )
+    [group] = raw.describe_target_groups(TargetGroupArns=[group_arn])["TargetGroups"]
+    interval = group["HealthCheckIntervalSeconds"]
+    raw.modify_target_group(
+        TargetGroupArn=group_arn, HealthCheckIntervalSeconds=interval + 5 if interval <= 295 else interval - 5
+    )
+    health = raw.describe_target_health(TargetGroupArn=group_arn)["TargetHealthDescriptions"]
+    target = min((d["Target"] for d in health), key=lambda t: (t["Id"], t["Port"]))
+    raw.deregister_targets(TargetGroupArn=group_arn, Targets=[{"Id": target["Id"], "Port": target["Port"]}])
+    return {"algorithm", "health_monitor", f"member {target['Id']}:{target['Port']}"}
+
+
 def clean_up(client: Elbv2LBaaS) -> None:
     for lb in client.get_list():
         client.delete(lb.ref)
@@ -131,10 +159,12 @@ def clean_up(client: Elbv2LBaaS) -> None:
 
 @pytest.fixture
 def elbv2_lbaas(pytestconfig) -> Iterator[Harness]:
-    client = moto_aws(pytestconfig).adapter(installation=INSTALLATION)
+    aws = moto_aws(pytestconfig)
+    client = aws.adapter(installation=INSTALLATION)
     yield Harness(
         client=client,
         members=[MemberSpec(f"10.20.{1 + i % 2}.{10 + i}", 8080 + i) for i in range(3)],
         settle=lambda: settle(client),
+        tamper=partial(tamper, aws),
     )
     clean_up(client)

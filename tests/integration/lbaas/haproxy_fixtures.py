@@ -12,11 +12,13 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
 from loadbalancers.adapters.lbaas.haproxy import HAProxyLBaaS
-from loadbalancers.application.lbaas import MemberSpec
+from loadbalancers.application.lbaas import MemberSpec, _member_key
+from loadbalancers.domain.members import AdminState
 from tests.integration.lbaas.harness import INSTALLATION, Harness
 
 HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
@@ -54,15 +56,42 @@ class Backend:
         self.server.server_close()
 
 
+def _cli(path: Path, command: str) -> str:
+    """One command on an HAProxy CLI socket, and its whole answer."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as cli:
+        cli.settimeout(10)
+        cli.connect(str(path))
+        cli.sendall(command.encode() + b"\n")
+        cli.shutdown(socket.SHUT_WR)
+        return b"".join(iter(lambda: cli.recv(65536), b"")).decode()
+
+
+def runtime_command(client: HAProxyLBaaS, command: str) -> None:
+    """A command typed on the client's HAProxy admin socket, behind the adapter's back;
+    HAProxy answers nothing when it takes it."""
+    answer = _cli(client.config_path.parent / "admin.sock", command)
+    assert not answer.strip(), f"haproxy refused {command!r}: {answer.strip()}"
+
+
+def tamper(client: HAProxyLBaaS, ref: str) -> set[str]:
+    """Through the runtime API: the first member's weight to 7 (8 if it is 7), the second
+    member in drain (in maintenance if it is drained already).  The first member must be
+    enabled, so that its weight is all that changes of it."""
+    running = client.get(ref).running
+    assert running is not None, "haproxy answers"
+    assert len(running.members) >= 2, running
+    first, second = running.members[:2]
+    assert first.admin_state == AdminState.ENABLED, "the first member's new weight is all that changes"
+    state = "maint" if second.admin_state == AdminState.DRAIN else "drain"
+    runtime_command(client, f"set server be-{ref}/m0 weight {8 if first.weight == 7 else 7}")
+    runtime_command(client, f"set server be-{ref}/m1 state {state}")
+    return {f"member {_member_key(first)} weight", f"member {_member_key(second)} admin_state"}
+
+
 def reloads(client: HAProxyLBaaS) -> tuple[int, tuple[str, ...]]:
     """How many times the client's HAProxy master reloaded, and its workers' pids, from
     ``show proc`` on the master CLI: both stay the same while no reload happens."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as cli:
-        cli.settimeout(10)
-        cli.connect(str(client.config_path.parent / "master.sock"))
-        cli.sendall(b"show proc\n")
-        cli.shutdown(socket.SHUT_WR)
-        answer = b"".join(iter(lambda: cli.recv(65536), b"")).decode()
+    answer = _cli(client.config_path.parent / "master.sock", "show proc")
     rows = [line.split() for line in answer.splitlines() if not line.startswith("#")]
     (master,) = [row for row in rows if len(row) > 2 and row[1] == "master"]
     return int(master[2]), tuple(row[0] for row in rows if len(row) > 2 and row[1] == "worker")
@@ -110,4 +139,5 @@ def haproxy_lbaas(haproxy_client) -> Harness:
         members=[MemberSpec("127.0.0.1", free_port()) for _ in range(3)],
         settle=lambda: None,  # HAProxy applies a change before it answers
         listener_port=free_port(),
+        tamper=lambda ref: tamper(haproxy_client, ref),
     )

@@ -21,6 +21,11 @@ class Harness:
     settle: Callable[[], None]
     """Wait (or move the clock) until the provider has finished what it was asked."""
     listener_port: int = 80
+    tamper: Callable[[str], set[str]] | None = None
+    """Change the load balancer ``ref`` behind the adapter's back, as someone with access
+    to the provider itself would (its console, its runtime API), and return the fields
+    that now differ from what was applied (``spec_changes`` names: ``algorithm``,
+    ``member 10.0.0.1:8080 weight``, ...)."""
 
     def spec(
         self,

@@ -4,7 +4,7 @@ from uuid import uuid4
 
 import pytest
 
-from loadbalancers.application.lbaas import ProviderLoadBalancer
+from loadbalancers.application.lbaas import ProviderLoadBalancer, spec_changes
 from loadbalancers.domain.errors import ProviderRejected, ProviderResourceNotFound
 from loadbalancers.domain.model import OperatingStatus, ProvisioningStatus
 from loadbalancers.domain.monitors import HealthMonitor, MonitorType
@@ -266,3 +266,83 @@ def _answer(state: ProviderLoadBalancer, *, with_health: bool) -> dict[str, obje
     if with_health:
         answer["operating_status"] = state.operating_status
     return answer
+
+
+# -- issue 12: what runs, plans and drift -------------------------------------------------------
+
+
+def _rich_spec(lbaas: Harness, *indexes: int, algorithm: str = "ROUND_ROBIN", monitor=MONITOR):
+    """A spec with every setting the provider can carry: weights where it has them, a
+    drained member, a monitor."""
+    weights = {} if lbaas.client.name in REFUSE_WEIGHTS else {indexes[0]: 3}
+    return lbaas.spec(
+        "shop", *indexes, algorithm=algorithm, weights=weights, drain=indexes[-1:], health_monitor=monitor
+    )
+
+
+def _drift(lbaas: Harness, ref: str, spec) -> list[str]:
+    running = lbaas.client.get(ref).running
+    assert running is not None, "an adapter reports what it runs"
+    return [change.field for change in spec_changes(lbaas.client.as_running(spec), running)]
+
+
+def test_what_runs_is_what_was_applied(lbaas):
+    first = _rich_spec(lbaas, 0, 1)
+    ref = lbaas.client.create(first, client_token=str(uuid4())).ref
+    lbaas.settle()
+    assert _drift(lbaas, ref, first) == []
+
+    second = _rich_spec(lbaas, 1, 2, algorithm="LEAST_CONNECTIONS", monitor=None)
+    lbaas.client.update(ref, second)
+    lbaas.settle()
+    assert _drift(lbaas, ref, second) == []
+    assert _drift(lbaas, ref, first) != [], "the comparison sees a different spec"
+
+
+def test_a_plan_writes_nothing(lbaas):
+    spec = _rich_spec(lbaas, 0, 1)
+    planned = lbaas.client.plan(None, spec)
+    assert planned.operations, "a create has something to do"
+    lbaas.settle()
+    assert lbaas.client.get_list() == []
+
+    ref = lbaas.client.create(spec, client_token=str(uuid4())).ref
+    lbaas.settle()
+    before = _answer(lbaas.client.get(ref), with_health=False)
+    changed = _rich_spec(lbaas, 1, 2, algorithm="LEAST_CONNECTIONS", monitor=CHANGED_MONITOR)
+    assert lbaas.client.plan(ref, changed).operations, "a change has something to do"
+    lbaas.settle()
+
+    assert _answer(lbaas.client.get(ref), with_health=False) == before
+    assert _drift(lbaas, ref, spec) == []
+
+
+def test_a_plan_then_an_apply_gives_the_planned_state(lbaas):
+    spec = _rich_spec(lbaas, 0, 1)
+    ref = lbaas.client.create(spec, client_token=str(uuid4())).ref
+    lbaas.settle()
+    assert lbaas.client.plan(ref, spec).operations == (), "the spec in force plans nothing"
+
+    changed = _rich_spec(lbaas, 1, 2, algorithm="LEAST_CONNECTIONS", monitor=CHANGED_MONITOR)
+    assert lbaas.client.plan(ref, changed).operations
+    lbaas.client.update(ref, changed)
+    lbaas.settle()
+
+    assert _drift(lbaas, ref, changed) == []
+    assert lbaas.client.plan(ref, changed).operations == (), "once applied, nothing is left to do"
+
+
+def test_drift_made_at_the_provider_is_seen_and_an_update_repairs_it(lbaas):
+    spec = _rich_spec(lbaas, 0, 1, 2)
+    ref = lbaas.client.create(spec, client_token=str(uuid4())).ref
+    lbaas.settle()
+    assert lbaas.tamper is not None, "every adapter's harness can change a load balancer out of band"
+
+    changed = lbaas.tamper(ref)
+
+    assert changed
+    assert set(_drift(lbaas, ref, spec)) == changed
+    assert lbaas.client.plan(ref, spec).operations, "the repair has something to do"
+    lbaas.client.update(ref, spec)
+    lbaas.settle()
+    assert _drift(lbaas, ref, spec) == []

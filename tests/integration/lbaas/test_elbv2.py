@@ -11,7 +11,10 @@ them."""
 
 from __future__ import annotations
 
+import copy
+import json
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -32,8 +35,18 @@ from botocore.exceptions import (
 )
 from botocore.stub import Stubber
 
-from loadbalancers.adapters.lbaas.elbv2 import MANAGED_TAG, MONITOR_TAG, TOKEN_TAG, USER_KEYS_TAG_PREFIX, Elbv2LBaaS
-from loadbalancers.application.lbaas import LoadBalancerSpec, MemberSpec
+from loadbalancers.adapters.lbaas.elbv2 import (
+    LB_ARN_PLACEHOLDER,
+    MANAGED_TAG,
+    MONITOR_TAG,
+    NAME_PLACEHOLDER,
+    TG_ARN_PLACEHOLDER,
+    TOKEN_PLACEHOLDER,
+    TOKEN_TAG,
+    USER_KEYS_TAG_PREFIX,
+    Elbv2LBaaS,
+)
+from loadbalancers.application.lbaas import LoadBalancerSpec, MemberSpec, ProviderPlan, spec_changes
 from loadbalancers.domain.errors import (
     ProviderError,
     ProviderRejected,
@@ -50,6 +63,7 @@ from tests.integration.lbaas.elbv2_fixtures import (  # noqa: F401
     clean_up,
     elbv2_aws,
     free_port,
+    tamper,
 )
 
 MEMBERS = [MemberSpec("10.20.1.10", 8080), MemberSpec("10.20.2.11", 8081), MemberSpec("10.20.1.12", 9000)]
@@ -434,11 +448,14 @@ def stubbed(
     listeners: bool = True,
     tags: dict[str, str] | None = None,
     target_group: dict[str, Any] | None = None,
+    attributes: dict[str, str] | None = None,
 ) -> Elbv2LBaaS:
     """An adapter whose get() is answered by botocore's Stubber: the targets are
     10.20.1.<i>:80 in the order of ``health`` (each its state, or its whole
     TargetHealth); ``tags`` are the load balancer's besides
-    the portal's marks, ``target_group`` more of the target group's fields."""
+    the portal's marks, ``target_group`` more of the target group's fields and
+    ``attributes`` its attributes (those of ROUND_ROBIN by default)."""
+    attributes = attributes or {"load_balancing.algorithm.type": "round_robin", "stickiness.enabled": "false"}
     client = stub_client()
     stub = Stubber(client)
     stub.add_response(
@@ -492,8 +509,18 @@ def stubbed(
         },
     )
     if state["Code"] in ("active", "active_impaired"):
-        found = [{"ListenerArn": ARN.replace(":loadbalancer/", ":listener/") + "/1", "Port": 80}] if listeners else []
-        stub.add_response("describe_listeners", {"Listeners": found})
+        listener = {
+            "ListenerArn": ARN.replace(":loadbalancer/", ":listener/") + "/1",
+            "Port": 80,
+            "Protocol": "HTTP",
+            "DefaultActions": [{"Type": "forward", "TargetGroupArn": TG_ARN}],
+        }
+        stub.add_response("describe_listeners", {"Listeners": [listener] if listeners else []})
+        if listeners:  # complete: what it runs is read back
+            stub.add_response(
+                "describe_target_group_attributes",
+                {"Attributes": [{"Key": key, "Value": value} for key, value in attributes.items()]},
+            )
     stub.activate()
     return Elbv2LBaaS(region=REGION, vpc_id="vpc-1", subnet_ids=["subnet-1"], client=client)
 
@@ -636,6 +663,7 @@ WRITES = (
     "remove_tags",
     "create_listener",
     "modify_listener",
+    "modify_target_group_attributes",
 )
 
 
@@ -1168,6 +1196,307 @@ def test_tags_that_would_not_fit_next_to_others_are_refused_before_anything_is_c
     assert len(tags_of(raw, ref)) == 49
 
 
+# -- what runs, plans and drift ---------------------------------------------------------------------
+
+# botocore names ELBv2's events after its service id, "Elastic Load Balancing v2".
+CLIENT_PARAMS = "provide-client-params.elastic-load-balancing-v2.*"
+
+
+class Sent:
+    """Every call a real boto3 client makes, as its operation name and its parameters as
+    given to the client, noted through botocore's event system (the adapter's own
+    client, unwrapped)."""
+
+    def __init__(self, client: Any):
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        client.meta.events.register(CLIENT_PARAMS, self._note)
+
+    def _note(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        self.calls.append((model.name, copy.deepcopy(params)))
+
+    @property
+    def writes(self) -> list[tuple[str, dict[str, Any]]]:
+        return [(name, params) for name, params in self.calls if not name.startswith("Describe")]
+
+
+@pytest.fixture
+def sent(aws) -> Iterator[tuple[Elbv2LBaaS, Sent]]:
+    adapter = aws.adapter()
+    yield adapter, Sent(adapter.client)
+    clean_up(adapter)
+
+
+def planned_calls(plan: ProviderPlan, filled: dict[str, str] | None = None) -> list[tuple[str, dict[str, Any]]]:
+    """The plan's operations as calls, its placeholders replaced by ``filled``."""
+
+    def fill(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: fill(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [fill(item) for item in value]
+        return (filled or {}).get(value, value) if isinstance(value, str) else value
+
+    return [(operation.name, fill(dict(operation.params))) for operation in plan.operations]
+
+
+def drift(adapter: Elbv2LBaaS, ref: str, wanted: LoadBalancerSpec) -> list[str]:
+    running = adapter.get(ref).running
+    assert running is not None
+    return [change.field for change in spec_changes(adapter.as_running(wanted), running)]
+
+
+def test_a_plan_then_an_update_makes_exactly_the_planned_calls(sent, raw):
+    adapter, client = sent
+    ref = adapter.create(spec(MEMBERS[0], MEMBERS[1], tags=("env=prod", "web")), client_token=str(uuid4())).ref
+    changed = spec(
+        drained(MEMBERS[0]),
+        MEMBERS[1],
+        MEMBERS[2],
+        algorithm="LEAST_CONNECTIONS",
+        monitor=MONITOR,
+        tags=("env=staging", "web"),
+    )
+    client.calls.clear()
+
+    planned = adapter.plan(ref, changed)
+
+    assert client.writes == [], "a plan writes nothing"
+    assert {name for name, _ in client.calls} <= {
+        "DescribeLoadBalancers",
+        "DescribeTags",
+        "DescribeTargetGroups",
+        "DescribeTargetGroupAttributes",
+        "DescribeTargetHealth",
+        "DescribeListeners",
+    }
+    assert [operation.name for operation in planned.operations] == [
+        "ModifyTargetGroup",
+        "ModifyTargetGroupAttributes",
+        "RegisterTargets",
+        "DeregisterTargets",
+        "AddTags",
+    ]
+    client.calls.clear()
+
+    adapter.update(ref, changed)
+
+    assert client.writes == planned_calls(planned)
+    assert drift(adapter, ref, changed) == []
+    assert adapter.plan(ref, changed).operations == ()
+
+
+def test_a_plan_of_a_create_is_the_create_s_calls_with_placeholders_for_what_aws_names(sent, raw):
+    adapter, client = sent
+    wanted = spec(MEMBERS[0], drained(MEMBERS[1]), protocol="TCP", algorithm="SOURCE_IP", tags=("team=shop",))
+
+    planned = adapter.plan(None, wanted)
+
+    assert client.calls == [], "without a load balancer there is nothing to read"
+    assert all(json.loads(json.dumps(params)) == params for _, params in planned_calls(planned)), "plain JSON"
+    assert [operation.name for operation in planned.operations] == [
+        "CreateLoadBalancer",
+        "CreateTargetGroup",
+        "ModifyTargetGroupAttributes",
+        "RegisterTargets",
+        "CreateListener",
+    ]
+    token = str(uuid4())
+
+    ref = adapter.create(wanted, client_token=token).ref
+
+    group_arn = group_of(raw, ref)["TargetGroupArn"]
+    filled = {
+        NAME_PLACEHOLDER: adapter.resource_name(token),
+        TOKEN_PLACEHOLDER: token,
+        LB_ARN_PLACEHOLDER: ref,
+        TG_ARN_PLACEHOLDER: group_arn,
+    }
+    assert client.writes == planned_calls(planned, filled)
+    assert adapter.plan(ref, wanted).operations == (), "a create leaves nothing to do"
+    assert drift(adapter, ref, wanted) == []
+
+
+def test_a_repair_plans_what_was_changed_out_of_band_and_makes_exactly_that(aws, sent, raw):
+    adapter, client = sent
+    wanted = spec(*MEMBERS, monitor=MONITOR)
+    ref = adapter.create(wanted, client_token=str(uuid4())).ref
+    changed = tamper(aws, ref)
+    [listener] = raw.describe_listeners(LoadBalancerArn=ref)["Listeners"]
+    raw.modify_listener(ListenerArn=listener["ListenerArn"], Port=8000)  # moved in the console
+    group_arn = group_of(raw, ref)["TargetGroupArn"]
+
+    assert set(drift(adapter, ref, wanted)) == changed | {"listener_port"}
+    client.calls.clear()
+    planned = adapter.plan(ref, wanted)
+    assert planned_calls(planned) == [
+        ("ModifyTargetGroup", {"TargetGroupArn": group_arn, **params_of(MONITOR)}),
+        (
+            "ModifyTargetGroupAttributes",
+            {
+                "TargetGroupArn": group_arn,
+                "Attributes": [
+                    {"Key": "load_balancing.algorithm.type", "Value": "round_robin"},
+                    {"Key": "stickiness.enabled", "Value": "false"},
+                ],
+            },
+        ),
+        ("RegisterTargets", {"TargetGroupArn": group_arn, "Targets": [{"Id": "10.20.1.10", "Port": 8080}]}),
+        (
+            "ModifyListener",
+            {
+                "ListenerArn": listener["ListenerArn"],
+                "Protocol": "HTTP",
+                "Port": 80,
+                "DefaultActions": [{"Type": "forward", "TargetGroupArn": group_arn}],
+            },
+        ),
+    ]
+    client.calls.clear()
+
+    adapter.update(ref, wanted)
+
+    assert client.writes == planned_calls(planned)
+    assert drift(adapter, ref, wanted) == []
+    assert [(lst["Port"], lst["ListenerArn"]) for lst in raw.describe_listeners(LoadBalancerArn=ref)["Listeners"]] == [
+        (80, listener["ListenerArn"])
+    ]
+
+
+def params_of(monitor: HealthMonitor) -> dict[str, Any]:
+    return {
+        "HealthCheckProtocol": monitor.type.value,
+        "HealthCheckPort": "traffic-port",
+        "HealthCheckIntervalSeconds": monitor.interval,
+        "HealthCheckTimeoutSeconds": monitor.timeout,
+        "HealthyThresholdCount": monitor.retries_up,
+        "UnhealthyThresholdCount": monitor.retries_down,
+        "HealthCheckPath": monitor.http_path,
+        "Matcher": {"HttpCode": monitor.expected_codes},
+    }
+
+
+def test_what_runs_is_read_back_from_the_listener_the_attributes_the_targets_and_the_check(elbv2):
+    wanted = spec(MEMBERS[0], drained(replace(MEMBERS[1], weight=5)), protocol="TCP", port=5432, algorithm="SOURCE_IP")
+    ref = elbv2.create(wanted, client_token=str(uuid4())).ref
+
+    running = elbv2.get(ref).running
+
+    assert running is not None
+    assert (running.listener_protocol, running.listener_port, running.algorithm) == ("TCP", 5432, "SOURCE_IP")
+    assert running.members == (MEMBERS[0], drained(MEMBERS[1]))  # weight 1: ELBv2 has none
+    assert running.health_monitor == HealthMonitor(
+        MonitorType.TCP, interval=30, timeout=10, retries_up=5, retries_down=2
+    )
+    assert running == elbv2.as_running(wanted)
+
+
+def test_without_a_monitor_as_running_is_the_default_check_and_every_weight_is_1(aws):
+    adapter = aws.adapter(health_check_path="/up")
+    wanted = spec(MEMBERS[0], drained(replace(MEMBERS[1], weight=0)))
+
+    as_running = adapter.as_running(wanted)
+
+    assert as_running.health_monitor == HealthMonitor(
+        MonitorType.HTTP,
+        interval=30,
+        timeout=5,
+        retries_up=5,
+        retries_down=2,
+        http_path="/up",
+        expected_codes="200-399",
+    )
+    assert [m.weight for m in as_running.members] == [1, 1]
+    tcp = HealthMonitor(MonitorType.TCP, interval=10, timeout=5, http_path="/ignored", expected_codes="204")
+    assert adapter.as_running(spec(MEMBERS[0], protocol="TCP", monitor=tcp)).health_monitor == HealthMonitor(
+        MonitorType.TCP, interval=10, timeout=5
+    )
+
+
+def test_attributes_that_are_no_algorithm_of_the_portal_s_show_as_themselves(elbv2, raw):
+    wanted = spec(MEMBERS[0])
+    ref = elbv2.create(wanted, client_token=str(uuid4())).ref
+    group_arn = group_of(raw, ref)["TargetGroupArn"]
+    raw.modify_target_group_attributes(
+        TargetGroupArn=group_arn,
+        Attributes=[{"Key": "stickiness.enabled", "Value": "true"}, {"Key": "stickiness.type", "Value": "lb_cookie"}],
+    )
+
+    running = elbv2.get(ref).running
+
+    assert running is not None
+    assert running.algorithm == (
+        "elbv2: load_balancing.algorithm.type=round_robin, stickiness.enabled=true, stickiness.type=lb_cookie"
+    )
+    assert drift(elbv2, ref, wanted) == ["algorithm"]
+    assert [operation.name for operation in elbv2.plan(ref, wanted).operations] == ["ModifyTargetGroupAttributes"]
+    elbv2.update(ref, wanted)
+    assert drift(elbv2, ref, wanted) == []
+
+
+def test_a_member_aws_drains_runs_in_drain_a_removed_one_does_not_run(aws_like):
+    ref = aws_like.create(spec(*MEMBERS), client_token=str(uuid4())).ref
+
+    aws_like.update(ref, spec(MEMBERS[0], drained(MEMBERS[1])))  # MEMBERS[2] removed, AWS drains both
+
+    running = aws_like.get(ref).running
+    assert running is not None
+    assert running.members == (MEMBERS[0], drained(MEMBERS[1]))
+
+
+def test_the_list_reads_what_runs_with_three_calls_a_load_balancer(elbv2):
+    specs = [spec(MEMBERS[0]), spec(MEMBERS[1], algorithm="LEAST_CONNECTIONS", monitor=MONITOR)]
+    for wanted in specs:
+        elbv2.create(wanted, client_token=str(uuid4()))
+    elbv2.get_list()  # moto activates a load balancer the first time it is described
+    elbv2.client.calls.clear()
+
+    found = elbv2.get_list()
+
+    assert [lb.running for lb in found] == [elbv2.as_running(wanted) for wanted in specs]
+    assert Counter(name for name, _ in elbv2.client.calls) == {
+        "describe_load_balancers": 1,
+        "describe_tags": 1,
+        "describe_target_groups": 1,
+        "describe_target_health": 2,
+        "describe_listeners": 2,
+        "describe_target_group_attributes": 2,
+    }
+
+
+def test_only_a_complete_active_load_balancer_reports_what_it_runs(elbv2, raw):
+    created = elbv2.create(spec(MEMBERS[0]), client_token=str(uuid4()))
+    assert created.provisioning_status is ProvisioningStatus.PENDING_CREATE
+    assert created.running is None
+    [listener] = raw.describe_listeners(LoadBalancerArn=created.ref)["Listeners"]
+    raw.delete_listener(ListenerArn=listener["ListenerArn"])
+
+    assert elbv2.get(created.ref).running is None
+    assert [operation.name for operation in elbv2.plan(created.ref, spec(MEMBERS[0])).operations] == ["CreateListener"]
+
+
+class Racing(Recording):
+    """A client on which another create with the same client token makes the target
+    group just before this one asks for it."""
+
+    def create_target_group(self, **params: Any) -> Any:
+        self.calls.append(("create_target_group", params))
+        self._client.create_target_group(**params)  # the other call's
+        return self._client.create_target_group(**params)
+
+
+def test_a_create_that_finds_its_target_group_made_meanwhile_reads_again_and_completes(aws, raw):
+    adapter = aws.adapter(client=Racing(aws.client("elbv2")))
+    try:
+        created = adapter.create(spec(*MEMBERS[:2]), client_token=str(uuid4()))
+
+        assert len(adapter.client.named("create_target_group")) == 1
+        group_arn = group_of(raw, created.ref)["TargetGroupArn"]
+        assert targets_of(raw, group_arn) == {("10.20.1.10", 8080), ("10.20.2.11", 8081)}
+        assert adapter.plan(created.ref, spec(*MEMBERS[:2])).operations == ()
+    finally:
+        clean_up(adapter)
+
+
 # -- errors ----------------------------------------------------------------------------------------
 
 
@@ -1228,6 +1557,7 @@ OPERATIONS = {
     "update": lambda c: c.update(ARN, spec(MEMBERS[0])),
     "delete": lambda c: c.delete(ARN),
     "get_list": lambda c: c.get_list(),
+    "plan": lambda c: c.plan(ARN, spec(MEMBERS[0])),
 }
 
 
@@ -1295,6 +1625,10 @@ def test_refusals_are_what_create_would_refuse_without_asking_aws(refused, fragm
         adapter.create(refused, client_token=str(uuid4()))
     assert found == [caught.value.message]
     assert fragment in found[0]
+    for ref in (None, ARN):
+        with pytest.raises(ProviderRejected) as planned:
+            adapter.plan(ref, refused)
+        assert [planned.value.message] == found
 
 
 def test_a_spec_elbv2_can_honour_has_no_refusals():

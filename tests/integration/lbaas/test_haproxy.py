@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import socket
@@ -13,14 +14,25 @@ from uuid import uuid4
 
 import pytest
 
-from loadbalancers.adapters.lbaas.haproxy import HAProxyLBaaS, legacy_monitor, status_regex
-from loadbalancers.application.lbaas import LoadBalancerSpec, MemberSpec
+from loadbalancers.adapters.lbaas.haproxy import (
+    MAINT,
+    NEW_REF,
+    RELOAD,
+    RUNTIME,
+    START,
+    WRITE,
+    HAProxyLBaaS,
+    codes_text,
+    legacy_monitor,
+    status_regex,
+)
+from loadbalancers.application.lbaas import LoadBalancerSpec, MemberSpec, ProviderPlan, spec_changes
 from loadbalancers.domain.errors import ProviderRejected
 from loadbalancers.domain.members import AdminState
 from loadbalancers.domain.model import OperatingStatus
 from loadbalancers.domain.monitors import HealthMonitor, MonitorType
 from tests.conftest import wait_until
-from tests.integration.lbaas.haproxy_fixtures import Backend, free_port, reloads
+from tests.integration.lbaas.haproxy_fixtures import Backend, free_port, reloads, runtime_command
 
 # Quick checks for the tests: every 2 s, one check in a row to go up or down.
 QUICK_HTTP = HealthMonitor(
@@ -327,8 +339,10 @@ def test_a_weight_haproxy_will_not_change_at_runtime_is_applied_by_a_reload(hapr
     ref, vip = created.ref, created.vip_address
     assert answers(vip, port, 5) == Counter(two=5)
     before = reloads(haproxy_client)
+    swapped = spec(member(one), member(two, drain=True), port=port, algorithm="SOURCE_IP")
+    assert steps(haproxy_client.plan(ref, swapped)) == [WRITE, RELOAD]
 
-    haproxy_client.update(ref, spec(member(one), member(two, drain=True), port=port, algorithm="SOURCE_IP"))
+    haproxy_client.update(ref, swapped)
 
     assert reloads(haproxy_client)[0] == before[0] + 1
     wait_until(lambda: answers(vip, port, 5) == Counter(one=5), timeout=PATIENCE)
@@ -454,3 +468,218 @@ def test_a_load_balancer_stored_before_monitors_existed_keeps_the_checks_it_had(
     old_backend = installed.split(f"\nbackend be-{created.ref}\n")[1].split("\nfrontend ")[0]
     assert "option httpchk GET /" in old_backend
     assert "default-server check inter 2s rise 1 fall 2" in old_backend
+
+
+# -- what runs, plans and repairs ---------------------------------------------------------
+
+
+def steps(plan: ProviderPlan) -> list[str]:
+    return [step.name for step in plan.operations]
+
+
+def patched(text: str, diff: str) -> str:
+    """``text`` with a unified diff applied: each hunk's context and "-" lines must be
+    there, its context and "+" lines take their place."""
+    old, new, position = text.splitlines(keepends=True), [], 0
+    lines = diff.splitlines(keepends=True)
+    for i, line in enumerate(lines):
+        if hunk := re.match(r"@@ -(\d+)(?:,(\d+))? ", line):
+            start = int(hunk[1]) if hunk[2] == "0" else int(hunk[1]) - 1  # an empty range names the line before
+            new += old[position:start]
+            position = start
+            for body in itertools.takewhile(lambda body: not body.startswith("@@"), lines[i + 1 :]):
+                if body[0] in " -":
+                    assert old[position] == body[1:], (old[position], body)
+                    position += 1
+                if body[0] in " +":
+                    new.append(body[1:])
+    return "".join(new + old[position:])
+
+
+def test_the_planned_configuration_is_the_one_an_update_installs(haproxy_client):
+    one, two, three = member(free_port(), 3), member(free_port()), member(free_port(), drain=True)
+    port = free_port()
+    ref = haproxy_client.create(spec(one, two, port=port), client_token="t").ref
+    installed = haproxy_client.config_path.read_text()
+    changed = spec(two, three, port=port, algorithm="LEAST_CONNECTIONS", monitor=QUICK_HTTP)
+
+    plan = haproxy_client.plan(ref, changed)
+
+    assert steps(plan) == [WRITE, RELOAD]
+    assert plan.operations[0].params == {"path": str(haproxy_client.config_path)}
+    assert f"-    server m0 127.0.0.1:{one.port} weight 3\n" in plan.diff
+    assert "+    balance leastconn\n" in plan.diff
+    haproxy_client.update(ref, changed)
+    assert haproxy_client.config_path.read_text() == patched(installed, plan.diff)
+    assert haproxy_client.plan(ref, changed) == ProviderPlan()
+
+
+def test_a_weight_change_is_planned_as_runtime_commands_and_installed_as_planned(haproxy_client):
+    one, two = member(free_port()), member(free_port())
+    port = free_port()
+    ref = haproxy_client.create(spec(one, two, port=port), client_token="t").ref
+    installed = haproxy_client.config_path.read_text()
+    weighted = spec(member(one.port, 4), member(two.port, drain=True), port=port)
+    before = reloads(haproxy_client)
+
+    plan = haproxy_client.plan(ref, weighted)
+
+    assert [(step.name, dict(step.params)) for step in plan.operations] == [
+        (WRITE, {"path": str(haproxy_client.config_path)}),
+        (RUNTIME, {"command": f"set server be-{ref}/m0 weight 4"}),
+        (RUNTIME, {"command": f"set server be-{ref}/m1 weight 0"}),
+    ]
+    haproxy_client.update(ref, weighted)
+    assert reloads(haproxy_client) == before
+    assert haproxy_client.config_path.read_text() == patched(installed, plan.diff)
+    running = haproxy_client.get(ref).running
+    assert running is not None
+    assert spec_changes(haproxy_client.as_running(weighted), running) == []
+
+
+def test_a_plan_writes_nothing_and_reloads_nothing(haproxy_client):
+    port = free_port()
+    ref = haproxy_client.create(spec(member(free_port()), member(free_port()), port=port), client_token="t").ref
+    folder = haproxy_client.config_path.parent
+    files = {path.name: (path.read_bytes(), path.stat().st_mtime_ns) for path in folder.glob("haproxy.cfg*")}
+    before, answer = reloads(haproxy_client), haproxy_client.get(ref)
+
+    changed = haproxy_client.plan(ref, spec(member(free_port()), port=port, monitor=QUICK_TCP))
+    weights = haproxy_client.plan(ref, spec(member(answer.members[0].port, 9), *answer.running.members[1:], port=port))
+    another = haproxy_client.plan(None, spec(member(free_port()), port=free_port()))
+
+    assert (steps(changed), steps(weights)[1:], steps(another)) == ([WRITE, RELOAD], [RUNTIME], [WRITE, RELOAD])
+    assert {path.name: (path.read_bytes(), path.stat().st_mtime_ns) for path in folder.glob("haproxy.cfg*")} == files
+    assert reloads(haproxy_client) == before
+    assert haproxy_client.get(ref) == answer
+    assert [lb.ref for lb in haproxy_client.get_list()] == [ref]
+
+
+def test_a_create_plans_the_new_sections_and_a_start(haproxy_client):
+    one = member(free_port())
+    port = free_port()
+    first = spec(one, port=port)
+
+    plan = haproxy_client.plan(None, first)  # nothing runs yet
+
+    assert steps(plan) == [WRITE, START]
+    assert plan.diff.startswith(f"--- /dev/null\n+++ {haproxy_client.config_path} (planned)\n")
+    assert f"+frontend fe-{NEW_REF}\n" in plan.diff
+    assert f"+    server m0 127.0.0.1:{one.port} weight 1\n" in plan.diff
+    assert not haproxy_client.config_path.exists()
+    created = haproxy_client.create(first, client_token="t")
+    assert haproxy_client.config_path.read_text() == patched("", plan.diff).replace(NEW_REF, created.ref)
+
+
+def test_an_out_of_band_change_is_seen_and_repaired_at_runtime_without_a_reload(haproxy_client):
+    one, two = Backend("one"), Backend("two")
+    port = free_port()
+    applied = spec(member(one), member(two), port=port)
+    created = haproxy_client.create(applied, client_token="t")
+    ref, vip = created.ref, created.vip_address
+    installed, before = haproxy_client.config_path.read_bytes(), reloads(haproxy_client)
+
+    runtime_command(haproxy_client, f"set server be-{ref}/m0 weight 3")
+    assert answers(vip, port, 40)["one"] in range(28, 33)  # HAProxy runs it: 30 of 40 (2 either way)
+    runtime_command(haproxy_client, f"set server be-{ref}/m1 state maint")
+
+    running = haproxy_client.get(ref).running
+    assert running is not None
+    assert {(c.field, c.before, c.after) for c in spec_changes(applied, running)} == {
+        (f"member 127.0.0.1:{one.port} weight", 1, 3),
+        (f"member 127.0.0.1:{two.port} admin_state", "enabled", MAINT),
+    }
+    assert health(haproxy_client, ref)[two.port][0] is OperatingStatus.OFFLINE
+    plan = haproxy_client.plan(ref, applied)
+    assert plan.diff == ""  # the file never changed
+    assert [dict(step.params) for step in plan.operations] == [
+        {"command": f"set server be-{ref}/m0 weight 1"},
+        {"command": f"set server be-{ref}/m1 state ready"},
+    ]
+
+    haproxy_client.update(ref, applied)
+
+    assert reloads(haproxy_client) == before
+    assert haproxy_client.config_path.read_bytes() == installed
+    assert spec_changes(applied, haproxy_client.get(ref).running) == []
+    assert haproxy_client.plan(ref, applied) == ProviderPlan()
+    assert answers(vip, port, 10) == Counter(one=5, two=5)
+    one.stop()
+    two.stop()
+
+
+def test_a_member_drained_on_the_admin_socket_reads_draining_and_drifted(haproxy_client):
+    one, two = member(free_port()), member(free_port(), 5)
+    applied = spec(one, two, port=free_port())
+    ref = haproxy_client.create(applied, client_token="t").ref
+
+    runtime_command(haproxy_client, f"set server be-{ref}/m1 state drain")
+
+    assert health(haproxy_client, ref)[two.port] == (OperatingStatus.DRAINING, None)
+    running = haproxy_client.get(ref).running
+    assert running is not None
+    assert running.members[1] == MemberSpec("127.0.0.1", two.port, 5, AdminState.DRAIN)
+    assert [c.field for c in spec_changes(applied, running)] == [f"member 127.0.0.1:{two.port} admin_state"]
+
+
+def test_a_weight_a_static_map_refuses_at_runtime_is_applied_by_a_reload(haproxy_client):
+    """``balance source`` takes only 0 or the starting weight at runtime: a member set to 0
+    out of band goes back to its 2 through the runtime API, but a new weight of 3 in the
+    file is neither, so that change plans a reload."""
+    one, two = member(free_port(), 2), member(free_port())
+    applied = spec(one, two, port=free_port(), algorithm="SOURCE_IP")
+    ref = haproxy_client.create(applied, client_token="t").ref
+    runtime_command(haproxy_client, f"set server be-{ref}/m0 weight 0")
+    before = reloads(haproxy_client)
+
+    assert steps(haproxy_client.plan(ref, applied)) == [RUNTIME]
+    haproxy_client.update(ref, applied)
+    assert reloads(haproxy_client) == before
+    assert spec_changes(applied, haproxy_client.get(ref).running) == []
+
+    heavier = spec(member(one.port, 3), two, port=applied.listener_port, algorithm="SOURCE_IP")
+    assert steps(haproxy_client.plan(ref, heavier)) == [WRITE, RELOAD]
+    haproxy_client.update(ref, heavier)
+    assert reloads(haproxy_client)[0] == before[0] + 1
+    assert spec_changes(heavier, haproxy_client.get(ref).running) == []
+
+
+def test_what_runs_is_read_back_from_the_configuration_in_force(haproxy_client):
+    timings = {"interval": 7, "timeout": 3, "retries_up": 2, "retries_down": 4}
+    monitor = HealthMonitor(MonitorType.HTTP, **timings, http_path="/h?x=1", expected_codes="200,201,202,404")
+    drained = member(free_port(), 6, drain=True)
+    applied = spec(
+        member(free_port(), 2), drained, port=free_port(), protocol="TCP", algorithm="SOURCE_IP", monitor=monitor
+    )
+    ref = haproxy_client.create(applied, client_token="t").ref
+
+    running = haproxy_client.get(ref).running
+
+    assert running is not None
+    assert (running.listener_protocol, running.listener_port) == ("TCP", applied.listener_port)
+    assert running.algorithm == "SOURCE_IP"
+    assert running.health_monitor == HealthMonitor(
+        MonitorType.HTTP, **timings, http_path="/h?x=1", expected_codes="200-202,404"
+    )
+    assert running.members[1] == MemberSpec("127.0.0.1", drained.port, 0, AdminState.DRAIN)  # HAProxy keeps no weight
+    assert running == haproxy_client.as_running(applied)
+    assert haproxy_client.get(ref).health_monitor == monitor  # what was asked, as before
+
+
+def test_nothing_is_said_to_run_while_haproxy_is_stopped_and_a_change_plans_a_start(haproxy_client):
+    ref = haproxy_client.create(spec(member(free_port()), port=free_port()), client_token="t").ref
+    haproxy_client.stop()
+    wait_until(lambda: haproxy_client.get(ref).running is None, timeout=PATIENCE)
+    moved = spec(member(free_port()), port=free_port())
+
+    assert steps(haproxy_client.plan(ref, moved)) == [WRITE, START]
+    haproxy_client.update(ref, moved)  # started again
+    assert spec_changes(moved, haproxy_client.get(ref).running) == []
+
+
+@pytest.mark.parametrize(
+    ("codes", "text"),
+    [([200], "200"), ([200, 201, 202, 404], "200-202,404"), ([200, 202, 204], "200,202,204"), ([], "")],
+)
+def test_codes_are_written_in_the_fewest_ranges(codes, text):
+    assert codes_text(codes) == text
