@@ -6,7 +6,6 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
-from rest_framework.views import APIView
 
 from accounts import bootstrap
 from accounts.api.serializers import (
@@ -27,6 +26,7 @@ from accounts.domain.tokens import ApiToken
 from accounts.filters import TeamFilters
 from accounts.signin import authenticate_or_refuse
 from portal.api.errors import ErrorSerializer
+from portal.api.idempotency import Idempotent
 from portal.api.inputs import BoundedJSONParser
 from portal.api.lists import list_query, page_response, page_serializer, query_parameters
 from portal.kernel.actors import Actor
@@ -61,7 +61,7 @@ def _team_output(request: Request, team: object) -> dict:
         summary="Rename a team (owners) or change its quotas (operations)",
     ),
 )
-class TeamViewSet(viewsets.GenericViewSet):
+class TeamViewSet(Idempotent, viewsets.GenericViewSet):
     """Teams: load balancers belong to one.  Viewers read, members also create, change
     and delete load balancers, owners also manage who is in the team."""
 
@@ -171,9 +171,11 @@ def _new_token_output(token: ApiToken, key: str) -> dict:
     ),
     destroy=extend_schema(responses={204: None, **ERRORS}, summary="Revoke an API token"),
 )
-class TokenViewSet(viewsets.GenericViewSet):
+class TokenViewSet(Idempotent, viewsets.GenericViewSet):
     """Your API tokens.  A key is shown once, when it is made; the portal keeps only its
     hash.  A token may expire, and may be read-only (``write: false``)."""
+
+    secret_once_handlers = ("create",)  # the new key: an Idempotency-Key is refused there
 
     http_method_names = ["get", "post", "delete", "head", "options"]
     lookup_value_regex = "[^/]+"
@@ -209,7 +211,7 @@ class SignInThrottled(exceptions.Throttled):
         self.wait = wait  # sent as the Retry-After header
 
 
-class TokenView(APIView):
+class TokenView(Idempotent):
     """A new API token for a username and password (JSON only, like the rest of the
     API, and throttled per client address so that passwords cannot be guessed at speed).
     Each call makes a new token; revoke the ones you no longer use (``/api/v1/tokens/``)."""
@@ -219,6 +221,7 @@ class TokenView(APIView):
     permission_classes = [permissions.AllowAny]
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "auth-token"
+    secret_once_handlers = ("post",)  # the new key: an Idempotency-Key is refused
 
     @extend_schema(
         summary="Get a new API token for a username and password",

@@ -186,6 +186,11 @@ CONTENT_SECURITY_POLICY_BY_PATH = {
 ALLOW_LOOPBACK_BACKENDS = env.flag("ALLOW_LOOPBACK_BACKENDS", False)
 REFUSED_BACKEND_NETWORKS = env.networks("REFUSED_BACKEND_NETWORKS", [])
 
+# A write request sent with an Idempotency-Key header is answered once; its answer is kept
+# this many seconds, and a repeat within them gets it again instead of running twice
+# (portal/idempotency.py).  The scheduler deletes expired answers every hour.
+IDEMPOTENCY_TTL = env.number("IDEMPOTENCY_TTL", 86400.0, minimum=60, maximum=30 * 86400)
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "Load balancer portal API",
     "DESCRIPTION": "Self-service load balancers: create, change and delete them; the portal provisions "
@@ -253,6 +258,7 @@ CELERY_BEAT_SCHEDULE = {
     "prune-audit-trail": {"task": "audit.prune", "schedule": 3600.0},
     "resend-stale-deliveries": {"task": "notifications.resend", "schedule": 300.0},
     "prune-delivery-log": {"task": "notifications.prune_log", "schedule": 3600.0},
+    "prune-idempotent-requests": {"task": "portal.prune_idempotency", "schedule": 3600.0},
     "worker-heartbeat": {
         "task": "portal.heartbeat",
         "schedule": HEARTBEAT_INTERVAL,
@@ -264,10 +270,16 @@ CELERY_BEAT_SCHEDULE = {
 # Every resource the portal makes at a provider carries this identity, and the reconciler
 # only ever touches resources that carry it.  Empty: generated once and kept in the database.
 PORTAL_INSTANCE_ID = env.identifier("PORTAL_INSTANCE_ID", "")
-# An orphan (a resource of this installation that no record owns) is deleted only once it
-# has been seen for RECONCILE_ORPHAN_GRACE seconds, and a pass deletes none when more than
-# RECONCILE_ORPHAN_MAX_DELETES are due (a restored database backup looks like that): an
-# operator then decides in the admin.
+# What the reconciler does when a provider runs a load balancer otherwise than its record
+# (drift: members, weights, drain, algorithm, listener, monitor changed at the provider) or
+# holds an orphan: "report" records and tells it (drift records, the audit trail, webhooks)
+# and changes nothing; "repair" also applies the record again through a normal update, and
+# deletes orphans once their grace period is over.
+DRIFT_POLICY = env.choice("DRIFT_POLICY", "report", ("report", "repair"))
+# Under DRIFT_POLICY=repair, an orphan (a resource of this installation that no record owns)
+# is deleted only once it has been seen for RECONCILE_ORPHAN_GRACE seconds, and a pass
+# deletes none when more than RECONCILE_ORPHAN_MAX_DELETES are due (a restored database
+# backup looks like that): an operator then decides in the admin.
 RECONCILE_ORPHAN_GRACE = env.number("RECONCILE_ORPHAN_GRACE", 3600.0, minimum=0.0, maximum=30 * 86400)
 RECONCILE_ORPHAN_MAX_DELETES = env.whole("RECONCILE_ORPHAN_MAX_DELETES", 10, minimum=0, maximum=10000)
 # Members whose servers ops set DOWN or MAINTENANCE in the inventory are put in drain (no

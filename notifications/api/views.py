@@ -3,7 +3,6 @@ from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from notifications import bootstrap
 from notifications.api.serializers import (
@@ -17,6 +16,7 @@ from notifications.api.serializers import (
 from notifications.application.payloads import CreateWebhook, UpdateWebhook
 from notifications.domain.errors import WebhookNotFound
 from portal.api.errors import ErrorSerializer
+from portal.api.idempotency import Idempotent
 from portal.api.inputs import BoundedJSONParser
 from portal.api.lists import page_response, page_serializer
 from portal.kernel.pagination import Page
@@ -45,7 +45,7 @@ def _webhook_id(raw: str) -> int:
     ),
     destroy=extend_schema(responses={204: None, **ERRORS}, summary="Remove a webhook (owners)"),
 )
-class WebhookViewSet(viewsets.GenericViewSet):
+class WebhookViewSet(Idempotent, viewsets.GenericViewSet):
     """A team's webhooks: each committed event of the team's records, signed and sent
     to the URLs its owners register (see the README for the payload and signature)."""
 
@@ -94,7 +94,7 @@ class WebhookViewSet(viewsets.GenericViewSet):
         return page_response(Page(items=found, total=len(found), limit=max(len(found), 1), offset=0), DeliveryOutput)
 
 
-class EmailPreferenceView(APIView):
+class EmailPreferenceView(Idempotent):
     """Whether you get e-mails about this team's problems (owners: yes unless they say
     no; everyone else: once they say yes)."""
 

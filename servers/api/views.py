@@ -5,6 +5,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
 from portal.api.errors import ErrorSerializer
+from portal.api.idempotency import Idempotent
 from portal.api.lists import list_query, page_response, page_serializer, query_parameters
 from portal.kernel.actors import Actor
 from portal.requests import staff_actor
@@ -61,7 +62,7 @@ def _actor(request: Request) -> Actor:
     ),
     destroy=extend_schema(responses={204: None, **ERRORS}, summary="Remove a server (409 while in use)"),
 )
-class ServerViewSet(viewsets.GenericViewSet):
+class ServerViewSet(Idempotent, viewsets.GenericViewSet):
     """The server inventory: every user reads it, staff change it."""
 
     # The defaults too (signed in; a read-only token reads only), then the inventory's own rule.
