@@ -28,6 +28,7 @@ from loadbalancers.application.provisioning import (
     provisioning_handlers,
 )
 from loadbalancers.application.reconciliation import ReconciliationService
+from loadbalancers.domain.drift import DriftPolicy
 from loadbalancers.selectors import DjangoLoadBalancerReadModel
 from portal import events as portal_events
 from portal.kernel.actors import Actor
@@ -104,6 +105,7 @@ def policy() -> ProvisioningPolicy:
         orphan_grace=settings.RECONCILE_ORPHAN_GRACE,
         orphan_max_deletes=settings.RECONCILE_ORPHAN_MAX_DELETES,
         drain_on_maintenance=settings.DRAIN_ON_MAINTENANCE,
+        drift_policy=DriftPolicy(settings.DRIFT_POLICY),
     )
 
 

@@ -105,6 +105,35 @@ class Tag(models.Model):
         return self.value
 
 
+class Drift(models.Model):
+    """One field of a load balancer that its provider runs otherwise than the record
+    says, from when it was first seen until it is resolved."""
+
+    load_balancer = models.ForeignKey(LoadBalancer, on_delete=models.CASCADE, related_name="drift")
+    field = models.CharField(max_length=255)
+    desired = models.JSONField(null=True, blank=True)
+    actual = models.JSONField(null=True, blank=True)
+    first_seen_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    repaired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-first_seen_at", "field", "pk"]
+        verbose_name_plural = "drift"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["load_balancer", "field"],
+                condition=Q(resolved_at__isnull=True),
+                name="drift_one_open_per_field",
+            ),
+        ]
+        indexes = [models.Index(fields=["load_balancer", "resolved_at"], name="drift_lb_resolved")]
+
+    def __str__(self) -> str:
+        return f"{self.load_balancer_id}: {self.field}"
+
+
 class Orphan(models.Model):
     """A resource this installation made at a provider that no live load balancer owns."""
 

@@ -1,18 +1,19 @@
 """The read side: load balancers as people see them, in few queries.
 
-A page costs four queries whatever its size: the count, the rows with their teams and
-creators, every member with its server, and every tag.
+A page costs five queries whatever its size: the count, the rows with their teams and
+creators, every member with its server, every tag, and the open drift.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from uuid import UUID
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from loadbalancers import models
 from loadbalancers.application.payloads import LoadBalancerQuery
-from loadbalancers.application.read_model import LoadBalancerReadModel, LoadBalancerView, MemberView
+from loadbalancers.application.read_model import DriftView, LoadBalancerReadModel, LoadBalancerView, MemberView
 from loadbalancers.domain.model import ProvisioningStatus
 from portal.kernel.pagination import Page
 
@@ -21,6 +22,7 @@ def load_balancer_rows() -> QuerySet[models.LoadBalancer]:
     return models.LoadBalancer.objects.select_related("team", "created_by").prefetch_related(
         Prefetch("members", queryset=models.Member.objects.select_related("server").order_by("position")),
         Prefetch("tags", queryset=models.Tag.objects.order_by("value")),
+        Prefetch("drift", queryset=models.Drift.objects.filter(resolved_at__isnull=True), to_attr="open_drift"),
     )
 
 
@@ -75,6 +77,16 @@ def to_view(row: models.LoadBalancer) -> LoadBalancerView:
         health_monitor=row.health_monitor,
         tags=[tag.value for tag in row.tags.all()],
         deletion_protection=row.deletion_protection,
+        drift=[
+            DriftView(
+                field=d.field,
+                desired=d.desired,
+                actual=d.actual,
+                first_seen_at=d.first_seen_at,
+                last_seen_at=d.last_seen_at,
+            )
+            for d in sorted(row.open_drift, key=lambda d: d.field)
+        ],
         listener_protocol=row.listener_protocol,
         listener_port=row.listener_port,
         algorithm=row.algorithm,
@@ -93,6 +105,10 @@ class DjangoLoadBalancerReadModel(LoadBalancerReadModel):
     def get_one(self, lb_id: UUID) -> LoadBalancerView | None:
         row = load_balancer_rows().filter(pk=lb_id).first()
         return None if row is None else to_view(row)
+
+    def get_list(self, ids: Sequence[UUID]) -> list[LoadBalancerView]:
+        found = {row.pk: row for row in load_balancer_rows().filter(pk__in=list(ids))}
+        return [to_view(found[lb_id]) for lb_id in ids if lb_id in found]
 
     def get_plist(self, query: LoadBalancerQuery) -> Page[LoadBalancerView]:
         rows = filter_load_balancers(query)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 import ipaddress
 import itertools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
@@ -24,11 +24,21 @@ from audit.application.payloads import AuditQuery
 from audit.application.ports import AuditReadModel, AuditRepository
 from audit.domain.model import AuditEntry, RetentionPolicy
 from loadbalancers import bootstrap
-from loadbalancers.application.lbaas import LBaaSClient, LoadBalancerSpec, MemberHealth, ProviderLoadBalancer, Providers
+from loadbalancers.application.lbaas import (
+    LBaaSClient,
+    LoadBalancerSpec,
+    MemberHealth,
+    ProviderLoadBalancer,
+    ProviderOperation,
+    ProviderPlan,
+    Providers,
+    spec_changes,
+)
 from loadbalancers.application.payloads import LoadBalancerQuery
-from loadbalancers.application.ports import LoadBalancerRepository, OrphanRepository, UnitOfWork
+from loadbalancers.application.ports import DriftRepository, LoadBalancerRepository, OrphanRepository, UnitOfWork
 from loadbalancers.application.provisioning import ProvisioningPolicy, inventory_handlers
-from loadbalancers.application.read_model import LoadBalancerReadModel, LoadBalancerView, MemberView
+from loadbalancers.application.read_model import DriftView, LoadBalancerReadModel, LoadBalancerView, MemberView
+from loadbalancers.domain.drift import Drift
 from loadbalancers.domain.errors import (
     LoadBalancerNotFound,
     NameTaken,
@@ -249,6 +259,32 @@ class FakeOrphanRepository(OrphanRepository):
             self.rows.pop(orphan_id, None)
 
 
+class FakeDriftRepository(DriftRepository):
+    def __init__(self) -> None:
+        self.rows: dict[int, Drift] = {}
+        self._ids = itertools.count(1)
+
+    def get_list(self, *, lb_ids: Iterable[UUID] | None = None, open_only: bool = True) -> list[Drift]:
+        wanted = None if lb_ids is None else set(lb_ids)
+        return [
+            copy.deepcopy(drift)
+            for drift in self.rows.values()
+            if (wanted is None or drift.lb_id in wanted) and (not open_only or drift.is_open)
+        ]
+
+    def create_one(self, drift: Drift) -> Drift:
+        if any((d.lb_id, d.field) == (drift.lb_id, drift.field) and d.is_open for d in self.rows.values()):
+            raise AssertionError(f"drift {drift.field} of {drift.lb_id} open twice")
+        drift.id = next(self._ids)
+        self.rows[drift.id] = copy.deepcopy(drift)
+        return drift
+
+    def update_one(self, drift: Drift) -> Drift:
+        assert drift.id is not None
+        self.rows[drift.id] = copy.deepcopy(drift)
+        return drift
+
+
 class FakeTeamRepository(TeamRepository):
     def __init__(self, clock: FakeClock) -> None:
         self.rows: dict[int, Team] = {}
@@ -374,6 +410,7 @@ class FakeUnitOfWork(UnitOfWork, ServersUnitOfWork, AccountsUnitOfWork, Notifica
         self.servers = FakeServerRepository(clock)
         self.load_balancers.servers_of = lambda: self.servers.rows
         self.orphans = FakeOrphanRepository()
+        self.drift = FakeDriftRepository()
         self.teams = FakeTeamRepository(clock)
         self.users = FakeUserDirectory(usernames)
         self.tokens = FakeTokenRepository()
@@ -401,6 +438,7 @@ class FakeUnitOfWork(UnitOfWork, ServersUnitOfWork, AccountsUnitOfWork, Notifica
             self.load_balancers,
             self.servers,
             self.orphans,
+            self.drift,
             self.teams,
             self.tokens,
             self.webhooks,
@@ -666,6 +704,10 @@ class FakeReadModel(LoadBalancerReadModel):
         lb = self._uow.load_balancers.rows.get(lb_id)
         return None if lb is None else self._view(lb)
 
+    def get_list(self, ids: Sequence[UUID]) -> list[LoadBalancerView]:
+        rows = self._uow.load_balancers.rows
+        return [self._view(rows[lb_id]) for lb_id in ids if lb_id in rows]
+
     def get_plist(self, query: LoadBalancerQuery) -> Page[LoadBalancerView]:
         views = [
             self._view(lb)
@@ -710,6 +752,10 @@ class FakeReadModel(LoadBalancerReadModel):
             health_monitor=lb.health_monitor.as_dict() if lb.health_monitor else None,
             tags=list(lb.tags),
             deletion_protection=lb.deletion_protection,
+            drift=[
+                DriftView(d.field, d.desired, d.actual, d.first_seen_at, d.last_seen_at)
+                for d in sorted(self._uow.drift.get_list(lb_ids=[lb.id]), key=lambda d: d.field)
+            ],
             listener_protocol=lb.listener_protocol,
             listener_port=lb.listener_port,
             algorithm=lb.algorithm,
@@ -775,6 +821,21 @@ class FakeLBaaS(LBaaSClient):
 
     def refusals(self, spec: LoadBalancerSpec) -> list[str]:
         return list(self.refuse) if any(m.weight > 1 and not m.is_draining for m in spec.members) else []
+
+    def plan(self, ref: str | None, spec: LoadBalancerSpec) -> ProviderPlan:
+        self._call("plan")
+        if ref is None:
+            return ProviderPlan((ProviderOperation("create", {"name": spec.name}),))
+        current = self._remote(ref).spec
+        if current == spec:
+            return ProviderPlan()
+        changed = [change.field for change in spec_changes(current, spec)]
+        return ProviderPlan((ProviderOperation("update", {"fields": changed}),))
+
+    def tamper(self, ref: str, **changes: object) -> None:
+        """Change what the provider runs behind the portal's back."""
+        remote = self._remote(ref)
+        remote.spec = replace(remote.spec, **changes)  # type: ignore[arg-type]
 
     def create(self, spec: LoadBalancerSpec, *, client_token: str) -> ProviderLoadBalancer:
         self._call("create")
@@ -845,6 +906,7 @@ class FakeLBaaS(LBaaSClient):
             error=remote.error,
             client_token=remote.token,
             installation=remote.installation,
+            running=remote.spec,
         )
 
 

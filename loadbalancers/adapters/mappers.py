@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from loadbalancers import models
+from loadbalancers.domain.drift import Drift
 from loadbalancers.domain.members import AdminState, Member
 from loadbalancers.domain.model import Algorithm, ListenerProtocol, LoadBalancer, OperatingStatus, ProvisioningStatus
 from loadbalancers.domain.monitors import HealthMonitor, MonitorType
@@ -94,6 +95,17 @@ def monitor_to_domain(values: dict | None) -> HealthMonitor | None:  # type: ign
     if not values:
         return None
     return HealthMonitor(**{**values, "type": MonitorType(values["type"])})
+
+
+_DRIFT_FIELDS = ("field", "desired", "actual", "first_seen_at", "last_seen_at", "resolved_at", "repaired_at")
+
+
+def drift_to_domain(row: models.Drift) -> Drift:
+    return Drift(id=row.pk, lb_id=row.load_balancer_id, **{name: getattr(row, name) for name in _DRIFT_FIELDS})
+
+
+def drift_values(drift: Drift) -> dict[str, object]:
+    return {"load_balancer_id": drift.lb_id, **{name: getattr(drift, name) for name in _DRIFT_FIELDS}}
 
 
 _ORPHAN_FIELDS = ("provider", "ref", "client_token", "first_seen_at", "last_seen_at", "deleted_at", "deletion_reason")

@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from loadbalancers import models
 from loadbalancers.adapters import mappers
-from loadbalancers.application.ports import LoadBalancerRepository, OrphanRepository
+from loadbalancers.application.ports import DriftRepository, LoadBalancerRepository, OrphanRepository
+from loadbalancers.domain.drift import Drift
 from loadbalancers.domain.errors import LoadBalancerNotFound, NameTaken
 from loadbalancers.domain.model import PENDING, LoadBalancer, ProvisioningStatus
 from loadbalancers.domain.orphans import Orphan
@@ -148,6 +149,24 @@ class DjangoLoadBalancerRepository(LoadBalancerRepository):
             .exclude(provisioning_status=ProvisioningStatus.DELETED)
             .exists()
         )
+
+
+class DjangoDriftRepository(DriftRepository):
+    def get_list(self, *, lb_ids: Iterable[UUID] | None = None, open_only: bool = True) -> list[Drift]:
+        rows = models.Drift.objects.all()
+        if lb_ids is not None:
+            rows = rows.filter(load_balancer_id__in=list(lb_ids))
+        if open_only:
+            rows = rows.filter(resolved_at__isnull=True)
+        return [mappers.drift_to_domain(row) for row in rows]
+
+    def create_one(self, drift: Drift) -> Drift:
+        drift.id = models.Drift.objects.create(**mappers.drift_values(drift)).pk
+        return drift
+
+    def update_one(self, drift: Drift) -> Drift:
+        models.Drift.objects.filter(pk=drift.id).update(**mappers.drift_values(drift))
+        return drift
 
 
 class DjangoOrphanRepository(OrphanRepository):

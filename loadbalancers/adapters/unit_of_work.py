@@ -1,7 +1,11 @@
 from collections.abc import Callable
 
 from accounts.application.ports import TeamRepository
-from loadbalancers.adapters.repositories import DjangoLoadBalancerRepository, DjangoOrphanRepository
+from loadbalancers.adapters.repositories import (
+    DjangoDriftRepository,
+    DjangoLoadBalancerRepository,
+    DjangoOrphanRepository,
+)
 from loadbalancers.application.ports import UnitOfWork
 from portal.kernel.messagebus import MessageBus
 from portal.unit_of_work import AtomicUnitOfWork
@@ -9,7 +13,7 @@ from servers.application.ports import ServerRepository
 
 
 class DjangoUnitOfWork(AtomicUnitOfWork, UnitOfWork):
-    """One database transaction over load balancers, orphans, the servers and the teams
+    """One database transaction over load balancers, their drift, orphans, the servers and the teams
     (read through the servers and accounts apps' repositories, which ``servers`` and
     ``teams`` build)."""
 
@@ -28,3 +32,4 @@ class DjangoUnitOfWork(AtomicUnitOfWork, UnitOfWork):
         self.servers = self._servers()
         self.teams = self._teams()
         self.orphans = DjangoOrphanRepository()
+        self.drift = DjangoDriftRepository()

@@ -6,22 +6,44 @@ in the background (``provisioning``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from uuid import UUID, uuid4
 
 from accounts.domain import access
 from accounts.domain.errors import TeamNotFound
 from accounts.domain.model import Quotas, Role, Team
-from loadbalancers.application.lbaas import Providers
-from loadbalancers.application.payloads import CreateLoadBalancer, LoadBalancerQuery, UpdateLoadBalancer
+from loadbalancers.application.lbaas import LoadBalancerSpec, Providers, spec_changes
+from loadbalancers.application.payloads import (
+    BATCH_MAX,
+    CreateBatch,
+    CreateLoadBalancer,
+    DeleteBatch,
+    LoadBalancerQuery,
+    UpdateLoadBalancer,
+)
+from loadbalancers.application.plans import Plan, ProviderSide
 from loadbalancers.application.ports import Clock, UnitOfWork
 from loadbalancers.application.provisioning import spec_of
 from loadbalancers.application.read_model import LoadBalancerReadModel, LoadBalancerView
-from loadbalancers.domain.errors import LoadBalancerNotFound, ProviderDisabled
+from loadbalancers.domain.errors import (
+    LoadBalancerNotFound,
+    ProviderDisabled,
+    ProviderRejected,
+    ProviderResourceNotFound,
+)
 from loadbalancers.domain.model import LoadBalancer, OperatingStatus, ProvisioningStatus, ServerProblem
 from portal.kernel.actors import Actor
-from portal.kernel.errors import FieldErrors, StaleVersion, ValidationFailed
+from portal.kernel.errors import (
+    Conflict,
+    DependencyUnavailable,
+    FieldErrors,
+    PortalError,
+    StaleVersion,
+    ValidationFailed,
+)
+from portal.kernel.events import Change
 from portal.kernel.pagination import Page
 from portal.kernel.validators import choice_errors
 from servers.domain.model import STRICT_ADDRESS_POLICY, AddressPolicy, ServerStatus
@@ -74,62 +96,191 @@ class LoadBalancerService:
 
     def create_one(self, actor: Actor, payload: CreateLoadBalancer) -> LoadBalancerView:
         with self._uow_factory() as uow:
-            team = self._team_for_create(uow, actor, payload.team)
-            lb = LoadBalancer.new(
-                id=self._new_id(),
-                name=payload.name,
-                team_id=team.id,  # type: ignore[arg-type]
-                created_by_id=actor.user_id,
-                members=payload.servers,
-                listener_protocol=payload.listener_protocol,
-                listener_port=payload.listener_port,
-                algorithm=payload.algorithm,
-                provider=payload.provider if payload.provider is not None else self._providers.default,
-                description=payload.description,
-                health_monitor=payload.health_monitor,
-                tags=payload.tags,
-                deletion_protection=payload.deletion_protection,
-                now=self._clock.now(),
-                providers=self._providers.names,
-                name_taken=uow.load_balancers.name_taken,
-                server_problems=lambda server_ids: self._server_problems(uow, server_ids),
-            )
-            team.check_members(self._quota_defaults, count=len(lb.members))
-            self._check_with_provider(uow, lb)
-            # The team is locked until commit, so concurrent creates count one by one.
-            team.check_load_balancers(self._quota_defaults, usage=uow.load_balancers.count_live(team_id=lb.team_id))
+            lb = self._new(uow, actor, payload)
             uow.load_balancers.create_one(lb)
             uow.commit(by=actor)
         return self.get_one(actor, lb.id)
 
+    def create_batch(self, actor: Actor, batch: CreateBatch) -> list[LoadBalancerView]:
+        """Create every item or none: each is judged as ``create_one`` would judge it,
+        and every problem is reported by the item's index (``details.items``); the
+        teams' quotas count the whole batch.  The rows are stored in one transaction and
+        their work handed over after it commits."""
+        _check_batch_size(batch.size, "items")
+        with self._uow_factory() as uow:
+            # Every server the batch names, locked at once in one order: two batches
+            # never wait on each other's servers in opposite orders.
+            uow.servers.get_list(sorted(_server_ids(batch.items.values())), for_update=True)
+            errors: dict[str, object] = {str(index): dict(found) for index, found in batch.rejected.items()}
+            teams: dict[str | None, Team] = {}
+            created: dict[int, LoadBalancer] = {}
+            first_named: dict[str, int] = {}
+            for index, payload in sorted(batch.items.items()):
+                if isinstance(payload.name, str):
+                    first_named.setdefault(payload.name, index)
+            for index, payload in sorted(batch.items.items(), key=lambda item: (item[1].team or "", item[0])):
+                problems: dict[str, list[str]] = {}
+                try:
+                    lb = self._new(uow, actor, payload, teams=teams, count_team=False)
+                except PortalError as failed:
+                    problems = _item_errors(failed)
+                first = first_named.get(payload.name) if isinstance(payload.name, str) else None
+                if first is not None and first != index:
+                    problems.setdefault("name", []).append(f"{payload.name!r} is also the name of item {first}")
+                if problems:
+                    errors[str(index)] = problems
+                else:
+                    created[index] = lb
+            if errors:
+                raise ValidationFailed(
+                    f"{len(errors)} of {batch.size} items are not valid; nothing was created",
+                    details={"items": dict(sorted(errors.items(), key=lambda item: int(item[0])))},
+                )
+            adding = Counter(lb.team_id for lb in created.values())
+            for team in sorted({team.id: team for team in teams.values()}.values(), key=lambda t: t.slug):
+                if adding[team.id]:
+                    usage = uow.load_balancers.count_live(team_id=team.id)  # type: ignore[arg-type]
+                    team.check_load_balancers(self._quota_defaults, usage=usage, adding=adding[team.id])
+            lbs = [created[index] for index in sorted(created)]
+            uow.load_balancers.create_batch(lbs)
+            uow.commit(by=actor)
+        return self._read_model.get_list([lb.id for lb in lbs])
+
+    def plan_create(self, actor: Actor, payload: CreateLoadBalancer) -> Plan:
+        """What ``create_one`` would do with this payload: the record it would make and
+        what the provider would be asked, or why it would be refused; nothing is stored
+        and nothing written at the provider."""
+        name = payload.name if isinstance(payload.name, str) else None
+        return self._plan("create", None, name, lambda uow: self._new(uow, actor, payload))
+
+    def plan_update(self, actor: Actor, lb_id: UUID, payload: UpdateLoadBalancer) -> Plan:
+        """What ``update_one`` would do with this payload (see ``plan_create``); the
+        provider side compares what the provider runs now with what it would run.  A
+        load balancer the actor may not see is not found, as on every other path."""
+        return self._plan("update", lb_id, None, lambda uow: self._update(uow, actor, lb_id, payload))
+
+    def _plan(
+        self, action: str, lb_id: UUID | None, name: str | None, build: Callable[[UnitOfWork], LoadBalancer]
+    ) -> Plan:
+        try:
+            with self._uow_factory() as uow:  # never committed: rolled back on leaving
+                lb = build(uow)
+                spec = spec_of(lb, {s.id: s for s in uow.servers.get_list(lb.server_ids)})
+        except (LoadBalancerNotFound, DependencyUnavailable):
+            raise
+        except PortalError as refused:
+            return Plan(action=action, name=name, lb_id=lb_id, error=refused)
+        plan = Plan(action=action, name=lb.name, lb_id=lb_id, changes=_asked(lb))
+        if not lb.is_pending:  # the portal's own change: nothing goes to the provider
+            return plan
+        try:
+            return replace(plan, provider=self._provider_side(lb, spec))
+        except ProviderRejected as rejected:
+            message = f"the provider {lb.provider} would refuse it: {rejected.message}"
+            return replace(plan, error=ValidationFailed(message, details={"provider": [rejected.message]}))
+        except ProviderResourceNotFound as gone:
+            message = f"the provider {lb.provider} no longer has this load balancer: {gone.message}"
+            return replace(plan, error=Conflict(message, details={"provider": [gone.message]}))
+
+    def _provider_side(self, lb: LoadBalancer, spec: LoadBalancerSpec) -> ProviderSide:
+        """What the provider would be asked: read from it, outside any transaction."""
+        client = self._providers.get(lb.provider)
+        running = client.get(lb.provider_ref).running if lb.provider_ref is not None else None
+        planned = client.plan(lb.provider_ref, spec)
+        return ProviderSide(
+            name=lb.provider,
+            ref=lb.provider_ref,
+            changes=tuple(spec_changes(running, client.as_running(spec))),
+            operations=planned.operations,
+            diff=planned.diff,
+        )
+
+    def _new(
+        self,
+        uow: UnitOfWork,
+        actor: Actor,
+        payload: CreateLoadBalancer,
+        *,
+        teams: dict[str | None, Team] | None = None,
+        count_team: bool = True,
+    ) -> LoadBalancer:
+        """A new load balancer as the payload asks, judged by every rule a create meets
+        (``count_team``: its team's quota of load balancers too; a batch counts its own).
+        ``teams`` keeps the teams already looked up (and locked), by the slug asked."""
+        teams = {} if teams is None else teams
+        if payload.team not in teams:
+            teams[payload.team] = self._team_for_create(uow, actor, payload.team)
+        team = teams[payload.team]
+        lb = LoadBalancer.new(
+            id=self._new_id(),
+            name=payload.name,
+            team_id=team.id,  # type: ignore[arg-type]
+            created_by_id=actor.user_id,
+            members=payload.servers,
+            listener_protocol=payload.listener_protocol,
+            listener_port=payload.listener_port,
+            algorithm=payload.algorithm,
+            provider=payload.provider if payload.provider is not None else self._providers.default,
+            description=payload.description,
+            health_monitor=payload.health_monitor,
+            tags=payload.tags,
+            deletion_protection=payload.deletion_protection,
+            now=self._clock.now(),
+            providers=self._providers.names,
+            name_taken=uow.load_balancers.name_taken,
+            server_problems=lambda server_ids: self._server_problems(uow, server_ids),
+        )
+        team.check_members(self._quota_defaults, count=len(lb.members))
+        self._check_with_provider(uow, lb)
+        if count_team:
+            # The team is locked until commit, so concurrent creates count one by one.
+            team.check_load_balancers(self._quota_defaults, usage=uow.load_balancers.count_live(team_id=lb.team_id))
+        return lb
+
     def update_one(self, actor: Actor, lb_id: UUID, payload: UpdateLoadBalancer) -> LoadBalancerView:
+        with self._uow_factory() as uow:
+            lb = self._update(uow, actor, lb_id, payload)
+            uow.load_balancers.update_one(lb)
+            uow.commit(by=actor)
+        return self.get_one(actor, lb_id)
+
+    def _update(self, uow: UnitOfWork, actor: Actor, lb_id: UUID, payload: UpdateLoadBalancer) -> LoadBalancer:
+        """The load balancer changed as the payload asks, judged by every rule an update
+        meets; not stored."""
         if payload.is_empty:
             raise ValidationFailed(
                 f"nothing to change: send {', '.join(UpdateLoadBalancer.FIELDS)}",
                 details={"non_field_errors": [f"send at least one of {', '.join(UpdateLoadBalancer.FIELDS)}"]},
             )
+        lb = self._get_changeable(uow, actor, lb_id)
+        if payload.version is not None and payload.version != lb.version:
+            raise StaleVersion(
+                f"load balancer {lb_id} is at version {lb.version}, not {payload.version}; reload it",
+                details={"version": lb.version},
+            )
+        lb.request_update(
+            now=self._clock.now(),
+            members=payload.servers,
+            algorithm=payload.algorithm,
+            description=payload.description,
+            health_monitor=payload.health_monitor,
+            tags=payload.tags,
+            deletion_protection=payload.deletion_protection,
+            server_problems=lambda server_ids: self._server_problems(uow, server_ids, keep=lb.server_ids),
+            unavailable=self._unavailable(uow, lb.server_ids),
+        )
+        if payload.servers is not None:
+            uow.teams.get_one(lb.team_id).check_members(self._quota_defaults, count=len(lb.members))
+        if lb.is_pending:  # going to the provider
+            self._check_with_provider(uow, lb)
+        return lb
+
+    def repair(self, actor: Actor, lb_id: UUID) -> LoadBalancerView:
+        """Apply the record again at the provider (after drift), through a normal update."""
         with self._uow_factory() as uow:
             lb = self._get_changeable(uow, actor, lb_id)
-            if payload.version is not None and payload.version != lb.version:
-                raise StaleVersion(
-                    f"load balancer {lb_id} is at version {lb.version}, not {payload.version}; reload it",
-                    details={"version": lb.version},
-                )
-            lb.request_update(
-                now=self._clock.now(),
-                members=payload.servers,
-                algorithm=payload.algorithm,
-                description=payload.description,
-                health_monitor=payload.health_monitor,
-                tags=payload.tags,
-                deletion_protection=payload.deletion_protection,
-                server_problems=lambda server_ids: self._server_problems(uow, server_ids, keep=lb.server_ids),
-                unavailable=self._unavailable(uow, lb.server_ids),
-            )
-            if payload.servers is not None:
-                uow.teams.get_one(lb.team_id).check_members(self._quota_defaults, count=len(lb.members))
-            if lb.is_pending:  # going to the provider
-                self._check_with_provider(uow, lb)
+            drifted = [d.field for d in uow.drift.get_list(lb_ids=[lb_id])]
+            lb.request_repair(now=self._clock.now(), drifted=drifted)
             uow.load_balancers.update_one(lb)
             uow.commit(by=actor)
         return self.get_one(actor, lb_id)
@@ -151,6 +302,44 @@ class LoadBalancerService:
             uow.load_balancers.update_one(lb)
             uow.commit(by=actor)
         return self.get_one(actor, lb_id)
+
+    def delete_batch(self, actor: Actor, batch: DeleteBatch) -> list[LoadBalancerView]:
+        """Delete every one or none: each is judged as ``delete_one`` would judge it
+        (access, state, deletion protection), every problem reported by its index
+        (``details.ids``).  Rows are locked in one order, so two batches never wait on
+        each other."""
+        _check_batch_size(len(batch.ids), "ids")
+        errors: dict[str, list[str]] = {}
+        wanted: dict[UUID, int] = {}
+        for index, raw in enumerate(batch.ids):
+            try:
+                lb_id = raw if isinstance(raw, UUID) else UUID(str(raw))
+            except ValueError:
+                errors[str(index)] = [f"{printable(raw)!r} is not a load balancer id"]
+                continue
+            if lb_id in wanted:
+                errors[str(index)] = [f"load balancer {lb_id} is also item {wanted[lb_id]}"]
+                continue
+            wanted[lb_id] = index
+        with self._uow_factory() as uow:
+            deleting = []
+            for lb_id in sorted(wanted, key=str):
+                try:
+                    lb = self._get_changeable(uow, actor, lb_id)
+                    lb.request_delete(now=self._clock.now())
+                except PortalError as refused:
+                    errors[str(wanted[lb_id])] = [refused.message]
+                    continue
+                deleting.append(lb)
+            if errors:
+                raise ValidationFailed(
+                    f"{len(errors)} of {len(batch.ids)} load balancers cannot be deleted; nothing was deleted",
+                    details={"ids": dict(sorted(errors.items(), key=lambda item: int(item[0])))},
+                )
+            for lb in deleting:
+                uow.load_balancers.update_one(lb)
+            uow.commit(by=actor)
+        return self._read_model.get_list(sorted(wanted, key=wanted.__getitem__))
 
     # -- helpers ------------------------------------------------------------------------
 
@@ -254,3 +443,42 @@ class LoadBalancerService:
                     for refusal in self._address_policy.refusals(server.address)
                 )
         return problems
+
+
+def _check_batch_size(size: int, what: str) -> None:
+    if not 1 <= size <= BATCH_MAX:
+        message = f"send between 1 and {BATCH_MAX} {what} (got {size})"
+        raise ValidationFailed(f"{what}: {message}", details={what: [message]})
+
+
+def _server_ids(payloads: Iterable[CreateLoadBalancer]) -> set[int]:
+    """The server ids the payloads name (as ids or as members' ``server``), whatever
+    else is wrong with them."""
+    found = set()
+    for payload in payloads:
+        items = payload.servers if isinstance(payload.servers, list | tuple) else ()
+        for item in items:
+            server = item.get("server") if isinstance(item, dict) else item
+            if isinstance(server, int) and not isinstance(server, bool):
+                found.add(server)
+    return found
+
+
+def _item_errors(failed: PortalError) -> dict[str, list[str]]:
+    """One item's problems as field -> messages: a refusal that says which fields keeps
+    them, any other is the item's ``non_field_errors``."""
+    fields = {
+        name: [str(message) for message in messages]
+        for name, messages in failed.details.items()
+        if isinstance(messages, list) and all(isinstance(message, str) for message in messages)
+    }
+    return fields or {"non_field_errors": [failed.message]}
+
+
+def _asked(lb: LoadBalancer) -> tuple[Change, ...]:
+    """The record's changes a request would make, as its event would record them."""
+    return tuple(change for event in lb.events for change in event.changes)
+
+
+def printable(value: object) -> str:
+    return str(value).encode("utf-8", "backslashreplace").decode("utf-8")[:80]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar
+from uuid import UUID
 
 from loadbalancers.domain.model import KEEP, Algorithm, ListenerProtocol
 from portal.kernel.pagination import PageRequest
@@ -25,6 +27,32 @@ class CreateLoadBalancer:
     """``{"type": "HTTP", "interval": 5, ...}``; None: no monitor."""
     tags: list[str] = field(default_factory=list)
     deletion_protection: bool = False
+
+
+BATCH_MAX = 100
+"""The most load balancers one batch creates or deletes."""
+
+
+@dataclass(frozen=True)
+class CreateBatch:
+    """Load balancers to create all together or not at all, by their index in the
+    request."""
+
+    items: Mapping[int, CreateLoadBalancer]
+    rejected: Mapping[int, Mapping[str, object]] = field(default_factory=dict)
+    """Items the entry point could not even read, with why (field -> messages): the
+    batch fails with them, and with whatever the other items break."""
+
+    @property
+    def size(self) -> int:
+        return len(self.items) + len(self.rejected)
+
+
+@dataclass(frozen=True)
+class DeleteBatch:
+    """Load balancers to delete all together or not at all."""
+
+    ids: tuple[UUID | str, ...]
 
 
 @dataclass(frozen=True)

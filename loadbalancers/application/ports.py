@@ -11,6 +11,7 @@ from typing import Protocol
 from uuid import UUID
 
 from accounts.application.ports import TeamRepository
+from loadbalancers.domain.drift import Drift
 from loadbalancers.domain.model import LoadBalancer, ProvisioningStatus
 from loadbalancers.domain.orphans import Orphan
 from portal.kernel.unit_of_work import AbstractUnitOfWork, TrackingRepository
@@ -25,6 +26,11 @@ class LoadBalancerRepository(TrackingRepository, abc.ABC):
         """Store a new load balancer; NameTaken if a live one has its name."""
         self._track(lb)
         return self._create_one(lb)
+
+    def create_batch(self, lbs: Iterable[LoadBalancer]) -> list[LoadBalancer]:
+        """Store new load balancers, in the current transaction (all or none once it
+        ends); NameTaken if a live one has one of their names."""
+        return [self.create_one(lb) for lb in lbs]
 
     def update_one(self, lb: LoadBalancer) -> LoadBalancer:
         """Store the changes if nobody else stored a newer version (StaleVersion
@@ -87,11 +93,25 @@ class OrphanRepository(abc.ABC):
         """Forget these orphans (they are no longer orphans)."""
 
 
+class DriftRepository(abc.ABC):
+    @abc.abstractmethod
+    def get_list(self, *, lb_ids: Iterable[UUID] | None = None, open_only: bool = True) -> list[Drift]:
+        """The drift of these load balancers (all: None), only what is not resolved by
+        default."""
+
+    @abc.abstractmethod
+    def create_one(self, drift: Drift) -> Drift: ...
+
+    @abc.abstractmethod
+    def update_one(self, drift: Drift) -> Drift: ...
+
+
 class UnitOfWork(AbstractUnitOfWork):
-    """One transaction over load balancers, orphans, and (read, and locked) servers and
-    teams."""
+    """One transaction over load balancers, their drift, orphans, and (read, and locked)
+    servers and teams."""
 
     load_balancers: LoadBalancerRepository
+    drift: DriftRepository
     servers: ServerRepository
     teams: TeamRepository
     orphans: OrphanRepository

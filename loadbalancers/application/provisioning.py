@@ -16,6 +16,7 @@ from uuid import UUID
 from loadbalancers.application.lbaas import LoadBalancerSpec, MemberSpec, ProviderLoadBalancer, Providers
 from loadbalancers.application.ports import Clock, TaskScheduler, UnitOfWork
 from loadbalancers.domain import events
+from loadbalancers.domain.drift import DriftPolicy
 from loadbalancers.domain.errors import ProviderRejected, ProviderResourceNotFound
 from loadbalancers.domain.members import Observed
 from loadbalancers.domain.model import LoadBalancer, ProvisioningStatus
@@ -66,6 +67,9 @@ class ProvisioningPolicy:
     account, not lost records)."""
     drain_on_maintenance: bool = True
     """Put members in drain while their servers are not OK in the inventory."""
+    drift_policy: DriftPolicy = DriftPolicy.REPORT
+    """What the reconciler does about drift and orphans: report them, or also repair
+    (apply the record again; delete orphans after their grace period)."""
 
     def timed_out(self, lb: LoadBalancer, now: datetime) -> bool:
         started = lb.pending_since or lb.updated_at

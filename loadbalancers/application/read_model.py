@@ -4,6 +4,7 @@ their servers), in pages, in a constant number of queries whatever the page size
 from __future__ import annotations
 
 import abc
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
@@ -27,6 +28,17 @@ class MemberView:
     operating_status: str = "NO_MONITOR"
     status_reason: str | None = None
     drained_by_inventory: bool = False
+
+
+@dataclass(frozen=True)
+class DriftView:
+    """One field its provider runs otherwise than the record says, not yet resolved."""
+
+    field: str
+    desired: object
+    actual: object
+    first_seen_at: datetime
+    last_seen_at: datetime
 
 
 @dataclass(frozen=True)
@@ -54,6 +66,8 @@ class LoadBalancerView:
     health_monitor: dict[str, object] | None = None
     tags: list[str] = field(default_factory=list)
     deletion_protection: bool = False
+    drift: list[DriftView] = field(default_factory=list)
+    """What its provider runs otherwise than this record (found by the reconciler)."""
 
     @property
     def notices(self) -> list[str]:
@@ -69,6 +83,10 @@ class LoadBalancerView:
 class LoadBalancerReadModel(abc.ABC):
     @abc.abstractmethod
     def get_one(self, lb_id: UUID) -> LoadBalancerView | None: ...
+
+    @abc.abstractmethod
+    def get_list(self, ids: Sequence[UUID]) -> list[LoadBalancerView]:
+        """These load balancers, in this order (those that do not exist left out)."""
 
     @abc.abstractmethod
     def get_plist(self, query: LoadBalancerQuery) -> Page[LoadBalancerView]:

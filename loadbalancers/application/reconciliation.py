@@ -12,14 +12,17 @@ from datetime import timedelta
 from functools import partial
 from uuid import UUID
 
-from loadbalancers.application.lbaas import ProviderLoadBalancer, Providers
+from loadbalancers.application.lbaas import LBaaSClient, LoadBalancerSpec, ProviderLoadBalancer, Providers, spec_changes
 from loadbalancers.application.ports import Clock, TaskScheduler, UnitOfWork
-from loadbalancers.application.provisioning import ProvisioningPolicy, ProvisioningService
+from loadbalancers.application.provisioning import ProvisioningPolicy, ProvisioningService, spec_of
+from loadbalancers.domain import events
+from loadbalancers.domain.drift import Drift, DriftPolicy
 from loadbalancers.domain.errors import ProviderError, ProviderResourceNotFound
 from loadbalancers.domain.events import OrphanDeleted
 from loadbalancers.domain.model import LoadBalancer, ProvisioningStatus
 from loadbalancers.domain.orphans import Orphan
 from portal.kernel.actors import Actor, Source
+from portal.kernel.events import Change
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +36,9 @@ class ReconcileReport:
     refreshed: list[UUID] = field(default_factory=list)
     inventory_followed: list[UUID] = field(default_factory=list)
     lost: list[UUID] = field(default_factory=list)
+    drifted: list[UUID] = field(default_factory=list)
+    repaired: list[UUID] = field(default_factory=list)
+    orphans_found: list[str] = field(default_factory=list)
     orphans_waiting: list[str] = field(default_factory=list)
     orphans_deleted: list[str] = field(default_factory=list)
     orphans_held: list[str] = field(default_factory=list)
@@ -65,9 +71,12 @@ class ReconciliationService:
         lost message, a worker that died) and puts in ERROR what has been pending too
         long, so no load balancer stays PENDING forever; then compares every
         provider's inventory with the records: operating status changes, load
-        balancers gone out of band, and orphans: resources this installation made
-        that no live record owns (see ``_handle_orphans``).  Resources of another
-        installation are never touched.  One row's failure never stops the pass."""
+        balancers gone out of band, drift (a load balancer that runs otherwise than
+        its record, see ``_check_drift``), and orphans: resources this installation
+        made that no live record owns (see ``_handle_orphans``).  The drift policy
+        decides whether drift and orphans are only reported or also repaired.
+        Resources of another installation are never touched.  One row's failure never
+        stops the pass."""
         report = ReconcileReport()
         self._restart_stuck(report)
         with self._isolated(report, "inventory"):
@@ -114,6 +123,13 @@ class ReconciliationService:
 
     def _compare_with_provider(self, name: str, report: ReconcileReport) -> None:
         client = self._providers.get(name)
+        # The records before the provider: every ACTIVE record read here was ACTIVE at the
+        # provider before its inventory was read, so one missing there is truly gone, and
+        # a record that changes meanwhile is left to the next pass (see _check_drift).
+        with self._uow_factory() as uow:
+            active = uow.load_balancers.get_list(provider=name, statuses=[ProvisioningStatus.ACTIVE])
+            servers = {s.id: s for s in uow.servers.get_list(sorted({i for lb in active for i in lb.server_ids}))}
+            drifting = {drift.lb_id for drift in uow.drift.get_list()}
         try:
             remote = client.get_list()
         except ProviderError as unreachable:
@@ -121,9 +137,6 @@ class ReconciliationService:
             report.unreachable.append(name)
             return
         by_ref = {resource.ref: resource for resource in remote}
-        with self._uow_factory() as uow:
-            active = uow.load_balancers.get_list(provider=name, statuses=[ProvisioningStatus.ACTIVE])
-            servers = {s.id: s for s in uow.servers.get_list(sorted({i for lb in active for i in lb.server_ids}))}
         for lb in active:
             with self._isolated(report, lb.id):
                 found = by_ref.get(lb.provider_ref or "")
@@ -131,10 +144,12 @@ class ReconciliationService:
                     lost = partial(LoadBalancer.mark_lost, reason="the provider no longer has this load balancer")
                     if self._steps.record(lb.id, lost, by=RECONCILER):
                         report.lost.append(lb.id)
-                elif found.provisioning_status is not ProvisioningStatus.ACTIVE:
-                    continue  # busy at the provider (or seen before it became ACTIVE here): next pass
-                elif self._steps.observe(lb, found, by=RECONCILER, servers=servers):
+                    continue
+                if found.provisioning_status is not ProvisioningStatus.ACTIVE:
+                    continue  # busy at the provider: next pass
+                if self._steps.observe(lb, found, by=RECONCILER, servers=servers):
                     report.refreshed.append(lb.id)
+                self._check_drift(client, lb, found, spec_of(lb, servers), report, known=lb.id in drifting)
 
         ours = {
             token: resource
@@ -151,10 +166,83 @@ class ReconciliationService:
         with self._isolated(report, f"orphans at {name}"):
             self._handle_orphans(name, orphans, report)
 
+    def _check_drift(
+        self,
+        client: LBaaSClient,
+        lb: LoadBalancer,
+        found: ProviderLoadBalancer,
+        desired: LoadBalancerSpec,
+        report: ReconcileReport,
+        *,
+        known: bool,
+    ) -> None:
+        """Compare what the provider runs with the record, field by field, and keep the
+        drift records in step: new differences are recorded (and told: an event), those
+        still there are seen again, those gone are resolved.  Under the repair policy, a
+        drifted load balancer is applied again through a normal update, once per drift
+        (a repair that did not hold is reported, not looped).  Nothing is stored when
+        the record changed since it was read: the provider's answer may predate it.
+        ``known``: it had open drift when the pass began (without, and with no
+        difference now, there is nothing to store)."""
+        if found.running is None:
+            return
+        differences = {c.field: c for c in spec_changes(client.as_running(desired), found.running)}
+        if not differences and not known:
+            return
+        now = self._clock.now()
+        with self._uow_factory() as uow:
+            current = uow.load_balancers.get_one(lb.id, for_update=True)
+            if current.provisioning_status is not ProvisioningStatus.ACTIVE:
+                return
+            if spec_of(current, {s.id: s for s in uow.servers.get_list(current.server_ids)}) != desired:
+                return
+            known = {d.field: d for d in uow.drift.get_list(lb_ids=[lb.id])}
+            new = []
+            for name, change in differences.items():
+                drift = known.get(name)
+                if drift is None:
+                    new.append(change)
+                    uow.drift.create_one(Drift(lb.id, name, change.before, change.after, now, now))
+                else:
+                    drift.desired = change.before
+                    drift.seen(change.after, now)
+                    uow.drift.update_one(drift)
+            resolved = [drift for name, drift in known.items() if name not in differences]
+            for drift in resolved:
+                drift.resolve(now)
+                uow.drift.update_one(drift)
+            about = {"lb_id": lb.id, "target_id": str(lb.id), "target_name": lb.name, "team_id": lb.team_id}
+            if new:
+                changes = tuple(Change(c.field, c.before, c.after) for c in new)
+                uow.record(events.DriftFound(**about, changes=changes))  # type: ignore[arg-type]
+            if resolved:
+                uow.record(events.DriftResolved(**about, fields=tuple(d.field for d in resolved)))  # type: ignore[arg-type]
+            unrepaired = [drift for drift in uow.drift.get_list(lb_ids=[lb.id]) if drift.repaired_at is None]
+            repair = self._policy.drift_policy is DriftPolicy.REPAIR and bool(unrepaired)
+            if repair:
+                current.request_repair(now=now, drifted=sorted(differences))
+                uow.load_balancers.update_one(current)
+                for drift in unrepaired:
+                    drift.repaired_at = now
+                    uow.drift.update_one(drift)
+            elif self._policy.drift_policy is DriftPolicy.REPAIR and differences:
+                logger.warning(
+                    "reconcile: load balancer %s still runs otherwise than its record after a repair (%s); not"
+                    " repaired again: an operator decides",
+                    lb.id,
+                    ", ".join(sorted(differences)),
+                )
+            uow.commit(by=RECONCILER)
+        if differences:
+            report.drifted.append(lb.id)
+        if repair:
+            report.repaired.append(lb.id)
+
     def _handle_orphans(self, name: str, found: dict[str, ProviderLoadBalancer], report: ReconcileReport) -> None:
         """Record the orphans seen at this provider (forgetting those that are no longer
-        orphans), then delete the ones older than the grace period, unless more are due
-        than one pass may delete: then none, and an operator decides."""
+        orphans; a new one is told: an event).  Under the repair policy, then delete the
+        ones older than the grace period, unless more are due than one pass may delete:
+        then none, and an operator decides.  Otherwise an operator always decides."""
         now = self._clock.now()
         with self._uow_factory() as uow:
             # Deleted ones stay on record; one still listed is being deleted at the provider.
@@ -172,12 +260,22 @@ class ReconciliationService:
                     orphan = uow.orphans.create_one(
                         Orphan(provider=name, ref=ref, client_token=token, first_seen_at=now, last_seen_at=now)
                     )
+                    uow.record(
+                        events.OrphanFound(
+                            target_id=f"{name}:{ref}", target_name=f"{ref} at {name}", client_token=token
+                        )
+                    )
+                    report.orphans_found.append(ref)
                 else:
                     orphan.seen(now)
                     uow.orphans.update_one(orphan)
                 orphans.append(orphan)
             uow.commit(by=RECONCILER)
         grace = self._policy.orphan_grace
+        if self._policy.drift_policy is not DriftPolicy.REPAIR:
+            # Reported (the admin's Orphaned resources, the trail), deleted only by an operator.
+            report.orphans_waiting.extend(orphan.ref for orphan in orphans)
+            return
         due = [orphan for orphan in orphans if orphan.is_due(now, grace)]
         report.orphans_waiting.extend(orphan.ref for orphan in orphans if orphan not in due)
         if len(due) > self._policy.orphan_max_deletes:

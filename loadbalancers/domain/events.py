@@ -89,6 +89,45 @@ class RetryUpdateRequested(UpdateRequested):
 
 
 @dataclass(frozen=True, kw_only=True)
+class RepairRequested(UpdateRequested):
+    """The provider runs something other than the record (drift): apply the record
+    again, through a normal update."""
+
+    action: ClassVar[str] = "load_balancer.repair_requested"
+    drifted: tuple[str, ...] = ()
+
+    @property
+    def message(self) -> str:
+        what = f": {', '.join(self.drifted)}" if self.drifted else ""
+        return f"requested load balancer {self.target_name} be applied again at its provider{what}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class DriftFound(Event):
+    """The provider runs something other than the record; ``changes`` say what, as
+    record (before) -> provider (after)."""
+
+    action: ClassVar[str] = "load_balancer.drift_found"
+
+    @property
+    def message(self) -> str:
+        found = "; ".join(f"{c.field}: asked {c.before}, runs {c.after}" for c in self.changes)
+        return f"load balancer {self.target_name} drifted at its provider: {found}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class DriftResolved(Event):
+    """The provider runs the record again in these fields."""
+
+    action: ClassVar[str] = "load_balancer.drift_resolved"
+    fields: tuple[str, ...] = ()
+
+    @property
+    def message(self) -> str:
+        return f"load balancer {self.target_name} runs its record again: {', '.join(self.fields)}"
+
+
+@dataclass(frozen=True, kw_only=True)
 class DeletionRequested(Event):
     action: ClassVar[str] = "load_balancer.delete_requested"
 
@@ -167,6 +206,23 @@ class OperatingStatusChanged(Event):
         members = [f"{c.field} {c.before} -> {c.after}" for c in self.changes if c.field.startswith("member ")]
         said = f"; {', '.join(members)}" if members else ""
         return f"load balancer {self.target_name} is now {before}{self.operating_status}{said}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrphanFound(DomainEvent):
+    """A resource of this installation at a provider that no live record owns: reported,
+    deleted only under the repair policy or by an operator."""
+
+    action: ClassVar[str] = "provider_resource.orphan_found"
+    target_type: ClassVar[str] = "provider_resource"
+    client_token: str
+
+    @property
+    def message(self) -> str:
+        return (
+            f"found orphan {self.target_name} at the provider: no live load balancer has client token"
+            f" {self.client_token}"
+        )
 
 
 @dataclass(frozen=True, kw_only=True)

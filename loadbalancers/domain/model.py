@@ -354,6 +354,17 @@ class LoadBalancer:
             kind = events.RetryUpdateRequested
         self._record(kind, changes=(Change("provisioning_status", before.value, self.provisioning_status.value),))
 
+    def request_repair(self, *, now: datetime, drifted: Sequence[str] = ()) -> None:
+        """Apply the record again at the provider, which runs something else (``drifted``
+        names what): an update that changes nothing in the record."""
+        self._require("repair", ProvisioningStatus.ACTIVE)
+        self._enter(ProvisioningStatus.PENDING_UPDATE, now)
+        self._record(
+            events.RepairRequested,
+            drifted=tuple(drifted),
+            changes=(Change("provisioning_status", ProvisioningStatus.ACTIVE.value, self.provisioning_status.value),),
+        )
+
     def request_delete(self, *, now: datetime) -> None:
         self._require("delete", ProvisioningStatus.ACTIVE, ProvisioningStatus.ERROR)
         if self.deletion_protection:

@@ -341,6 +341,8 @@ def _problem(event: DomainEvent) -> str | None:
     """The e-mail subject of an event people must hear about, or None."""
     if event.action == "load_balancer.error":
         return f"load balancer {event.target_name} is in ERROR"
+    if event.action == "load_balancer.drift_found":
+        return f"load balancer {event.target_name} runs otherwise at its provider than its record (drift)"
     operating = event.change_of("operating_status")
     if event.target_type == "load_balancer" and operating is not None and operating.after in BAD_OPERATING:
         return f"load balancer {event.target_name} is {operating.after}"

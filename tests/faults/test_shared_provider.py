@@ -13,13 +13,15 @@ from loadbalancers.adapters.lbaas.sandbox import SandboxLBaaS
 from loadbalancers.application.lbaas import LBaaSClient
 from loadbalancers.application.payloads import CreateLoadBalancer
 from loadbalancers.application.provisioning import ProvisioningPolicy
+from loadbalancers.domain.drift import DriftPolicy
 from loadbalancers.domain.model import ProvisioningStatus
 from portal.kernel.actors import Actor
 from tests.fakes import OPS, Portal
 from tests.integration.lbaas.elbv2_fixtures import clean_up, moto_aws
 
 ALICE = Actor(user_id=1, username="alice", roles={1: "owner"})
-AT_ONCE = ProvisioningPolicy(poll_interval=0, orphan_grace=0, orphan_max_deletes=10)
+# The repair policy: the one under which the reconciler deletes orphans at all.
+AT_ONCE = ProvisioningPolicy(poll_interval=0, orphan_grace=0, orphan_max_deletes=10, drift_policy=DriftPolicy.REPAIR)
 
 
 @pytest.fixture(params=["sandbox", "elbv2"])
@@ -95,7 +97,8 @@ def test_two_portals_on_one_provider_never_delete_each_others_resources(make_cli
 
 def test_a_portal_restored_from_an_older_backup_holds_its_orphans_for_an_operator(make_client):
     client = make_client("production")
-    production = portal_on(client, "production", ProvisioningPolicy(poll_interval=0, orphan_max_deletes=2))
+    policy = ProvisioningPolicy(poll_interval=0, orphan_max_deletes=2, drift_policy=DriftPolicy.REPAIR)
+    production = portal_on(client, "production", policy)
     made_after_the_backup = [create(production, f"prod-{n}") for n in range(3)]
     refs = {production.stored(i).provider_ref for i in made_after_the_backup}
     for lb_id in made_after_the_backup:  # the backup did not have them
@@ -114,3 +117,25 @@ def test_a_portal_restored_from_an_older_backup_holds_its_orphans_for_an_operato
 
     assert outcome == dict.fromkeys(refs, "deleted")
     assert remote_refs(client) == set()
+
+
+def test_under_the_report_policy_orphans_are_reported_and_never_deleted(make_client):
+    client = make_client("production")
+    production = portal_on(client, "production", ProvisioningPolicy(poll_interval=0, orphan_grace=0))
+    lost = [create(production, f"prod-{n}") for n in range(2)]
+    refs = {production.stored(i).provider_ref for i in lost}
+    for lb_id in lost:
+        del production.uow.load_balancers.rows[lb_id]
+
+    first = production.reconciliation.reconcile()
+    for _ in range(3):
+        production.clock.advance(3600)
+        again = production.reconciliation.reconcile()
+
+    assert set(first.orphans_found) == refs
+    assert (again.orphans_found, again.orphans_deleted, again.orphans_held) == ([], [], [])
+    assert set(again.orphans_waiting) == refs
+    assert remote_refs(client) == refs, "nothing was deleted without an operator"
+    assert [e.action for e in production.entries(target_type="provider_resource")] == [
+        "provider_resource.orphan_found"
+    ] * 2

@@ -23,9 +23,10 @@ from accounts.domain.model import Role
 from audit.application.services import AuditService
 from loadbalancers.application.lbaas import LoadBalancerSpec
 from loadbalancers.application.load_balancers import LoadBalancerService
-from loadbalancers.application.payloads import CreateLoadBalancer, UpdateLoadBalancer
-from loadbalancers.application.provisioning import ProvisioningService
+from loadbalancers.application.payloads import CreateBatch, CreateLoadBalancer, DeleteBatch, UpdateLoadBalancer
+from loadbalancers.application.provisioning import ProvisioningPolicy, ProvisioningService
 from loadbalancers.application.reconciliation import ReconciliationService
+from loadbalancers.domain.drift import DriftPolicy
 from loadbalancers.domain.errors import LoadBalancerNotFound, LoadBalancerPending, ProviderRejected
 from loadbalancers.domain.events import CreationRequested
 from loadbalancers.domain.model import LoadBalancer, ProvisioningStatus
@@ -40,10 +41,12 @@ from servers.application.payloads import CreateServer, UpdateServer
 from servers.application.services import ServerService
 from servers.domain.errors import ServerInUse
 from servers.domain.model import ServerStatus
-from tests.fakes import OPS
+from tests.fakes import OPS, Portal
 
 ADMIN = replace(OPS, source=Source.ADMIN, request_id="admin-req")
 SECRET = "s3cr3t-value-0123456789"
+# The test portal's policy, but drift repaired and orphans deleted after their grace.
+REPAIR = ProvisioningPolicy(poll_interval=1, pending_timeout=600, stuck_after=60, drift_policy=DriftPolicy.REPAIR)
 
 
 @dataclass
@@ -53,6 +56,22 @@ class Step:
 
     call: Callable[[], object]
     expect: Callable[[object], dict] | None = None
+
+
+def under(policy):
+    """A scenario that only happens under this provisioning policy (the test portal's
+    otherwise)."""
+
+    def mark(scenario):
+        scenario.policy = policy
+        return scenario
+
+    return mark
+
+
+def portal_for(scenario):
+    """A portal as the scenario needs it: under its own policy, if it has one."""
+    return Portal(policy=getattr(scenario, "policy", None))
 
 
 def person(portal, user_id, source=Source.API, request_id="req-1"):
@@ -136,12 +155,10 @@ def lb_system(source, lb_id, action, changes):
     return by_system(source, 1, "load_balancer", lb_id, "shop", action, changes)
 
 
-def lb_create(portal):
-    servers = [portal.add_server(), portal.add_server()]
-    actor = person(portal, 1, Source.API, "req-create")
-    payload = CreateLoadBalancer(name="shop", servers=servers, description="front", algorithm="SOURCE_IP")
-    changes = {
-        "name": (None, "shop"),
+def created_changes(name, servers):
+    """What a create records of a load balancer made with ``a_shop_payload``."""
+    return {
+        "name": (None, name),
         "servers": (None, servers),
         "listener_protocol": (None, "HTTP"),
         "listener_port": (None, 80),
@@ -150,9 +167,30 @@ def lb_create(portal):
         "provider": (None, "fake"),
         "provisioning_status": (None, "PENDING_CREATE"),
     }
+
+
+def a_shop_payload(portal, name="shop"):
+    servers = [portal.add_server(), portal.add_server()]
+    return CreateLoadBalancer(name=name, servers=servers, description="front", algorithm="SOURCE_IP")
+
+
+def lb_create(portal):
+    payload = a_shop_payload(portal)
+    actor = person(portal, 1, Source.API, "req-create")
+    changes = created_changes("shop", payload.servers)
     return Step(
         lambda: portal.load_balancers.create_one(actor, payload),
         lambda view: lb_entry(actor, view.id, "load_balancer.create_requested", changes),
+    )
+
+
+def lb_create_batch(portal):
+    payload = a_shop_payload(portal)
+    actor = person(portal, 1, Source.API, "req-batch")
+    changes = created_changes("shop", payload.servers)
+    return Step(
+        lambda: portal.load_balancers.create_batch(actor, CreateBatch(items={0: payload})),
+        lambda views: lb_entry(actor, views[0].id, "load_balancer.create_requested", changes),
     )
 
 
@@ -204,6 +242,43 @@ def lb_delete(portal):
     return Step(
         lambda: portal.load_balancers.delete_one(actor, view.id),
         lambda _: lb_entry(actor, view.id, "load_balancer.delete_requested", changes),
+    )
+
+
+def lb_delete_batch(portal):
+    view = active_shop(portal)
+    actor = person(portal, 1, Source.API, "req-delete-batch")
+    changes = {"provisioning_status": ("ACTIVE", "PENDING_DELETE")}
+    return Step(
+        lambda: portal.load_balancers.delete_batch(actor, DeleteBatch(ids=(str(view.id),))),
+        lambda _: lb_entry(actor, view.id, "load_balancer.delete_requested", changes),
+    )
+
+
+def drifted_shop(portal):
+    """An ACTIVE shop whose provider was made to balance otherwise behind the portal's back."""
+    view = active_shop(portal)
+    portal.lbaas.tamper(portal.stored(view.id).provider_ref, algorithm="LEAST_CONNECTIONS")
+    return view
+
+
+def lb_repair(portal):
+    view = drifted_shop(portal)
+    portal.reconciliation.reconcile()  # the drift is found (and only reported)
+    actor = person(portal, 1, Source.PAGE, "req-repair")
+    changes = {"provisioning_status": ("ACTIVE", "PENDING_UPDATE")}
+    return Step(
+        lambda: portal.load_balancers.repair(actor, view.id),
+        lambda _: lb_entry(actor, view.id, "load_balancer.repair_requested", changes),
+    )
+
+
+def reconciler_drift(portal):
+    view = drifted_shop(portal)
+    changes = {"algorithm": ("ROUND_ROBIN", "LEAST_CONNECTIONS")}
+    return Step(
+        portal.reconciliation.reconcile,
+        lambda _: lb_system("reconciler", view.id, "load_balancer.drift_found", changes),
     )
 
 
@@ -291,17 +366,39 @@ def admin_fail_stuck(portal):
     )
 
 
-def an_orphan(portal):
-    """A resource this installation made at the provider that no record owns, seen once."""
+def an_unseen_orphan(portal):
+    """A resource this installation made at the provider that no record owns, not yet seen."""
     spec = LoadBalancerSpec(
         name="lost", listener_protocol="HTTP", listener_port=80, algorithm="ROUND_ROBIN", members=()
     )
     portal.lbaas.create(spec, client_token=str(uuid4()))
+
+
+def an_orphan(portal):
+    """A resource this installation made at the provider that no record owns, seen once."""
+    an_unseen_orphan(portal)
     portal.reconciliation.reconcile()
     (orphan,) = portal.uow.orphans.rows.values()
     return orphan
 
 
+def reconciler_orphan_found(portal):
+    an_unseen_orphan(portal)
+    return Step(
+        portal.reconciliation.reconcile,
+        lambda _: by_system(
+            "reconciler",
+            None,
+            "provider_resource",
+            "fake:fake-1",
+            "fake-1 at fake",
+            "provider_resource.orphan_found",
+            {},
+        ),
+    )
+
+
+@under(REPAIR)
 def reconciler_orphan(portal):
     an_orphan(portal)
     portal.clock.advance(portal.policy.orphan_grace)
@@ -632,6 +729,9 @@ ONE_ENTRY = {
     "retry after an error before the provider had it": lb_retry_never_created,
     "retry after an error at the provider": lb_retry_at_provider,
     "load balancer deletion requested": lb_delete,
+    "load balancers created in a batch of one": lb_create_batch,
+    "load balancers deleted in a batch of one": lb_delete_batch,
+    "repair requested after drift": lb_repair,
     "worker: provisioning started": worker_started,
     "worker: active with its VIP": worker_active,
     "worker: error with its reason": worker_error,
@@ -639,7 +739,9 @@ ONE_ENTRY = {
     "reconciler: operating status changed": reconciler_operating_status,
     "admin refresh": admin_refresh,
     "admin marks a stuck one ERROR": admin_fail_stuck,
-    "reconciler deletes an orphan after its grace": reconciler_orphan,
+    "reconciler finds drift": reconciler_drift,
+    "reconciler finds an orphan (reported only, by default)": reconciler_orphan_found,
+    "reconciler deletes an orphan after its grace (repair policy)": reconciler_orphan,
     "admin deletes an orphan": admin_orphan,
     "server created": server_create,
     "server changed": server_update,
@@ -662,7 +764,8 @@ ONE_ENTRY = {
 
 
 @pytest.mark.parametrize("scenario", ONE_ENTRY.values(), ids=ONE_ENTRY.keys())
-def test_each_write_records_exactly_one_entry_saying_who_what_where_and_what_changed(portal, scenario):
+def test_each_write_records_exactly_one_entry_saying_who_what_where_and_what_changed(scenario):
+    portal = portal_for(scenario)
     step = scenario(portal)
 
     result, entries = new_entries(portal, step.call)
@@ -671,6 +774,20 @@ def test_each_write_records_exactly_one_entry_saying_who_what_where_and_what_cha
     assert as_seen(entries[0]) == step.expect(result)
     assert entries[0].at == portal.clock.now()
     assert entries[0].message
+
+
+def test_a_batch_records_one_entry_per_load_balancer_all_in_the_callers_request(portal):
+    payloads = {index: a_shop_payload(portal, name) for index, name in enumerate(["shop", "cart", "blog"])}
+    actor = person(portal, 1, Source.API, "req-batch-3")
+
+    views, entries = new_entries(portal, lambda: portal.load_balancers.create_batch(actor, CreateBatch(payloads)))
+
+    assert [e.action for e in entries] == ["load_balancer.create_requested"] * 3
+    assert sorted((e.target_id, e.target_name) for e in entries) == sorted((str(v.id), v.name) for v in views)
+    for entry in entries:
+        payload = next(p for p in payloads.values() if p.name == entry.target_name)
+        expected = by(actor, 1, "load_balancer", entry.target_id, payload.name, "load_balancer.create_requested", {})
+        assert as_seen(entry) == {**expected, "changes": created_changes(payload.name, payload.servers)}
 
 
 def test_no_entry_carries_a_secret_or_a_key(portal):
@@ -710,6 +827,9 @@ WRITES = {
     "LoadBalancerService.update_one": lb_update,
     "LoadBalancerService.retry": lb_retry_at_provider,
     "LoadBalancerService.delete_one": lb_delete,
+    "LoadBalancerService.create_batch": lb_create_batch,
+    "LoadBalancerService.delete_batch": lb_delete_batch,
+    "LoadBalancerService.repair": lb_repair,
     "ProvisioningService.provision": step_provision,
     "ProvisioningService.apply_update": step_apply_update,
     "ProvisioningService.deprovision": step_deprovision,
@@ -750,6 +870,8 @@ EXEMPT = {
     "Notifier.handle": "bookkeeping: turns a recorded event into deliveries and e-mails",
     "Notifier.payload": "read: the body of a delivery",
     "Notifier.recipients": "read: who gets a team's e-mails",
+    "LoadBalancerService.plan_create": "read: runs every check, stores nothing",
+    "LoadBalancerService.plan_update": "read: runs every check, stores nothing",
 }
 
 
@@ -790,12 +912,37 @@ def exempt_notifier_handle(portal):
     return lambda: portal.notifications.notifier.handle(happened), lambda: len(portal.uow.deliveries.rows) == 3
 
 
+def exempt_plan_create(portal):
+    payload = a_shop_payload(portal)
+    made = []
+
+    def planned():
+        (plan,) = made
+        return plan.allowed and plan.action == "create" and plan.changes and plan.provider.operations
+
+    return lambda: made.append(portal.load_balancers.plan_create(portal.actor(1), payload)), planned
+
+
+def exempt_plan_update(portal):
+    view = active_shop(portal)
+    made = []
+
+    def planned():
+        (plan,) = made
+        return plan.allowed and plan.lb_id == view.id and [c.field for c in plan.provider.changes] == ["algorithm"]
+
+    payload = UpdateLoadBalancer(algorithm="LEAST_CONNECTIONS")
+    return lambda: made.append(portal.load_balancers.plan_update(portal.actor(1), view.id, payload)), planned
+
+
 EXEMPT_WRITE_NOTHING = {
     "AuditService.prune": exempt_prune,
     "DeliveryService.resend_stale": exempt_resend_stale,
     "DeliveryService.prune_log": exempt_prune_log,
     "TokenService.used": exempt_token_used,
     "Notifier.handle": exempt_notifier_handle,
+    "LoadBalancerService.plan_create": exempt_plan_create,
+    "LoadBalancerService.plan_update": exempt_plan_update,
 }
 
 
@@ -826,7 +973,7 @@ def test_every_public_write_method_of_every_service_is_known_to_record_or_exempt
     assert all(reason.strip() for reason in EXEMPT.values())
     assert found == set(WRITES) | set(EXEMPT), (
         f"not in WRITES nor EXEMPT: {sorted(found - set(WRITES) - set(EXEMPT))}; "
-        f"gone: {sorted(set(WRITES) | set(EXEMPT) - found)}"
+        f"gone: {sorted((set(WRITES) | set(EXEMPT)) - found)}"
     )
 
 
@@ -860,7 +1007,8 @@ def test_the_walk_covers_every_service_class_of_every_app():
 
 
 @pytest.mark.parametrize("method", sorted(WRITES))
-def test_each_write_method_records_at_least_one_entry(portal, method):
+def test_each_write_method_records_at_least_one_entry(method):
+    portal = portal_for(WRITES[method])
     step = WRITES[method](portal)
 
     _result, entries = new_entries(portal, step.call)
@@ -916,6 +1064,26 @@ def refused_lb_stale_version(portal):
     view = active_shop(portal)
     payload = UpdateLoadBalancer(description="x", version=view.version - 1)
     return lambda: portal.load_balancers.update_one(portal.actor(1), view.id, payload)
+
+
+def refused_lb_batch_with_one_invalid_item(portal):
+    batch = CreateBatch({0: a_shop_payload(portal, "shop"), 1: a_shop_payload(portal, "Not A Name")})
+    return lambda: portal.load_balancers.create_batch(portal.actor(1), batch)
+
+
+def refused_lb_batch_delete_with_a_protected_one(portal):
+    shop = active_shop(portal)
+    cart = create_shop(portal, name="cart", deletion_protection=True)
+    portal.settle()
+    batch = DeleteBatch(ids=(shop.id, cart.id))
+    return lambda: portal.load_balancers.delete_batch(portal.actor(1), batch)
+
+
+def refused_lb_repair_by_viewer(portal):
+    view = drifted_shop(portal)
+    portal.reconciliation.reconcile()
+    carol = viewer_carol(portal)
+    return lambda: portal.load_balancers.repair(carol, view.id)
 
 
 def refused_server_invalid(portal):
@@ -983,6 +1151,9 @@ REFUSED = {
     "members quota exceeded": (refused_lb_too_many_members, QuotaExceeded),
     "change while pending": (refused_lb_while_pending, LoadBalancerPending),
     "stale version": (refused_lb_stale_version, StaleVersion),
+    "a batch with one invalid item": (refused_lb_batch_with_one_invalid_item, ValidationFailed),
+    "a delete batch with a protected one": (refused_lb_batch_delete_with_a_protected_one, ValidationFailed),
+    "a viewer asks for a repair": (refused_lb_repair_by_viewer, NotAllowed),
     "invalid server": (refused_server_invalid, ValidationFailed),
     "server in use": (refused_server_in_use, ServerInUse),
     "a user creates a team": (refused_team_create_by_a_user, PermissionDenied),

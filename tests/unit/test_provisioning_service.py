@@ -1,18 +1,35 @@
 """The background side: provision, follow, update, delete, fail and reconcile."""
 
+from dataclasses import replace
+
 import pytest
 
 from loadbalancers.application.payloads import CreateLoadBalancer, UpdateLoadBalancer
+from loadbalancers.application.provisioning import ProvisioningPolicy
+from loadbalancers.domain.drift import DriftPolicy
 from loadbalancers.domain.errors import InvalidTransition, LoadBalancerPending, ProviderRejected, ProviderUnavailable
 from loadbalancers.domain.model import OperatingStatus, ProvisioningStatus
 from servers.domain.errors import ServerInUse
 from tests.fakes import OPS, Portal
 
+# The test portal's policy, but drift repaired and orphans deleted after their grace.
+REPAIR = ProvisioningPolicy(poll_interval=1, pending_timeout=600, stuck_after=60, drift_policy=DriftPolicy.REPAIR)
+
+
+def create_shop(portal, actor):
+    servers = [portal.add_server(), portal.add_server()]
+    return portal.load_balancers.create_one(actor, CreateLoadBalancer(name="shop", servers=servers)).id
+
 
 @pytest.fixture
 def created(portal, alice):
-    servers = [portal.add_server(), portal.add_server()]
-    return portal.load_balancers.create_one(alice, CreateLoadBalancer(name="shop", servers=servers)).id
+    return create_shop(portal, alice)
+
+
+@pytest.fixture
+def repairing():
+    """A portal whose reconciler repairs drift and deletes orphans past their grace."""
+    return Portal(policy=REPAIR)
 
 
 def status(portal, lb_id):
@@ -307,7 +324,9 @@ class TestReconcileWithTheProvider:
         finally:
             portal.lbaas.installation = "this-portal"
 
-    def test_an_orphan_is_deleted_only_after_the_grace_period(self, portal, created):
+    def test_under_the_repair_policy_an_orphan_is_deleted_only_after_the_grace_period(self, repairing, alice):
+        portal = repairing
+        created = create_shop(portal, alice)
         portal.settle()
         orphan = self._make_remote(portal)
 
@@ -327,7 +346,43 @@ class TestReconcileWithTheProvider:
         assert "no live load balancer has client token" in record.deletion_reason
         assert status(portal, created) is ProvisioningStatus.ACTIVE
 
-    def test_resources_of_another_installation_or_of_none_are_never_touched(self, portal, created):
+    def test_by_default_an_orphan_is_reported_and_never_deleted_however_long_it_waits(self, portal, created):
+        portal.settle()
+        orphan = self._make_remote(portal)
+        first_seen = portal.clock.now()
+
+        first = portal.reconciliation.reconcile()
+        reports = []
+        for _ in range(5):
+            portal.clock.advance(portal.policy.orphan_grace)
+            reports.append(portal.reconciliation.reconcile())
+
+        assert (first.orphans_found, first.orphans_waiting) == ([orphan], [orphan])
+        for report in reports:
+            assert (report.orphans_found, report.orphans_waiting) == ([], [orphan])
+            assert (report.orphans_deleted, report.orphans_held) == ([], [])
+        assert portal.lbaas.resources[orphan].status is ProvisioningStatus.PENDING_CREATE
+        assert "delete" not in portal.lbaas.calls
+        [record] = portal.uow.orphans.get_list()
+        assert (record.ref, record.first_seen_at, record.last_seen_at) == (orphan, first_seen, portal.clock.now())
+        assert record.deleted_at is None
+        assert [e.target_name for e in portal.entries(action="provider_resource.orphan_found")] == [f"{orphan} at fake"]
+        assert portal.entries(action="provider_resource.orphan_deleted") == []
+        assert status(portal, created) is ProvisioningStatus.ACTIVE
+
+    def test_by_default_even_a_policy_without_grace_deletes_no_orphan(self):
+        portal = Portal(policy=replace(REPAIR, drift_policy=DriftPolicy.REPORT, orphan_grace=0))
+        orphans = [self._make_remote(portal) for _ in range(2)]
+
+        report = portal.reconciliation.reconcile()
+
+        assert sorted(report.orphans_waiting) == sorted(orphans)
+        assert (report.orphans_deleted, report.orphans_held) == ([], [])
+        assert all(portal.lbaas.resources[ref].status is ProvisioningStatus.PENDING_CREATE for ref in orphans)
+
+    def test_resources_of_another_installation_or_of_none_are_never_touched(self, repairing, alice):
+        portal = repairing
+        create_shop(portal, alice)
         portal.settle()
         theirs = self._make_remote(portal, installation="other-portal")
         legacy = self._make_remote(portal, installation=None)
@@ -343,9 +398,9 @@ class TestReconcileWithTheProvider:
         assert portal.uow.orphans.get_list(deleted=None) == []
 
     def test_more_due_orphans_than_a_pass_may_delete_are_all_held_for_an_operator(self, alice):
-        from loadbalancers.application.provisioning import ProvisioningPolicy
-
-        portal = Portal(policy=ProvisioningPolicy(orphan_grace=0, orphan_max_deletes=2))
+        portal = Portal(
+            policy=ProvisioningPolicy(orphan_grace=0, orphan_max_deletes=2, drift_policy=DriftPolicy.REPAIR)
+        )
         orphans = [self._make_remote(portal) for _ in range(3)]
 
         report = portal.reconciliation.reconcile()
@@ -361,8 +416,6 @@ class TestReconcileWithTheProvider:
         assert {o.deletion_reason for o in portal.uow.orphans.get_list(deleted=True)} == {"deleted by ops in the admin"}
 
     def test_an_operator_cannot_delete_what_became_owned_again_or_is_not_ours(self, alice):
-        from loadbalancers.application.provisioning import ProvisioningPolicy
-
         portal = Portal(policy=ProvisioningPolicy(orphan_grace=3600))
         orphan = self._make_remote(portal)
         portal.reconciliation.reconcile()
