@@ -3,6 +3,8 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from loadbalancers.application.payloads import BATCH_MAX
+from loadbalancers.application.plans import Plan
 from loadbalancers.application.read_model import LoadBalancerView
 from loadbalancers.domain.members import WEIGHT_MAX, WEIGHT_MIN, AdminState
 from loadbalancers.domain.model import Algorithm, ListenerProtocol, OperatingStatus
@@ -90,6 +92,7 @@ RECORD_READ_ONLY = (
     "created_at",
     "updated_at",
     "notices",
+    "drift",
 )
 
 
@@ -114,6 +117,17 @@ class ServerSummaryOutput(serializers.Serializer):
     )
 
 
+class DriftOutput(serializers.Serializer):
+    """One field its provider runs otherwise than the record says (found by the
+    reconciler; resolved once the provider runs the record again)."""
+
+    field = serializers.CharField(help_text="algorithm, listener_port, health_monitor, member <address:port> weight")
+    desired = serializers.JSONField(allow_null=True, help_text="What the record asks for.")
+    actual = serializers.JSONField(allow_null=True, help_text="What the provider runs.")
+    first_seen_at = serializers.DateTimeField()
+    last_seen_at = serializers.DateTimeField()
+
+
 class LoadBalancerOutput(serializers.Serializer):
     id = serializers.UUIDField()
     name = serializers.CharField()
@@ -133,6 +147,7 @@ class LoadBalancerOutput(serializers.Serializer):
     notices = serializers.ListField(
         child=serializers.CharField(), help_text="What to know about its members (servers not OK in the inventory)."
     )
+    drift = DriftOutput(many=True, help_text="What its provider runs otherwise than this record, if anything.")
     provisioning_status = serializers.CharField()
     operating_status = serializers.CharField()
     provider = serializers.CharField()
@@ -203,3 +218,116 @@ class ProviderOutput(serializers.Serializer):
     name = serializers.CharField()
     description = serializers.CharField()
     is_default = serializers.BooleanField()
+
+
+# -- batches ---------------------------------------------------------------------------------
+
+
+class BatchCreateInput(InputSerializer):
+    """Up to BATCH_MAX load balancers, created all together or not at all."""
+
+    items = LoadBalancerCreateInput(
+        many=True, help_text=f"1-{BATCH_MAX} load balancers, each as POST /load-balancers/ takes it."
+    )
+
+
+@extend_schema_field({"type": "string", "format": "uuid"})
+class AnyValueField(serializers.Field):
+    """Any JSON value, passed on as sent: the service says which are not ids, along
+    with every other problem, by index."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(allow_null=True, **kwargs)
+
+    def to_internal_value(self, data: Any) -> Any:
+        return data
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+class BatchDeleteInput(InputSerializer):
+    ids = serializers.ListField(
+        child=AnyValueField(), help_text=f"1-{BATCH_MAX} load balancer ids, deleted all together or not at all."
+    )
+
+
+class BatchOutput(serializers.Serializer):
+    items = LoadBalancerOutput(many=True)
+
+
+# -- plans -----------------------------------------------------------------------------------
+
+
+class FieldChangeOutput(serializers.Serializer):
+    field = serializers.CharField()
+    before = serializers.JSONField(allow_null=True)
+    after = serializers.JSONField(allow_null=True)
+
+
+class ProviderOperationOutput(serializers.Serializer):
+    name = serializers.CharField(help_text="An API call (ELBv2), a configuration write, runtime command or reload.")
+    params = serializers.DictField(help_text="Its parameters, as they would be sent.")
+
+
+class ProviderPlanOutput(serializers.Serializer):
+    name = serializers.CharField(help_text="The provider.")
+    ref = serializers.CharField(allow_null=True, help_text="Its resource (null: not created yet).")
+    changes = FieldChangeOutput(
+        many=True, help_text="Field by field: what the provider runs now (before) and would run (after)."
+    )
+    operations = ProviderOperationOutput(many=True, help_text="What the provider would be asked, in order.")
+    diff = serializers.CharField(help_text="The provider's configuration change as a unified diff (HAProxy), or ''.")
+
+
+class RefusalOutput(serializers.Serializer):
+    status = serializers.IntegerField(help_text="The HTTP status the request would get.")
+    error = serializers.CharField()
+    message = serializers.CharField()
+    details = serializers.DictField()
+
+
+class PlanOutput(serializers.Serializer):
+    """What a create or a change would do, found by running every check it would meet
+    and reading the provider, with nothing stored and nothing written at the provider."""
+
+    action = serializers.ChoiceField(choices=["create", "update"])
+    allowed = serializers.BooleanField(help_text="Whether the request would be accepted.")
+    error = RefusalOutput(allow_null=True, help_text="Why it would be refused (null: it would be accepted).")
+    id = serializers.UUIDField(source="lb_id", allow_null=True, help_text="The load balancer changed (null: a create).")
+    name = serializers.CharField(allow_null=True)
+    changes = FieldChangeOutput(many=True, help_text="The record's changes, as the audit trail would show them.")
+    provider = ProviderPlanOutput(
+        allow_null=True, help_text="What the provider would be asked (null: nothing goes to the provider)."
+    )
+
+    def to_representation(self, instance: Plan) -> dict[str, Any]:
+        data = super().to_representation(
+            {
+                "action": instance.action,
+                "allowed": instance.allowed,
+                "error": None,
+                "lb_id": instance.lb_id,
+                "name": instance.name,
+                "changes": [vars(change) for change in instance.changes],
+                "provider": None,
+            }
+        )
+        if instance.error is not None:
+            failed = instance.error
+            data["error"] = {
+                "status": failed.status_code,
+                "error": failed.name,
+                "message": failed.message,
+                "details": failed.details,
+            }
+        if instance.provider is not None:
+            side = instance.provider
+            data["provider"] = {
+                "name": side.name,
+                "ref": side.ref,
+                "changes": [vars(change) for change in side.changes],
+                "operations": [{"name": op.name, "params": dict(op.params)} for op in side.operations],
+                "diff": side.diff,
+            }
+        return data

@@ -279,9 +279,14 @@ class LoadBalancerService:
         """Apply the record again at the provider (after drift), through a normal update."""
         with self._uow_factory() as uow:
             lb = self._get_changeable(uow, actor, lb_id)
-            drifted = [d.field for d in uow.drift.get_list(lb_ids=[lb_id])]
-            lb.request_repair(now=self._clock.now(), drifted=drifted)
+            drifted = uow.drift.get_list(lb_ids=[lb_id])
+            now = self._clock.now()
+            lb.request_repair(now=now, drifted=sorted(d.field for d in drifted))
             uow.load_balancers.update_one(lb)
+            for drift in drifted:  # the reconciler does not ask again for what this did not fix
+                if drift.repaired_at is None:
+                    drift.repaired_at = now
+                    uow.drift.update_one(drift)
             uow.commit(by=actor)
         return self.get_one(actor, lb_id)
 
@@ -313,9 +318,13 @@ class LoadBalancerService:
         wanted: dict[UUID, int] = {}
         for index, raw in enumerate(batch.ids):
             try:
-                lb_id = raw if isinstance(raw, UUID) else UUID(str(raw))
-            except ValueError:
-                errors[str(index)] = [f"{printable(raw)!r} is not a load balancer id"]
+                lb_id = raw if isinstance(raw, UUID) else UUID(raw)  # type: ignore[arg-type]
+            except (TypeError, ValueError, AttributeError):
+                errors[str(index)] = [
+                    f"{printable(raw)!r} is not a load balancer id"
+                    if isinstance(raw, str)
+                    else f"{type(raw).__name__} {printable(raw)} is not a load balancer id"
+                ]
                 continue
             if lb_id in wanted:
                 errors[str(index)] = [f"load balancer {lb_id} is also item {wanted[lb_id]}"]

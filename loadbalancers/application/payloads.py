@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar
-from uuid import UUID
 
 from loadbalancers.domain.model import KEEP, Algorithm, ListenerProtocol
 from portal.kernel.pagination import PageRequest
@@ -52,7 +51,8 @@ class CreateBatch:
 class DeleteBatch:
     """Load balancers to delete all together or not at all."""
 
-    ids: tuple[UUID | str, ...]
+    ids: tuple[object, ...]
+    """As sent: ids, or anything else, which is then reported by its index."""
 
 
 @dataclass(frozen=True)

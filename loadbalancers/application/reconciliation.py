@@ -8,7 +8,7 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from uuid import UUID
 
@@ -196,10 +196,10 @@ class ReconciliationService:
                 return
             if spec_of(current, {s.id: s for s in uow.servers.get_list(current.server_ids)}) != desired:
                 return
-            known = {d.field: d for d in uow.drift.get_list(lb_ids=[lb.id])}
+            stored = {d.field: d for d in uow.drift.get_list(lb_ids=[lb.id])}
             new = []
             for name, change in differences.items():
-                drift = known.get(name)
+                drift = stored.get(name)
                 if drift is None:
                     new.append(change)
                     uow.drift.create_one(Drift(lb.id, name, change.before, change.after, now, now))
@@ -207,7 +207,7 @@ class ReconciliationService:
                     drift.desired = change.before
                     drift.seen(change.after, now)
                     uow.drift.update_one(drift)
-            resolved = [drift for name, drift in known.items() if name not in differences]
+            resolved = [drift for name, drift in stored.items() if name not in differences]
             for drift in resolved:
                 drift.resolve(now)
                 uow.drift.update_one(drift)
@@ -217,26 +217,40 @@ class ReconciliationService:
                 uow.record(events.DriftFound(**about, changes=changes))  # type: ignore[arg-type]
             if resolved:
                 uow.record(events.DriftResolved(**about, fields=tuple(d.field for d in resolved)))  # type: ignore[arg-type]
-            unrepaired = [drift for drift in uow.drift.get_list(lb_ids=[lb.id]) if drift.repaired_at is None]
-            repair = self._policy.drift_policy is DriftPolicy.REPAIR and bool(unrepaired)
-            if repair:
-                current.request_repair(now=now, drifted=sorted(differences))
-                uow.load_balancers.update_one(current)
-                for drift in unrepaired:
-                    drift.repaired_at = now
-                    uow.drift.update_one(drift)
-            elif self._policy.drift_policy is DriftPolicy.REPAIR and differences:
-                logger.warning(
-                    "reconcile: load balancer %s still runs otherwise than its record after a repair (%s); not"
-                    " repaired again: an operator decides",
-                    lb.id,
-                    ", ".join(sorted(differences)),
-                )
             uow.commit(by=RECONCILER)
         if differences:
             report.drifted.append(lb.id)
-        if repair:
+        if self._policy.drift_policy is DriftPolicy.REPAIR and differences and self._repair(lb.id, desired, now):
             report.repaired.append(lb.id)
+
+    def _repair(self, lb_id: UUID, desired: LoadBalancerSpec, now: datetime) -> bool:
+        """Apply the record again, once per drift: drift a repair was already asked for
+        (and that did not hold) is reported, not repaired again in a loop.  In a
+        transaction of its own, after the drift is on record, so the trail tells the
+        drift before its repair; the record is checked again as it is locked."""
+        with self._uow_factory() as uow:
+            lb = uow.load_balancers.get_one(lb_id, for_update=True)
+            if lb.provisioning_status is not ProvisioningStatus.ACTIVE:
+                return False
+            if spec_of(lb, {s.id: s for s in uow.servers.get_list(lb.server_ids)}) != desired:
+                return False
+            drifted = uow.drift.get_list(lb_ids=[lb_id])
+            unrepaired = [drift for drift in drifted if drift.repaired_at is None]
+            if not unrepaired:
+                logger.warning(
+                    "reconcile: load balancer %s still runs otherwise than its record after a repair (%s); not"
+                    " repaired again: an operator decides",
+                    lb_id,
+                    ", ".join(sorted(drift.field for drift in drifted)),
+                )
+                return False
+            lb.request_repair(now=now, drifted=sorted(drift.field for drift in drifted))
+            uow.load_balancers.update_one(lb)
+            for drift in unrepaired:
+                drift.repaired_at = now
+                uow.drift.update_one(drift)
+            uow.commit(by=RECONCILER)
+        return True
 
     def _handle_orphans(self, name: str, found: dict[str, ProviderLoadBalancer], report: ReconcileReport) -> None:
         """Record the orphans seen at this provider (forgetting those that are no longer
