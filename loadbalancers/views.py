@@ -17,7 +17,9 @@ from django.views.decorators.http import require_http_methods, require_safe
 from accounts.domain import access
 from accounts.domain.model import Role
 from loadbalancers import bootstrap
-from loadbalancers.application.payloads import CreateLoadBalancer, UpdateLoadBalancer
+from loadbalancers.application.load_balancers import LoadBalancerService
+from loadbalancers.application.payloads import BATCH_MAX, CreateLoadBalancer, DeleteBatch, UpdateLoadBalancer
+from loadbalancers.application.plans import Plan
 from loadbalancers.application.read_model import LoadBalancerView
 from loadbalancers.domain.errors import LoadBalancerNotFound
 from loadbalancers.domain.model import ListenerProtocol, OperatingStatus, ProvisioningStatus
@@ -32,7 +34,7 @@ from loadbalancers.forms import (
     members_sent,
 )
 from portal.kernel.actors import Actor
-from portal.kernel.errors import Conflict, PortalError, StaleVersion, ValidationFailed
+from portal.kernel.errors import Conflict, DependencyUnavailable, PortalError, StaleVersion, ValidationFailed
 from portal.kernel.pagination import Page
 from portal.web import list_page, show_errors
 from servers.domain.model import Server
@@ -117,6 +119,7 @@ def load_balancer_list(request: HttpRequest) -> HttpResponse:
         {
             "page": page,
             "params": params,
+            "deletable": {lb.id for lb in page.items if _may_delete(request, lb)} if page else set(),
             "sees_all": actor.sees_all,
             "teams": bootstrap.build().teams.get_slugs_mine(actor),
             "tag_filter": " ".join(request.GET.getlist("tag")),
@@ -124,6 +127,57 @@ def load_balancer_list(request: HttpRequest) -> HttpResponse:
             "operating_statuses": [s for s in OperatingStatus if s is not OperatingStatus.DRAINING],
         },
     )
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def load_balancer_batch_delete(request: HttpRequest) -> HttpResponse:
+    """Delete the load balancers ticked on the list, all of them or none: first a page
+    that names them (their ids come by GET from the list, or by POST), then, confirmed,
+    one call to ``delete_batch``.  A refusal shows the page again with each refused one's
+    reason next to its name, and nothing deleted."""
+    sent = request.POST if request.method == "POST" else request.GET
+    ids = sent.getlist("ids")
+    if not ids:
+        messages.error(request, "Tick the load balancers to delete first.")
+        return redirect("load-balancer-list-page")
+    if len(ids) > BATCH_MAX:
+        # Named one by one below: a request for more than a batch may hold is not looked up.
+        messages.error(request, f"Delete at most {BATCH_MAX} load balancers at once ({len(ids)} were ticked).")
+        return redirect("load-balancer-list-page")
+    actor, service = _actor(request), bootstrap.build().load_balancers
+    refusals: dict[str, object] = {}
+    if request.method == "POST" and "confirm" in request.POST:
+        try:
+            deleting = service.delete_batch(actor, DeleteBatch(ids=tuple(ids)))
+        except ValidationFailed as refused:
+            by_index = refused.details.get("ids")
+            if isinstance(by_index, dict):
+                refusals = by_index
+            messages.error(request, refused.message[:1].upper() + refused.message[1:] + ".")
+        else:
+            names = ", ".join(lb.name for lb in deleting)
+            count = len(deleting)
+            messages.success(
+                request, f"{count} load balancer{'s are' if count != 1 else ' is'} being deleted: {names}."
+            )
+            return redirect("load-balancer-list-page")
+    chosen = [
+        {"id": raw, "lb": _visible(service, actor, raw), "refusals": refusals.get(str(index), [])}
+        for index, raw in enumerate(ids)
+    ]
+    remaining = [item["id"] for item in chosen if not item["refusals"]] if refusals else []
+    context = {"chosen": chosen, "count": len(ids), "remaining": remaining}
+    return render(request, "loadbalancers/batch_delete.html", context)
+
+
+def _visible(service: LoadBalancerService, actor: Actor, raw: str) -> LoadBalancerView | None:
+    """The load balancer an id names, if this user may see it (None: no such id, or not
+    theirs; the page then shows the id as sent, which names nothing)."""
+    try:
+        return service.get_one(actor, UUID(raw))
+    except (ValueError, LoadBalancerNotFound):
+        return None
 
 
 @login_required
@@ -205,6 +259,14 @@ def _may_change(request: HttpRequest, lb: LoadBalancerView) -> bool:
     return access.may(_actor(request), lb.team_id, Role.MEMBER)
 
 
+def _may_delete(request: HttpRequest, lb: LoadBalancerView) -> bool:
+    """Whether the list offers to delete it: this user may change it, its provider is
+    enabled, and it is in a state a delete starts from (its deletion protection, if on,
+    is the service's to explain)."""
+    deletable = lb.provisioning_status in (ProvisioningStatus.ACTIVE, ProvisioningStatus.ERROR)
+    return deletable and _may_change(request, lb) and _provider_enabled(lb)
+
+
 def _not_allowed(request: HttpRequest, lb: LoadBalancerView, action: str) -> HttpResponse:
     """Why this user may see the load balancer but not change it, and whom to ask."""
     actor = _actor(request)
@@ -246,6 +308,11 @@ def load_balancer_detail(request: HttpRequest, lb_id: UUID) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def load_balancer_edit(request: HttpRequest, lb_id: UUID) -> HttpResponse:
+    """The edit form, then a review of what the change would do (to the record and at
+    the provider) before it is applied.  The form's button asks for the review
+    (``step=review``); the review's buttons apply the change (``step=apply``) or bring
+    the form back with what was typed (``step=edit``).  A POST without a step applies at
+    once, as the API's PATCH does and as the page did before it had a review."""
     lb = _load_balancer(request, lb_id)
     if not _may_change(request, lb):
         return _not_allowed(request, lb, "change")
@@ -261,22 +328,17 @@ def load_balancer_edit(request: HttpRequest, lb_id: UUID) -> HttpResponse:
             **LoadBalancerEditForm.initial_settings(lb.health_monitor, lb.tags, lb.deletion_protection),
         },
     )
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
+    step = request.POST.get("step", "apply")
+    if request.method == "POST" and step != "edit" and form.is_valid():
+        actor, service = _actor(request), bootstrap.build().load_balancers
+        payload = _changes_asked(form)
         try:
-            bootstrap.build().load_balancers.update_one(
-                _actor(request),
-                lb.id,
-                UpdateLoadBalancer(
-                    servers=members_sent(form, data["servers"]),
-                    algorithm=data["algorithm"],
-                    description=data["description"],
-                    health_monitor=form.monitor(),
-                    tags=form.tag_list(),
-                    deletion_protection=data["deletion_protection"],
-                    version=as_number(data["version"]) if data["version"] else None,
-                ),
-            )
+            if step == "review":
+                plan = service.plan_update(actor, lb.id, payload)
+                if plan.error is not None:
+                    raise plan.error
+                return _review(request, lb, form, plan)
+            service.update_one(actor, lb.id, payload)
         except ValidationFailed as invalid:
             show_errors(form, _named(invalid, lb))
         except StaleVersion:
@@ -292,11 +354,15 @@ def load_balancer_edit(request: HttpRequest, lb_id: UUID) -> HttpResponse:
             messages.error(
                 request,
                 f"{lb.name} was changed by someone else meanwhile. Your changes are below: check them against "
-                "its current state and save again to apply them.",
+                "its current state and review them again to apply them.",
             )
         except Conflict as conflict:
             messages.error(request, conflict.message)
             return redirect("load-balancer-page", lb_id=lb.id)
+        except DependencyUnavailable as unavailable:
+            form.add_error(None, f"The change cannot be checked now: {unavailable.message}. Try again in a moment.")
+        except PortalError as refused:  # no longer allowed, or over a quota of its team
+            show_errors(form, refused)
         else:
             messages.success(request, f"Load balancer {lb.name} is being updated.")
             return redirect("load-balancer-page", lb_id=lb.id)
@@ -312,6 +378,27 @@ def load_balancer_edit(request: HttpRequest, lb_id: UUID) -> HttpResponse:
             "member_rows": _member_rows(form, lb),
         },
     )
+
+
+def _changes_asked(form: LoadBalancerEditForm) -> UpdateLoadBalancer:
+    data = form.cleaned_data
+    return UpdateLoadBalancer(
+        servers=members_sent(form, data["servers"]),
+        algorithm=data["algorithm"],
+        description=data["description"],
+        health_monitor=form.monitor(),
+        tags=form.tag_list(),
+        deletion_protection=data["deletion_protection"],
+        version=as_number(data["version"]) if data["version"] else None,
+    )
+
+
+def _review(request: HttpRequest, lb: LoadBalancerView, form: LoadBalancerEditForm, plan: Plan) -> HttpResponse:
+    """What the change would do, with the form's values carried along unchanged: to
+    apply them, or to edit them further."""
+    member_fields = [name for name in form.data if name.startswith(("weight_", "drain_"))]
+    carried = [(name, value) for name in [*form.fields, *member_fields] for value in form.data.getlist(name)]
+    return render(request, "loadbalancers/review.html", {"lb": lb, "plan": plan, "carried": carried})
 
 
 def _named(invalid: ValidationFailed, lb: LoadBalancerView) -> ValidationFailed:
@@ -375,6 +462,27 @@ def load_balancer_retry(request: HttpRequest, lb_id: UUID) -> HttpResponse:
         messages.error(request, conflict.message)
     else:
         messages.success(request, f"Load balancer {lb.name} is being provisioned again ({view.provisioning_status}).")
+    return redirect("load-balancer-page", lb_id=lb.id)
+
+
+@login_required
+@require_http_methods(["POST"])
+def load_balancer_repair(request: HttpRequest, lb_id: UUID) -> HttpResponse:
+    """Apply the record again at the provider, which runs something else (drift), as the
+    admin's action does."""
+    lb = _load_balancer(request, lb_id)
+    if refused := _refused(request, lb, "re-apply"):
+        return refused
+    try:
+        view = bootstrap.build().load_balancers.repair(_actor(request), lb.id)
+    except Conflict as conflict:
+        messages.error(request, conflict.message)
+    else:
+        messages.success(
+            request,
+            f"Load balancer {lb.name} is being applied again at the provider ({view.provisioning_status}); its drift"
+            " is marked resolved once the reconciler finds the provider running it as recorded.",
+        )
     return redirect("load-balancer-page", lb_id=lb.id)
 
 

@@ -75,7 +75,7 @@ def grant_operations(user, *, codenames: tuple[str, ...] = ("view", "add", "chan
     balancers and servers (the admin and the API both ask for them)."""
     from django.contrib.auth.models import Permission
 
-    models = ("loadbalancer", "server", "orphan", "team", "apitoken")
+    models = ("loadbalancer", "server", "orphan", "drift", "team", "apitoken")
     wanted = [f"{action}_{model}" for action in codenames for model in models]
     user.user_permissions.add(*Permission.objects.filter(codename__in=wanted))
     return user

@@ -1,3 +1,8 @@
+import random
+import shutil
+import tempfile
+from collections.abc import Iterator
+
 import pytest
 import schemathesis
 from django.core.signals import request_finished, request_started
@@ -5,7 +10,9 @@ from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from django.test import Client
 
+from loadbalancers.bootstrap import providers
 from tests.factories import UserFactory
+from tests.integration.lbaas.haproxy_fixtures import HAPROXY, haproxy_or_skip
 
 
 @pytest.fixture
@@ -26,3 +33,20 @@ def ops_web(db):  # type: ignore[no-untyped-def]
     client = Client()
     client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
     return client
+
+
+@pytest.fixture
+def haproxy_provider(settings) -> Iterator[None]:
+    """A real HAProxy next to the sandbox, with its own state folder and a loopback
+    network of its own (so no two runs share VIPs)."""
+    haproxy_or_skip()
+    state_dir = tempfile.mkdtemp(prefix="hap-", dir="/tmp")
+    settings.LBAAS_PROVIDERS = ["sandbox", "haproxy"]
+    settings.HAPROXY_LBAAS = {
+        "state_dir": state_dir,
+        "vip_network": f"127.78.{random.randrange(1, 255)}.0/24",
+        "haproxy_bin": HAPROXY,
+    }
+    yield
+    providers().get("haproxy").stop()  # type: ignore[attr-defined]
+    shutil.rmtree(state_dir, ignore_errors=True)

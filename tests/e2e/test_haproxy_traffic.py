@@ -6,36 +6,17 @@ a member change and a drain, and closes its port once deleted."""
 from __future__ import annotations
 
 import itertools
-import random
-import shutil
 import socket
-import tempfile
 import urllib.request
-from collections.abc import Iterator
 
 import pytest
 
-from loadbalancers.bootstrap import build, providers
+from loadbalancers.bootstrap import build
 from tests.conftest import wait_until
 from tests.factories import ServerFactory
-from tests.integration.lbaas.haproxy_fixtures import HAPROXY, Backend, free_port, haproxy_or_skip
+from tests.integration.lbaas.haproxy_fixtures import Backend, free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def haproxy_provider(settings) -> Iterator[None]:
-    haproxy_or_skip()
-    state_dir = tempfile.mkdtemp(prefix="hap-", dir="/tmp")
-    settings.LBAAS_PROVIDERS = ["sandbox", "haproxy"]
-    settings.HAPROXY_LBAAS = {
-        "state_dir": state_dir,
-        "vip_network": f"127.78.{random.randrange(1, 255)}.0/24",
-        "haproxy_bin": HAPROXY,
-    }
-    yield
-    providers().get("haproxy").stop()  # type: ignore[attr-defined]
-    shutil.rmtree(state_dir, ignore_errors=True)
 
 
 def fetch(vip: str, port: int) -> str:

@@ -945,7 +945,9 @@ def test_in_a_browser_the_owner_sets_a_weight_and_drains_a_member(browser, porta
     expect(page.get_by_label("Weight of web-a")).to_have_value("1")
     page.get_by_label("Weight of web-a").fill("3")
     page.get_by_label("Drain web-b").check()
-    page.get_by_role("button", name="Save changes").click()
+    page.get_by_role("button", name="Review changes").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Review")
+    page.get_by_role("button", name="Apply changes").click()
 
     expect(page.get_by_text("Load balancer shop is being updated.")).to_be_visible()
     # Once the sandbox has applied it, the page (which follows it by itself) shows the

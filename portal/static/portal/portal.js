@@ -87,6 +87,25 @@
   var picker = document.getElementById("server-picker");
   if (picker) serverPicker(picker);
 
+  // The list's "select all" box: ticks or unticks every load balancer on the page that
+  // can be deleted.  Without script it stays hidden and each one is ticked by hand.
+  var selectAll = document.querySelector("[data-select-all]");
+  if (selectAll) {
+    var boxes = Array.prototype.slice.call(document.querySelectorAll("input[data-selectable]"));
+    var reflect = function () {
+      var ticked = boxes.filter(function (box) { return box.checked; }).length;
+      selectAll.checked = ticked === boxes.length;
+      selectAll.indeterminate = ticked > 0 && ticked < boxes.length;
+    };
+    selectAll.hidden = false;
+    selectAll.addEventListener("change", function () {
+      boxes.forEach(function (box) { box.checked = selectAll.checked; });
+      reflect();
+    });
+    boxes.forEach(function (box) { box.addEventListener("change", reflect); });
+    reflect(); // the browser may have restored ticks (going back to the page)
+  }
+
   // A load balancer's page follows its status while it is PENDING_*, and stops once final.
   var card = document.getElementById("status");
   if (!card || card.dataset.pending !== "true") return;
