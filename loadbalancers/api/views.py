@@ -67,6 +67,14 @@ def _dry_run(request: Request) -> bool:
     raise ValidationFailed(f"dry_run: {message}", details={"dry_run": [message]})
 
 
+def _without_plan(request: Request, what: str) -> None:
+    """Refuse ``?dry_run=true`` where there is no plan to answer with: the write would
+    otherwise happen for real, which is the opposite of what was asked."""
+    if _dry_run(request):
+        message = f"{what} has no plan: send it without dry_run"
+        raise ValidationFailed(f"dry_run: {message}", details={"dry_run": [message]})
+
+
 def _read(serializer_class: type, data: Any) -> tuple[dict[str, Any] | None, ValidationFailed | None]:
     """The request's fields if their shape is right, or the refusal it would get."""
     serializer = serializer_class(data=data)
@@ -196,29 +204,31 @@ class LoadBalancerViewSet(Idempotent, viewsets.GenericViewSet):
         return Response(LoadBalancerOutput(view).data, status=status.HTTP_202_ACCEPTED)
 
     def destroy(self, request: Request, pk: str) -> Response:
-        if request.query_params.get("dry_run") is not None:
-            message = "a delete has no plan: GET the load balancer to see what would go"
-            raise ValidationFailed(f"dry_run: {message}", details={"dry_run": [message]})
+        _without_plan(request, "a delete")
         view = _load_balancers().delete_one(bootstrap.actor(request), _lb_id(pk))
         return Response(LoadBalancerOutput(view).data, status=status.HTTP_202_ACCEPTED)
 
     @action(detail=True, methods=["post"])
     def retry(self, request: Request, pk: str) -> Response:
+        _without_plan(request, "a retry")
         view = _load_balancers().retry(bootstrap.actor(request), _lb_id(pk))
         return Response(LoadBalancerOutput(view).data, status=status.HTTP_202_ACCEPTED)
 
     @action(detail=True, methods=["post"])
     def repair(self, request: Request, pk: str) -> Response:
+        _without_plan(request, "a repair")
         view = _load_balancers().repair(bootstrap.actor(request), _lb_id(pk))
         return Response(LoadBalancerOutput(view).data, status=status.HTTP_202_ACCEPTED)
 
     @action(detail=False, methods=["post"])
     def batch(self, request: Request) -> Response:
+        _without_plan(request, "a batch")
         views = _load_balancers().create_batch(bootstrap.actor(request), _batch(request.data))
         return Response(BatchOutput({"items": views}).data, status=status.HTTP_202_ACCEPTED)
 
     @action(detail=False, methods=["post"], url_path="batch-delete")
     def batch_delete(self, request: Request) -> Response:
+        _without_plan(request, "a batch delete")
         data = BatchDeleteInput(data=request.data)
         data.is_valid(raise_exception=True)
         views = _load_balancers().delete_batch(

@@ -29,6 +29,7 @@ from loadbalancers.application.provisioning import spec_of
 from loadbalancers.application.read_model import LoadBalancerReadModel, LoadBalancerView
 from loadbalancers.domain.errors import (
     LoadBalancerNotFound,
+    NameTaken,
     ProviderDisabled,
     ProviderRejected,
     ProviderResourceNotFound,
@@ -108,11 +109,11 @@ class LoadBalancerService:
         their work handed over after it commits."""
         _check_batch_size(batch.size, "items")
         with self._uow_factory() as uow:
-            # Every server the batch names, locked at once in one order: two batches
-            # never wait on each other's servers in opposite orders.
+            # Every create takes its locks in one order, so none waits on another in a
+            # circle: the teams (by id), then the servers (by id).
+            teams = self._lock_teams(uow, actor, {payload.team for payload in batch.items.values()})
             uow.servers.get_list(sorted(_server_ids(batch.items.values())), for_update=True)
             errors: dict[str, object] = {str(index): dict(found) for index, found in batch.rejected.items()}
-            teams: dict[str | None, Team] = {}
             created: dict[int, LoadBalancer] = {}
             first_named: dict[str, int] = {}
             for index, payload in sorted(batch.items.items()):
@@ -121,7 +122,7 @@ class LoadBalancerService:
             for index, payload in sorted(batch.items.items(), key=lambda item: (item[1].team or "", item[0])):
                 problems: dict[str, list[str]] = {}
                 try:
-                    lb = self._new(uow, actor, payload, teams=teams, count_team=False)
+                    lb = self._new(uow, actor, payload, teams=teams, count_team=False, lock_team=False)
                 except PortalError as failed:
                     problems = _item_errors(failed)
                 first = first_named.get(payload.name) if isinstance(payload.name, str) else None
@@ -142,7 +143,14 @@ class LoadBalancerService:
                     usage = uow.load_balancers.count_live(team_id=team.id)  # type: ignore[arg-type]
                     team.check_load_balancers(self._quota_defaults, usage=usage, adding=adding[team.id])
             lbs = [created[index] for index in sorted(created)]
-            uow.load_balancers.create_batch(lbs)
+            try:
+                uow.load_balancers.create_batch(lbs)
+            except NameTaken as taken:  # a name taken meanwhile by a request that committed first
+                index = first_named.get(taken.taken_name, 0)
+                raise ValidationFailed(
+                    f"1 of {batch.size} items are not valid; nothing was created",
+                    details={"items": {str(index): taken.details}},
+                ) from None
             uow.commit(by=actor)
         return self._read_model.get_list([lb.id for lb in lbs])
 
@@ -203,14 +211,15 @@ class LoadBalancerService:
         *,
         teams: dict[str | None, Team] | None = None,
         count_team: bool = True,
+        lock_team: bool = True,
     ) -> LoadBalancer:
         """A new load balancer as the payload asks, judged by every rule a create meets
         (``count_team``: its team's quota of load balancers too; a batch counts its own).
-        ``teams`` keeps the teams already looked up (and locked), by the slug asked."""
+        ``teams`` holds the teams already looked up and locked, by the slug asked; one not
+        there is looked up (and locked, unless ``lock_team`` is false: a batch locks its
+        teams first)."""
         teams = {} if teams is None else teams
-        if payload.team not in teams:
-            teams[payload.team] = self._team_for_create(uow, actor, payload.team)
-        team = teams[payload.team]
+        team = teams.get(payload.team) or self._team_for_create(uow, actor, payload.team, lock=lock_team)
         lb = LoadBalancer.new(
             id=self._new_id(),
             name=payload.name,
@@ -247,12 +256,12 @@ class LoadBalancerService:
     def _update(self, uow: UnitOfWork, actor: Actor, lb_id: UUID, payload: UpdateLoadBalancer) -> LoadBalancer:
         """The load balancer changed as the payload asks, judged by every rule an update
         meets; not stored."""
+        lb = self._get_changeable(uow, actor, lb_id)
         if payload.is_empty:
             raise ValidationFailed(
                 f"nothing to change: send {', '.join(UpdateLoadBalancer.FIELDS)}",
                 details={"non_field_errors": [f"send at least one of {', '.join(UpdateLoadBalancer.FIELDS)}"]},
             )
-        lb = self._get_changeable(uow, actor, lb_id)
         if payload.version is not None and payload.version != lb.version:
             raise StaleVersion(
                 f"load balancer {lb_id} is at version {lb.version}, not {payload.version}; reload it",
@@ -365,11 +374,24 @@ class LoadBalancerService:
             access.require(actor, team_id=lb.team_id, team=team, needed=Role.MEMBER, action=action, hidden=hidden)
         return lb
 
+    def _lock_teams(self, uow: UnitOfWork, actor: Actor, slugs: Iterable[str | None]) -> dict[str | None, Team]:
+        """The teams these slugs name where the actor may create, locked in the order of
+        their ids; those it may not create in are left out (their items say why)."""
+        found: dict[str | None, int] = {}
+        for slug in slugs:
+            try:
+                found[slug] = self._team_for_create(uow, actor, slug, lock=False).id  # type: ignore[assignment]
+            except PortalError:
+                continue
+        locked = {team_id: uow.teams.get_one(team_id, for_update=True) for team_id in sorted(set(found.values()))}
+        return {slug: locked[team_id] for slug, team_id in found.items()}
+
     @staticmethod
-    def _team_for_create(uow: UnitOfWork, actor: Actor, slug: str | None) -> Team:
-        """The team the new load balancer will belong to, locked until commit (its quota
-        counts creates one by one): the one named, or else the caller's only team where
-        they may create.  A team the caller is not in is reported as unknown."""
+    def _team_for_create(uow: UnitOfWork, actor: Actor, slug: str | None, *, lock: bool = True) -> Team:
+        """The team the new load balancer will belong to, locked until commit unless
+        ``lock`` is false (its quota counts creates one by one): the one named, or else
+        the caller's only team where they may create.  A team the caller is not in is
+        reported as unknown."""
         if slug is None:
             creating = [team_id for team_id in actor.roles if Role(actor.roles[team_id]).allows(Role.MEMBER)]
             only = creating or list(actor.roles)
@@ -382,10 +404,10 @@ class LoadBalancerService:
                     " as a member (or operations to make a team)"
                 )
                 raise ValidationFailed(f"team: {message}", details={"team": [message]})
-            team = uow.teams.get_one(only[0], for_update=True)
+            team = uow.teams.get_one(only[0], for_update=lock)
         else:
             try:
-                team = uow.teams.get_by_slug(slug, for_update=True)
+                team = uow.teams.get_by_slug(slug, for_update=lock)
             except TeamNotFound:
                 team = None
             if team is None or not (actor.sees_all or team.id in actor.roles):

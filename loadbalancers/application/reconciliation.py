@@ -81,6 +81,8 @@ class ReconciliationService:
         self._restart_stuck(report)
         with self._isolated(report, "inventory"):
             report.inventory_followed.extend(self._steps.follow_inventory(by=RECONCILER))
+        with self._isolated(report, "drift of deleted load balancers"):
+            self._close_drift_of_deleted()
         for name in self._providers.names:
             self._compare_with_provider(name, report)
         return report
@@ -165,6 +167,23 @@ class ReconciliationService:
         orphans = {resource.ref: resource for token, resource in ours.items() if token not in live}
         with self._isolated(report, f"orphans at {name}"):
             self._handle_orphans(name, orphans, report)
+
+    def _close_drift_of_deleted(self) -> None:
+        """A load balancer deleted meanwhile runs nothing anywhere: its open drift is
+        resolved (its deletion is on record already)."""
+        now = self._clock.now()
+        with self._uow_factory() as uow:
+            drift = uow.drift.get_list()
+            deleted = {
+                lb.id
+                for lb in uow.load_balancers.get_list(ids={d.lb_id for d in drift})
+                if lb.provisioning_status is ProvisioningStatus.DELETED
+            }
+            for each in drift:
+                if each.lb_id in deleted:
+                    each.resolve(now)
+                    uow.drift.update_one(each)
+            uow.commit(by=RECONCILER)
 
     def _check_drift(
         self,

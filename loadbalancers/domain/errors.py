@@ -14,6 +14,7 @@ class LoadBalancerNotFound(NotFound):
 
 class NameTaken(Conflict):
     def __init__(self, name: str):
+        self.taken_name = name
         super().__init__(
             f"a load balancer named {name!r} already exists",
             details={"name": [f"{name!r} is taken by a live load balancer"]},

@@ -667,14 +667,27 @@ def test_a_dry_run_that_is_not_a_yes_or_a_no_gets_400_and_changes_nothing(alice_
     assert rows() == before
 
 
-def test_a_delete_has_no_dry_run(alice_api, ok_servers):
+def test_writes_without_a_plan_refuse_a_dry_run_rather_than_do_it_for_real(alice_api, ok_servers):
+    """A delete, a retry, a repair and both batches have no plan: ``dry_run=true`` is
+    refused with 400 and nothing changes (``dry_run=false`` is the request itself)."""
     record = create(alice_api, [ok_servers[0].pk])
     settle(record)
     before = rows()
+    url = url_of(record)
 
-    for value in ("true", "false"):
-        assert_error(alice_api.delete(f"{url_of(record)}?dry_run={value}"), 400, "ValidationError", "dry_run")
+    asked = {
+        "delete": alice_api.delete(f"{url}?dry_run=true"),
+        "retry": alice_api.post(f"{url}retry/?dry_run=true"),
+        "repair": alice_api.post(f"{url}repair/?dry_run=true"),
+        "batch": alice_api.post(f"{BATCH}?dry_run=true", {"items": [item("more", [ok_servers[0].pk])]}, format="json"),
+        "batch delete": alice_api.post(f"{BATCH_DELETE}?dry_run=true", {"ids": [record["id"]]}, format="json"),
+    }
+
+    for what, response in asked.items():
+        assert_error(response, 400, "ValidationError", "dry_run")
+        assert response.json()["details"]["dry_run"] == [f"a {what} has no plan: send it without dry_run"]
     assert rows() == before
+    assert alice_api.delete(f"{url}?dry_run=false").status_code == 202
 
 
 def test_dry_run_false_is_the_real_request(alice_api, ok_servers):

@@ -102,6 +102,27 @@ class TestCreateBatch:
         assert portal.entries() == entries
         assert portal.lbaas.calls == []
 
+    def test_a_name_taken_meanwhile_by_another_request_is_reported_by_its_item(self, portal, monkeypatch):
+        """The names are checked, then another request takes one and commits before the
+        batch is stored: the store refuses it, and the answer names the item."""
+        alice = portal.actor(1)
+        items = {0: shop(portal, "first"), 1: shop(portal, "raced")}
+        create(portal, alice, "raced")
+        really_taken, checks = portal.uow.load_balancers.name_taken, []
+
+        def checked_before_the_other_committed(name):  # the two checks of the items; then the store's own
+            checks.append(name)
+            return False if len(checks) <= len(items) else really_taken(name)
+
+        monkeypatch.setattr(portal.uow.load_balancers, "name_taken", checked_before_the_other_committed)
+        rows = dict(portal.uow.load_balancers.rows)
+
+        with pytest.raises(ValidationFailed) as failed:
+            portal.load_balancers.create_batch(alice, CreateBatch(items=items))
+
+        assert failed.value.details == {"items": {"1": {"name": ["'raced' is taken by a live load balancer"]}}}
+        assert portal.uow.load_balancers.rows == rows
+
     def test_a_repeated_name_is_reported_even_when_the_first_item_with_it_has_other_errors(self, portal):
         """Every problem at once: fixing the first item must not reveal a new error on
         the second."""
@@ -377,6 +398,13 @@ class TestPlanUpdate:
         with pytest.raises(LoadBalancerNotFound):
             portal.load_balancers.plan_update(portal.actor(2), view.id, UpdateLoadBalancer(algorithm="SOURCE_IP"))
 
+    def test_someone_elses_load_balancer_is_not_found_even_for_an_empty_change(self, portal):
+        view = active(portal, portal.actor(1))
+
+        for lb_id in (view.id, uuid4()):
+            with pytest.raises(LoadBalancerNotFound):
+                portal.load_balancers.plan_update(portal.actor(2), lb_id, UpdateLoadBalancer())
+
     def test_a_change_the_portal_keeps_to_itself_has_no_provider_side(self, portal):
         alice = portal.actor(1)
         view = active(portal, alice)
@@ -553,6 +581,20 @@ class TestDriftReported:
         assert set(drift_of(portal, view.id)) == {"member 10.0.0.2:8080 weight"}
         (entry,) = portal.entries(action="load_balancer.drift_resolved")
         assert entry.message.endswith(": algorithm")
+
+    def test_the_drift_of_a_load_balancer_deleted_since_is_resolved(self, portal):
+        alice = portal.actor(1)
+        view = active(portal, alice)
+        tamper_algorithm_and_weight(portal, view.id)
+        portal.reconciliation.reconcile()
+        portal.load_balancers.delete_one(alice, view.id)
+        portal.settle()
+
+        portal.reconciliation.reconcile()
+
+        assert drift_of(portal, view.id) == {}
+        assert set(drift_of(portal, view.id, open_only=False)) == {"algorithm", "member 10.0.0.2:8080 weight"}
+        assert portal.load_balancers.get_one(alice, view.id).drift == []
 
     def test_a_load_balancer_changed_before_the_pass_is_not_judged(self, portal):
         alice = portal.actor(1)

@@ -92,6 +92,7 @@ import re
 import socket
 import sqlite3
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 from uuid import uuid4
@@ -273,6 +274,14 @@ class HAProxyLBaaS(LBaaSClient):
                 _found(db.execute("SELECT ref FROM load_balancers WHERE ref = ?", (ref,)).fetchone(), ref)
                 entries = [dataclasses.replace(e, spec=spec) if e.ref == ref else e for e in entries]
         change = self._change(entries, ref)
+        if any(step.name == WRITE for step in change.operations):
+            # HAProxy's own check of the planned file, as an update makes before installing
+            # it: a plan never says yes to a configuration HAProxy would refuse.
+            with tempfile.TemporaryDirectory(prefix="haproxy-plan-") as folder:
+                planned = Path(folder) / "haproxy.cfg"
+                # The new load balancer's name-to-be, as a name HAProxy takes.
+                planned.write_text(change.config.replace(NEW_REF, f"hap-{uuid4().hex[:12]}"))
+                self._check(planned)
         return ProviderPlan(change.operations, change.diff)
 
     def as_running(self, spec: LoadBalancerSpec) -> LoadBalancerSpec:
@@ -412,13 +421,18 @@ class HAProxyLBaaS(LBaaSClient):
         self._dir.mkdir(parents=True, exist_ok=True)
         candidate = self._dir / "haproxy.cfg.new"
         candidate.write_text(config)
-        checked = self._run([self._bin, "-c", "-q", "-f", str(candidate)])
-        if checked.returncode != 0:
-            message = (checked.stderr or checked.stdout).strip().splitlines()
-            raise ProviderRejected("haproxy refused the configuration: " + " ".join(message[-3:]))
+        self._check(candidate)
         if self.config_path.exists():
             os.replace(self.config_path, self._dir / "haproxy.cfg.previous")
         os.replace(candidate, self.config_path)
+
+    def _check(self, config: Path) -> None:
+        """``haproxy -c`` on a configuration file: ProviderRejected, with HAProxy's words,
+        when it refuses it."""
+        checked = self._run([self._bin, "-c", "-q", "-f", str(config)])
+        if checked.returncode != 0:
+            message = (checked.stderr or checked.stdout).strip().splitlines()
+            raise ProviderRejected("haproxy refused the configuration: " + " ".join(message[-3:]))
 
     def _runtime(self, command: str) -> bool:
         """Send one runtime API command; False when HAProxy refuses it or cannot be asked

@@ -683,3 +683,19 @@ def test_nothing_is_said_to_run_while_haproxy_is_stopped_and_a_change_plans_a_st
 )
 def test_codes_are_written_in_the_fewest_ranges(codes, text):
     assert codes_text(codes) == text
+
+
+def test_a_plan_says_no_to_a_configuration_haproxy_refuses_and_writes_nothing(tmp_path):
+    """The plan runs HAProxy's own check of the planned file, as an update does before
+    installing it: here an haproxy that refuses every configuration."""
+    refusing = tmp_path / "haproxy"
+    refusing.write_text("#!/bin/sh\necho '[ALERT] (1) : config : parsing [x:3]: unknown keyword' >&2\nexit 1\n")
+    refusing.chmod(0o755)
+    state = tmp_path / "state"
+    client = HAProxyLBaaS(state_dir=str(state), vip_network="127.76.1.0/24", haproxy_bin=str(refusing))
+
+    with pytest.raises(ProviderRejected, match=r"haproxy refused the configuration: .*unknown keyword"):
+        client.plan(None, spec(member(free_port()), port=80))
+
+    assert not client.config_path.exists()
+    assert client.get_list() == []
