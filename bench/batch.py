@@ -34,6 +34,7 @@ def main() -> None:
     folder, _ = var_dir("bench-")
     os.environ.setdefault("API_THROTTLE_USER", "1000000/minute")
     os.environ.setdefault("SANDBOX_LBAAS_DELAY", "0")
+    os.environ.setdefault("SANDBOX_LBAAS_VIP_RANGE", "198.18.0.0/15")
     os.environ.setdefault("TEAM_QUOTA_LOAD_BALANCERS", "100000")
     django_ready()
     from django.db import connection
