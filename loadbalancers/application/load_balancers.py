@@ -119,7 +119,7 @@ class LoadBalancerService:
             for index, payload in sorted(batch.items.items()):
                 if isinstance(payload.name, str):
                     first_named.setdefault(payload.name, index)
-            for index, payload in sorted(batch.items.items(), key=lambda item: (item[1].team or "", item[0])):
+            for index, payload in sorted(batch.items.items()):
                 problems: dict[str, list[str]] = {}
                 try:
                     lb = self._new(uow, actor, payload, teams=teams, count_team=False, lock_team=False)
