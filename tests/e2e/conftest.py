@@ -11,6 +11,7 @@ from django.db import close_old_connections
 from django.test import Client
 
 from loadbalancers.bootstrap import providers
+from tests.e2e.chromium import launched, watched_for_csp
 from tests.factories import UserFactory
 from tests.integration.lbaas.haproxy_fixtures import HAPROXY, haproxy_or_skip
 
@@ -50,3 +51,16 @@ def haproxy_provider(settings) -> Iterator[None]:
     yield
     providers().get("haproxy").stop()  # type: ignore[attr-defined]
     shutil.rmtree(state_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def browser():  # type: ignore[no-untyped-def]
+    """Chromium, once per module (a module may bring its own, to keep screenshots)."""
+    yield from launched()
+
+
+@pytest.fixture
+def portal(browser, live_server, celery_worker, monkeypatch):  # type: ignore[no-untyped-def]
+    """The live server's address, with a worker; every page is watched for
+    Content-Security-Policy violations."""
+    yield from watched_for_csp(browser, live_server.url, monkeypatch)

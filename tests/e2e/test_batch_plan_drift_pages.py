@@ -33,7 +33,6 @@ from loadbalancers.domain.model import Algorithm, ProvisioningStatus
 from loadbalancers.models import Drift, LoadBalancer
 from servers.models import Server
 from tests.conftest import wait_until
-from tests.e2e.chromium import launched, watched_for_csp
 from tests.e2e.test_browser import PASSWORD, WCAG_AA, new_page
 from tests.e2e.test_load_balancer_depth_pages import (
     edit_form,
@@ -827,17 +826,6 @@ class TestAdminBulkDelete:
 
 
 # -- in a real browser ------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser():
-    yield from launched()
-
-
-@pytest.fixture
-def portal(browser, live_server, celery_worker, monkeypatch):
-    """The live server's address; every page is watched for Content-Security-Policy violations."""
-    yield from watched_for_csp(browser, live_server.url, monkeypatch)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -28,7 +28,6 @@ from playwright.sync_api import expect
 from loadbalancers.models import LoadBalancer
 from servers.models import Server
 from tests.conftest import client_for, wait_until
-from tests.e2e.chromium import launched, watched_for_csp
 from tests.e2e.test_browser import PASSWORD, WCAG_AA, new_page
 from tests.factories import LoadBalancerRowFactory, ServerFactory, UserFactory, add_member, personal_team
 
@@ -904,17 +903,6 @@ class TestAdmin:
 
 
 # -- in a real browser ------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser():
-    yield from launched()
-
-
-@pytest.fixture
-def portal(browser, live_server, celery_worker, monkeypatch):
-    """The live server's address; every page is watched for Content-Security-Policy violations."""
-    yield from watched_for_csp(browser, live_server.url, monkeypatch)
 
 
 @pytest.mark.django_db(transaction=True)
