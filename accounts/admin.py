@@ -1,4 +1,5 @@
-"""Operations manage teams, memberships and quotas here, and oversee every API token.
+"""Operations manage teams, memberships, quotas and provider projects here, and oversee
+every API token.
 Every write goes through the same services as the pages and the API: the rules (a team
 keeps an owner, quotas are whole numbers, ...) hold here too."""
 
@@ -31,10 +32,14 @@ def _as_validation_error(error: PortalError) -> ValidationError:
 class TeamAdminForm(forms.ModelForm):
     class Meta:
         model = models.Team
-        fields = ("slug", "name", *QUOTAS)
+        fields = ("slug", "name", *QUOTAS, "project_id")
+        labels = {"project_id": "Provider project"}
         help_texts = {
             "quota_load_balancers": "Live load balancers the team may have. Empty: the portal's default.",
             "quota_members": "Members (servers) one load balancer may have. Empty: the portal's default.",
+            "project_id": "The team's project at providers that keep tenants apart (the OpenStack Octavia/Keystone"
+            " project id): 1 to 64 letters, digits, - and _. Empty: the provider's default project. Applies to"
+            " load balancers created afterwards; existing ones stay in the project they were created in.",
         }
 
     def clean(self) -> dict:
@@ -46,6 +51,7 @@ class TeamAdminForm(forms.ModelForm):
                 name=data.get("name", ""),
                 quota_load_balancers=data.get("quota_load_balancers"),
                 quota_members=data.get("quota_members"),
+                project_id=data.get("project_id") or None,
             )
         except PortalError as error:
             raise _as_validation_error(error) from None
@@ -106,15 +112,15 @@ class MembershipInline(admin.TabularInline):
 class TeamAdmin(PortalModelAdmin):
     form = TeamAdminForm
     inlines = (MembershipInline,)
-    list_display = ("slug", "name", "members", "load_balancer_quota", "member_quota", "created_at")
-    search_fields = ("slug", "name", "memberships__user__username")
+    list_display = ("slug", "name", "members", "load_balancer_quota", "member_quota", "project", "created_at")
+    search_fields = ("slug", "name", "project_id", "memberships__user__username")
     readonly_fields = ("usage",)
 
     def get_readonly_fields(self, request: HttpRequest, obj: models.Team | None = None) -> tuple[str, ...]:
         return ("slug", "usage") if obj is not None else ()
 
     def get_fields(self, request: HttpRequest, obj: models.Team | None = None) -> list[str]:
-        return ["slug", "name", *QUOTAS, *(["usage"] if obj is not None else [])]
+        return ["slug", "name", *QUOTAS, "project_id", *(["usage"] if obj is not None else [])]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[models.Team]:
         return super().get_queryset(request).annotate(member_count=Count("memberships"))
@@ -138,6 +144,10 @@ class TeamAdmin(PortalModelAdmin):
     @admin.display(description="members per load balancer")
     def member_quota(self, team: models.Team) -> str:
         return _quota(team.quota_members, bootstrap.quota_defaults().members)
+
+    @admin.display(description="provider project", ordering="project_id")
+    def project(self, team: models.Team) -> str:
+        return team.project_id or "(provider default)"
 
     @admin.display(description="usage")
     def usage(self, team: models.Team) -> str:
@@ -165,10 +175,17 @@ class TeamAdmin(PortalModelAdmin):
                     quota_load_balancers=data["quota_load_balancers"],
                     quota_members=data["quota_members"],
                     clear_quotas=tuple(name for name in QUOTAS if data[name] is None),
+                    project_id=data["project_id"] or None,
+                    clear_project=not data["project_id"],
                 ),
             )
         else:
-            view = teams.create_one(actor, CreateTeam(**{name: data[name] for name in ("slug", "name", *QUOTAS)}))
+            view = teams.create_one(
+                actor,
+                CreateTeam(
+                    **{name: data[name] for name in ("slug", "name", *QUOTAS)}, project_id=data["project_id"] or None
+                ),
+            )
             obj.pk = view.id
         obj.refresh_from_db()
 

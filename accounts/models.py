@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.db import models
 
-from accounts.domain.model import TEAM_NAME_MAX_LENGTH, Role
+from accounts.domain.model import PROJECT_ID_MAX_LENGTH, TEAM_NAME_MAX_LENGTH, Role
 from accounts.domain.tokens import DESCRIPTION_MAX_LENGTH
 from portal.kernel.validators import NAME_MAX_LENGTH
 
@@ -14,6 +14,9 @@ class Team(models.Model):
     # NULL: the portal's default (TEAM_QUOTA_LOAD_BALANCERS / TEAM_QUOTA_MEMBERS).
     quota_load_balancers = models.PositiveIntegerField(null=True, blank=True)
     quota_members = models.PositiveIntegerField(null=True, blank=True)
+    # The team's project at providers that keep tenants apart (OpenStack Octavia);
+    # empty: the provider's default project (None in the domain).
+    project_id = models.CharField(max_length=PROJECT_ID_MAX_LENGTH, blank=True, default="")
     users = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="teams")
     created_at = models.DateTimeField(auto_now_add=True)
 

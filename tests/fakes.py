@@ -290,6 +290,8 @@ class FakeTeamRepository(TeamRepository):
         self.rows: dict[int, Team] = {}
         self._ids = itertools.count(1)
         self._clock = clock
+        self.project_lookups: list[list[int]] = []
+        """The team ids each ``projects_of`` call asked for (one call is one query)."""
 
     def get_one(self, team_id: int, *, for_update: bool = False) -> Team:
         if team_id not in self.rows:
@@ -313,6 +315,10 @@ class FakeTeamRepository(TeamRepository):
         assert team.id is not None
         self.rows[team.id] = copy.deepcopy(team)
         return team
+
+    def projects_of(self, team_ids: Iterable[int]) -> dict[int, str | None]:
+        self.project_lookups.append(sorted(set(team_ids)))
+        return {team_id: self.rows[team_id].project_id for team_id in set(team_ids) if team_id in self.rows}
 
 
 class FakeUserDirectory(UserDirectory):

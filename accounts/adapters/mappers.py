@@ -18,6 +18,7 @@ def team_to_domain(row: models.Team, memberships: list[models.Membership]) -> Te
         quota_members=row.quota_members,
         memberships=[Membership(m.user_id, m.user.get_username(), Role(m.role)) for m in memberships],
         created_at=row.created_at,
+        project_id=row.project_id or None,
     )
 
 
@@ -27,6 +28,7 @@ def team_values(team: Team) -> dict[str, object]:
         "name": team.name,
         "quota_load_balancers": team.quota_load_balancers,
         "quota_members": team.quota_members,
+        "project_id": team.project_id or "",
     }
 
 

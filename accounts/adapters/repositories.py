@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
@@ -44,6 +45,10 @@ class DjangoTeamRepository(TeamRepository):
         models.Team.objects.filter(pk=team.id).update(**mappers.team_values(team))
         self._store_memberships(team)
         return team
+
+    def projects_of(self, team_ids: Iterable[int]) -> dict[int, str | None]:
+        rows = models.Team.objects.filter(pk__in=set(team_ids)).values_list("pk", "project_id")
+        return {team_id: project or None for team_id, project in rows}
 
     @staticmethod
     def _store_memberships(team: Team) -> None:

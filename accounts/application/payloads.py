@@ -15,21 +15,30 @@ class CreateTeam:
     name: str
     quota_load_balancers: int | None = None
     quota_members: int | None = None
+    project_id: str | None = None
+    """The team's project at providers that keep tenants apart (None: their default)."""
 
 
 @dataclass(frozen=True)
 class UpdateTeam:
     """Fields left out (None) keep their value; ``clear_quotas`` names quotas to set
-    back to the portal's default."""
+    back to the portal's default, ``clear_project`` sets the provider project back to
+    the provider's default."""
 
     name: str | None = None
     quota_load_balancers: int | None = None
     quota_members: int | None = None
     clear_quotas: tuple[str, ...] = ()
+    project_id: str | None = None
+    clear_project: bool = False
 
     @property
     def changes_quotas(self) -> bool:
         return self.quota_load_balancers is not None or self.quota_members is not None or bool(self.clear_quotas)
+
+    @property
+    def changes_project(self) -> bool:
+        return self.project_id is not None or self.clear_project
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,11 @@ class TeamRepository(abc.ABC):
     def update_one(self, team: Team) -> Team:
         """Store the team's fields and memberships."""
 
+    @abc.abstractmethod
+    def projects_of(self, team_ids: Iterable[int]) -> dict[int, str | None]:
+        """Each of these teams' project at providers that keep tenants apart (None: the
+        provider's default), by team id, in one query; a team not found is left out."""
+
 
 class UserDirectory(abc.ABC):
     @abc.abstractmethod

@@ -1,5 +1,5 @@
 """The team use cases: read teams, and manage who is in them with which role (owners),
-and the teams themselves and their quotas (operations)."""
+and the teams themselves, their quotas and their provider project (operations)."""
 
 from __future__ import annotations
 
@@ -59,6 +59,7 @@ class TeamService:
             name=payload.name,
             quota_load_balancers=payload.quota_load_balancers,
             quota_members=payload.quota_members,
+            project_id=payload.project_id,
         )
         with self._uow_factory() as uow:
             team = uow.teams.create_one(team)
@@ -67,12 +68,15 @@ class TeamService:
         return self.get_one(actor, team.slug)
 
     def update_one(self, actor: Actor, slug: str, payload: UpdateTeam) -> TeamView:
-        """Owners may rename their team; quotas are for operations."""
+        """Owners may rename their team; quotas and the provider project are for operations."""
         with self._uow_factory() as uow:
             team = uow.teams.get_by_slug(slug, for_update=True)
             if payload.changes_quotas and not actor.changes_all:
                 self._require(actor, team, Role.VIEWER, "see the team")
                 raise PermissionDenied(f"{OPERATIONS_ONLY} change a team's quotas", details={"team": slug})
+            if payload.changes_project and not actor.changes_all:
+                self._require(actor, team, Role.VIEWER, "see the team")
+                raise PermissionDenied(f"{OPERATIONS_ONLY} change a team's provider project", details={"team": slug})
             self._require(actor, team, Role.OWNER, "rename the team")
             before = team.described()
             team.change(
@@ -80,6 +84,8 @@ class TeamService:
                 quota_load_balancers=payload.quota_load_balancers,
                 quota_members=payload.quota_members,
                 clear_quotas=payload.clear_quotas,
+                project_id=payload.project_id,
+                clear_project=payload.clear_project,
             )
             if changes := changes_between(before, team.described()):
                 uow.teams.update_one(team)

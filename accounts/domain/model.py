@@ -7,11 +7,13 @@ A user belongs to any number of teams with one role in each:
     owner   also manages who is in the team, and with which role
 
 A team always keeps at least one owner once it has one.  Quotas are set by
-operations; a team without its own value uses the portal's default.
+operations; a team without its own value uses the portal's default.  So is the team's
+project at providers that keep tenants apart (OpenStack Octavia).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -22,6 +24,8 @@ from portal.kernel.validators import choice_errors, name_errors
 
 TEAM_NAME_MAX_LENGTH = 100
 QUOTA_MAX = 1_000_000
+PROJECT_ID_MAX_LENGTH = 64
+_PROJECT_ID_RE = re.compile(r"[A-Za-z0-9_-]+")
 
 
 class Role(StrEnum):
@@ -49,6 +53,22 @@ def quota_errors(value: object, *, what: str) -> list[str]:
     if not 0 <= value <= QUOTA_MAX:
         return [f"{what} must be between 0 and {QUOTA_MAX} (got {value})"]
     return []
+
+
+def project_id_errors(value: object) -> list[str]:
+    """A provider project id: 1-64 letters, digits, ``-`` and ``_`` (Keystone's are 32 hex
+    digits, but clouds differ); None means the provider's default project."""
+    if value is None:
+        return []
+    if not isinstance(value, str) or not value:
+        return ["project_id must be 1 to 64 letters, digits, - and _ (or empty for the provider's default)"]
+    problems = []
+    if len(value) > PROJECT_ID_MAX_LENGTH:
+        problems.append(f"project_id must be at most {PROJECT_ID_MAX_LENGTH} characters (got {len(value)})")
+    if not _PROJECT_ID_RE.fullmatch(value):
+        shown = value if len(value) <= PROJECT_ID_MAX_LENGTH else f"{value[:PROJECT_ID_MAX_LENGTH]}…"
+        problems.append(f"project_id may contain only letters, digits, - and _ (got {shown!r})")
+    return problems
 
 
 def team_name_errors(name: object) -> list[str]:
@@ -79,10 +99,19 @@ class Team:
     quota_members: int | None = None
     memberships: list[Membership] = field(default_factory=list)
     created_at: datetime | None = None
+    project_id: str | None = None
+    """The team's project at providers that keep tenants apart (OpenStack Octavia);
+    None: the provider's default project."""
 
     @classmethod
     def new(
-        cls, *, slug: str, name: str, quota_load_balancers: int | None = None, quota_members: int | None = None
+        cls,
+        *,
+        slug: str,
+        name: str,
+        quota_load_balancers: int | None = None,
+        quota_members: int | None = None,
+        project_id: str | None = None,
     ) -> Team:
         errors = FieldErrors()
         for message in name_errors(slug, what="slug"):
@@ -90,7 +119,13 @@ class Team:
         if name is None:
             errors.add("name", "name is required")
         team = cls(id=None, slug=slug, name=name)
-        team.change(name=name, quota_load_balancers=quota_load_balancers, quota_members=quota_members, errors=errors)
+        team.change(
+            name=name,
+            quota_load_balancers=quota_load_balancers,
+            quota_members=quota_members,
+            project_id=project_id,
+            errors=errors,
+        )
         return team
 
     def change(
@@ -100,10 +135,14 @@ class Team:
         quota_load_balancers: int | None = None,
         quota_members: int | None = None,
         clear_quotas: tuple[str, ...] = (),
+        project_id: str | None = None,
+        clear_project: bool = False,
         errors: FieldErrors | None = None,
     ) -> None:
-        """Change the display name and the quotas given; ``clear_quotas`` names the
-        quotas to set back to the default.  Every bad field is reported at once."""
+        """Change the display name, the quotas and the provider project given;
+        ``clear_quotas`` names the quotas to set back to the default, ``clear_project``
+        sets the project back to the provider's default.  Every bad field is reported
+        at once."""
         errors = errors or FieldErrors()
         if name is not None:
             for message in team_name_errors(name):
@@ -111,6 +150,10 @@ class Team:
         for field_name, value in (("quota_load_balancers", quota_load_balancers), ("quota_members", quota_members)):
             for message in quota_errors(value, what=field_name):
                 errors.add(field_name, message)
+        for message in project_id_errors(project_id):
+            errors.add("project_id", message)
+        if clear_project and project_id is not None:
+            errors.add("project_id", "give a project_id or clear it, not both")
         errors.raise_if_any("the team is not valid")
         if name is not None:
             self.name = name.strip()
@@ -118,14 +161,18 @@ class Team:
             self.quota_load_balancers = quota_load_balancers
         if quota_members is not None or "quota_members" in clear_quotas:
             self.quota_members = quota_members
+        if project_id is not None or clear_project:
+            self.project_id = project_id
 
     def described(self) -> dict[str, object]:
-        """Its fields as the audit trail shows their changes (quotas: None = the default)."""
+        """Its fields as the audit trail shows their changes (quotas: None = the default;
+        project_id: None = the provider's default project)."""
         return {
             "slug": self.slug,
             "name": self.name,
             "quota_load_balancers": self.quota_load_balancers,
             "quota_members": self.quota_members,
+            "project_id": self.project_id,
         }
 
     # -- quotas ---------------------------------------------------------------------------

@@ -40,6 +40,11 @@ class LoadBalancerSpec:
     """How to check each member; None: no checks (members read NO_MONITOR)."""
     tags: tuple[str, ...] = ()
     """``label`` or ``key=value``; a provider with tags puts them on what it makes."""
+    project: str | None = None
+    """The team's project at a provider that keeps tenants apart (Octavia); None: the
+    provider's default.  Set when the load balancer is created; a provider cannot move a
+    load balancer between projects, so a later change applies to new load balancers
+    only."""
 
 
 @dataclass(frozen=True)

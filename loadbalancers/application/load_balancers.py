@@ -173,7 +173,7 @@ class LoadBalancerService:
         try:
             with self._uow_factory() as uow:  # never committed: rolled back on leaving
                 lb = build(uow)
-                spec = spec_of(lb, {s.id: s for s in uow.servers.get_list(lb.server_ids)})
+                spec = spec_of(lb, {s.id: s for s in uow.servers.get_list(lb.server_ids)}, project=_project_of(uow, lb))
         except (LoadBalancerNotFound, DependencyUnavailable):
             raise
         except PortalError as refused:
@@ -240,7 +240,7 @@ class LoadBalancerService:
             server_problems=lambda server_ids: self._server_problems(uow, server_ids),
         )
         team.check_members(self._quota_defaults, count=len(lb.members))
-        self._check_with_provider(uow, lb)
+        self._check_with_provider(uow, lb, project=team.project_id)
         if count_team:
             # The team is locked until commit, so concurrent creates count one by one.
             team.check_load_balancers(self._quota_defaults, usage=uow.load_balancers.count_live(team_id=lb.team_id))
@@ -281,7 +281,7 @@ class LoadBalancerService:
         if payload.servers is not None:
             uow.teams.get_one(lb.team_id).check_members(self._quota_defaults, count=len(lb.members))
         if lb.is_pending:  # going to the provider
-            self._check_with_provider(uow, lb)
+            self._check_with_provider(uow, lb, project=_project_of(uow, lb))
         return lb
 
     def repair(self, actor: Actor, lb_id: UUID) -> LoadBalancerView:
@@ -430,10 +430,11 @@ class LoadBalancerService:
             raise ProviderDisabled(lb.name, lb.provider)
         return lb
 
-    def _check_with_provider(self, uow: UnitOfWork, lb: LoadBalancer) -> None:
+    def _check_with_provider(self, uow: UnitOfWork, lb: LoadBalancer, *, project: str | None) -> None:
         """Refuse now (400) what the load balancer's provider is known to refuse, rather
-        than accept it and fail in the background (the provider is not called)."""
-        spec = spec_of(lb, {s.id: s for s in uow.servers.get_list(lb.server_ids)})
+        than accept it and fail in the background (the provider is not called);
+        ``project``: its team's project at the provider."""
+        spec = spec_of(lb, {s.id: s for s in uow.servers.get_list(lb.server_ids)}, project=project)
         if refusals := self._providers.get(lb.provider).refusals(spec):
             message = f"the provider {lb.provider} cannot do this: {'; '.join(refusals)}"
             raise ValidationFailed(message, details={"provider": refusals})
@@ -493,6 +494,11 @@ def _server_ids(payloads: Iterable[CreateLoadBalancer]) -> set[int]:
             if isinstance(server, int) and not isinstance(server, bool):
                 found.add(server)
     return found
+
+
+def _project_of(uow: UnitOfWork, lb: LoadBalancer) -> str | None:
+    """The project of the load balancer's team at providers that keep tenants apart."""
+    return uow.teams.projects_of([lb.team_id]).get(lb.team_id)
 
 
 def _item_errors(failed: PortalError) -> dict[str, list[str]]:

@@ -326,7 +326,8 @@ class ProvisioningService:
 
     @staticmethod
     def _spec(uow: UnitOfWork, lb: LoadBalancer) -> LoadBalancerSpec:
-        return spec_of(lb, {s.id: s for s in uow.servers.get_list(lb.server_ids)})
+        servers = {s.id: s for s in uow.servers.get_list(lb.server_ids)}
+        return spec_of(lb, servers, project=uow.teams.projects_of([lb.team_id]).get(lb.team_id))
 
     def _reported(
         self, lb: LoadBalancer, remote: ProviderLoadBalancer, known: Mapping[int | None, Server] | None = None
@@ -346,9 +347,10 @@ class ProvisioningService:
         }
 
 
-def spec_of(lb: LoadBalancer, servers: Mapping[int | None, Server]) -> LoadBalancerSpec:
+def spec_of(lb: LoadBalancer, servers: Mapping[int | None, Server], project: str | None = None) -> LoadBalancerSpec:
     """What the portal asks the provider to run for a load balancer, its members' servers
-    given by id."""
+    given by id, in its team's ``project`` at the provider (None: the provider's
+    default)."""
     return LoadBalancerSpec(
         name=lb.name,
         listener_protocol=lb.listener_protocol,
@@ -361,6 +363,7 @@ def spec_of(lb: LoadBalancer, servers: Mapping[int | None, Server]) -> LoadBalan
         ),
         health_monitor=lb.health_monitor,
         tags=lb.tags,
+        project=project,
     )
 
 

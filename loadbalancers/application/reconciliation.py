@@ -131,6 +131,7 @@ class ReconciliationService:
         with self._uow_factory() as uow:
             active = uow.load_balancers.get_list(provider=name, statuses=[ProvisioningStatus.ACTIVE])
             servers = {s.id: s for s in uow.servers.get_list(sorted({i for lb in active for i in lb.server_ids}))}
+            projects = uow.teams.projects_of({lb.team_id for lb in active})  # one query for the pass
             drifting = {drift.lb_id for drift in uow.drift.get_list()}
         try:
             remote = client.get_list()
@@ -151,7 +152,8 @@ class ReconciliationService:
                     continue  # busy at the provider: next pass
                 if self._steps.observe(lb, found, by=RECONCILER, servers=servers):
                     report.refreshed.append(lb.id)
-                self._check_drift(client, lb, found, spec_of(lb, servers), report, known=lb.id in drifting)
+                desired = spec_of(lb, servers, project=projects.get(lb.team_id))
+                self._check_drift(client, lb, found, desired, report, known=lb.id in drifting)
 
         ours = {
             token: resource
@@ -213,7 +215,10 @@ class ReconciliationService:
             current = uow.load_balancers.get_one(lb.id, for_update=True)
             if current.provisioning_status is not ProvisioningStatus.ACTIVE:
                 return
-            if spec_of(current, {s.id: s for s in uow.servers.get_list(current.server_ids)}) != desired:
+            # Built with the project ``desired`` was: a team's new project is not a change of
+            # this load balancer (it stays in the project it was created in).
+            servers = {s.id: s for s in uow.servers.get_list(current.server_ids)}
+            if spec_of(current, servers, project=desired.project) != desired:
                 return
             stored = {d.field: d for d in uow.drift.get_list(lb_ids=[lb.id])}
             new = []
@@ -251,7 +256,8 @@ class ReconciliationService:
             lb = uow.load_balancers.get_one(lb_id, for_update=True)
             if lb.provisioning_status is not ProvisioningStatus.ACTIVE:
                 return False
-            if spec_of(lb, {s.id: s for s in uow.servers.get_list(lb.server_ids)}) != desired:
+            servers = {s.id: s for s in uow.servers.get_list(lb.server_ids)}
+            if spec_of(lb, servers, project=desired.project) != desired:  # as in _check_drift
                 return False
             drifted = uow.drift.get_list(lb_ids=[lb_id])
             unrepaired = [drift for drift in drifted if drift.repaired_at is None]
