@@ -10,7 +10,7 @@ ADDRESS ?= 127.0.0.1:8000
 
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test lint migrate seed system-packages clean
+.PHONY: run test lint migrate seed system-packages octavia-env clean
 
 $(INSTALLED): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,7 +40,13 @@ system-packages:
 	  echo "Installing from Debian's packages for the tests:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
 
-test: lint system-packages
+# The octavia adapter's tests run the real OpenStack Octavia API and worker, from a virtual
+# environment of its own (pinned in tests/octavia/requirements.txt, installed once into
+# ~/.cache/lb-portal and found there by later runs).
+octavia-env: $(INSTALLED)
+	$(BIN)/python tests/octavia/env.py install
+
+test: lint system-packages octavia-env
 	CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest
 
 clean:
