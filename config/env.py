@@ -26,11 +26,13 @@ __all__ = [
     "network",
     "networks",
     "number",
+    "project_id",
     "rate",
     "read_dotenv",
     "secret_key",
     "shared_cache",
     "text",
+    "url",
     "whole",
 ]
 
@@ -220,4 +222,25 @@ def identifier(name: str, default: str) -> str:
     return raw
 
 
+def url(name: str) -> str:
+    """An http(s) URL with a host, or empty when unset."""
+    raw = env.str(name, default="").strip()
+    if raw and not _URL.fullmatch(raw):
+        raise ImproperlyConfigured(
+            f"{name} must be an http:// or https:// URL such as https://keystone.example:5000/v3 (got {raw!r})"
+        )
+    return raw
+
+
+def project_id(name: str) -> str:
+    """An OpenStack project id (Keystone's are 32 hex digits; 1-64 letters, digits, - and
+    _ are taken), or empty when unset."""
+    raw = env.str(name, default="").strip()
+    if raw and not _PROJECT_ID.fullmatch(raw):
+        raise ImproperlyConfigured(f"{name} must be 1-64 letters, digits, - and _ (got {raw!r})")
+    return raw
+
+
+_URL = re.compile(r"https?://[^\s/?#]+(/[^\s]*)?")
+_PROJECT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _IDENTIFIER = re.compile(r"[a-z0-9][a-z0-9-]{2,38}[a-z0-9]")

@@ -371,6 +371,39 @@ ELBV2_LBAAS = {
 if "elbv2" in LBAAS_PROVIDERS and not (ELBV2_LBAAS["vpc_id"] and ELBV2_LBAAS["subnet_ids"]):
     raise env.ImproperlyConfigured("the elbv2 provider needs ELBV2_VPC_ID and ELBV2_SUBNET_IDS")
 
+# OpenStack Octavia: through Keystone (OCTAVIA_CLOUD names a cloud of clouds.yaml, or
+# OCTAVIA_AUTH_URL with openstacksdk's OS_* variables for the rest of the credentials), or
+# straight to an Octavia API without Keystone (OCTAVIA_ENDPOINT and OCTAVIA_PROJECT_ID).
+OCTAVIA_LBAAS = {
+    "cloud": env.text("OCTAVIA_CLOUD", "") or None,
+    "auth_url": env.url("OCTAVIA_AUTH_URL") or None,
+    "endpoint": env.url("OCTAVIA_ENDPOINT") or None,
+    "region": env.text("OCTAVIA_REGION", "") or None,
+    "vip_subnet_id": env.text("OCTAVIA_VIP_SUBNET_ID", "") or None,
+    "vip_network_id": env.text("OCTAVIA_VIP_NETWORK_ID", "") or None,
+    "project_id": env.project_id("OCTAVIA_PROJECT_ID") or None,
+    "timeout": env.number("OCTAVIA_TIMEOUT", 30.0, minimum=0.1, maximum=600),
+    "step_timeout": env.number("OCTAVIA_STEP_TIMEOUT", 120.0, minimum=1.0, maximum=3600),
+    "poll_interval": env.number("OCTAVIA_POLL_INTERVAL", 1.0, minimum=0.05, maximum=60),
+}
+if "octavia" in LBAAS_PROVIDERS:
+    if bool(OCTAVIA_LBAAS["vip_subnet_id"]) == bool(OCTAVIA_LBAAS["vip_network_id"]):
+        raise env.ImproperlyConfigured(
+            "the octavia provider needs one of OCTAVIA_VIP_SUBNET_ID and OCTAVIA_VIP_NETWORK_ID (where VIPs are made)"
+        )
+    _keystone = (
+        OCTAVIA_LBAAS["cloud"] or OCTAVIA_LBAAS["auth_url"] or env.text("OS_AUTH_URL", "") or env.text("OS_CLOUD", "")
+    )
+    if not _keystone and not OCTAVIA_LBAAS["endpoint"]:
+        raise env.ImproperlyConfigured(
+            "the octavia provider needs OCTAVIA_CLOUD (a cloud of clouds.yaml), OCTAVIA_AUTH_URL (Keystone, with the"
+            " OS_* credentials) or OCTAVIA_ENDPOINT (an Octavia API without Keystone)"
+        )
+    if not _keystone and not OCTAVIA_LBAAS["project_id"]:
+        raise env.ImproperlyConfigured(
+            "OCTAVIA_ENDPOINT without Keystone needs OCTAVIA_PROJECT_ID (the project the portal acts as)"
+        )
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

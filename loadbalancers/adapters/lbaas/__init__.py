@@ -19,7 +19,7 @@ class ProviderKind:
     """The setting that holds the client's options (keyword arguments)."""
     client: str
     """``module:Class`` of the client, imported only when the provider is enabled (so
-    that boto3 is loaded only for elbv2)."""
+    that boto3 is loaded only for elbv2, openstacksdk only for octavia)."""
 
     def build(self, options: dict[str, object], *, installation: str) -> LBaaSClient:
         """The client, made for this installation: every resource it makes carries it."""
@@ -47,6 +47,12 @@ PROVIDER_KINDS: dict[str, ProviderKind] = {
             "AWS Elastic Load Balancing v2: application (HTTP) and network (TCP) load balancers.",
             "ELBV2_LBAAS",
             "loadbalancers.adapters.lbaas.elbv2:Elbv2LBaaS",
+        ),
+        ProviderKind(
+            "octavia",
+            "OpenStack Octavia: a load balancer, listener, pool and members in the team's project.",
+            "OCTAVIA_LBAAS",
+            "loadbalancers.adapters.lbaas.octavia:OctaviaLBaaS",
         ),
     )
 }

@@ -9,6 +9,7 @@ from loadbalancers.application.lbaas import LoadBalancerSpec, MemberSpec, spec_c
 from tests.integration.lbaas.elbv2_fixtures import elbv2_lbaas  # noqa: F401
 from tests.integration.lbaas.haproxy_fixtures import haproxy_client, haproxy_lbaas  # noqa: F401
 from tests.integration.lbaas.harness import INSTALLATION, Harness
+from tests.integration.lbaas.octavia_fixtures import octavia_lbaas  # noqa: F401
 
 
 @pytest.fixture
