@@ -335,20 +335,17 @@ class OctaviaLBaaS(LBaaSClient):
         monitors = {monitor.id: monitor for monitor in self._list("health_monitors", tags=MANAGED_TAG)}
         found = []
         for lb in sorted(lbs, key=_creation_order):
-            ids = _ids(lb.listeners), _ids(lb.pools)
-            try:
-                found.append(
-                    self._present(
-                        self._assemble(
-                            lb,
-                            [listener for listener in listeners if listener.id in ids[0]],
-                            [pool for pool in pools if pool.id in ids[1]],
-                            monitors.get,
-                        )
+            listener_ids, pool_ids = set(_ids(lb.listeners)), set(_ids(lb.pools))
+            found.append(
+                self._present(
+                    self._assemble(
+                        lb,
+                        [listener for listener in listeners if listener.id in listener_ids],
+                        [pool for pool in pools if pool.id in pool_ids],
+                        monitors.get,
                     )
                 )
-            except ProviderResourceNotFound:
-                continue  # deleted while we were looking
+            )
         return found
 
     def refusals(self, spec: LoadBalancerSpec) -> list[str]:
@@ -412,7 +409,10 @@ class OctaviaLBaaS(LBaaSClient):
         members: list[Any] = []
         monitor = None
         if pool is not None:
-            members = self._list("members", pool.id)
+            try:
+                members = self._list("members", pool.id)
+            except ProviderResourceNotFound:
+                members = []  # the pool went meanwhile (a cascade delete under way): the load balancer did not
             monitor = monitor_of(pool.health_monitor_id) if pool.health_monitor_id else None
         return _Found(lb, listeners, pool, members, monitor)
 

@@ -28,6 +28,7 @@ from tests.integration.lbaas.octavia_fixtures import (
     SETTLE_WITHIN,
     VIP_SUBNET,
     adapter,
+    every_load_balancer,
     new_project,
     octavia_service,
 )
@@ -159,6 +160,8 @@ def test_delete_cascades_to_every_object_the_load_balancer_had(octavia_lbaas: Ha
     client.delete(ref)
     wait_for(lambda: _gone(client, ref), "the load balancer deleted")
 
+    # Gone for the portal only once Octavia has finished (its pool's members vanish first).
+    assert ref not in {lb["id"] for lb in every_load_balancer(octavia)}
     assert [octavia.request("GET", path, project=OPERATOR)[0] for path in children] == [404, 404, 404]
     assert client.get_list() == []
 
@@ -244,9 +247,9 @@ def portal_on(octavia_lbaas: Harness, *, pending_timeout: float = 600) -> Portal
     return portal
 
 
-def requested(portal: Portal) -> UUID:
+def requested(portal: Portal, name: str = "shop") -> UUID:
     servers = list(portal.uow.servers.rows)
-    return portal.load_balancers.create_one(portal.actor(1), CreateLoadBalancer(name="shop", servers=servers)).id
+    return portal.load_balancers.create_one(portal.actor(1), CreateLoadBalancer(name=name, servers=servers)).id
 
 
 def run_until_done(portal: Portal, octavia_lbaas: Harness, lb_id: UUID) -> ProvisioningStatus:
@@ -305,3 +308,26 @@ def test_an_api_that_refuses_connections_is_retried_until_it_answers(octavia_lba
     portal.scheduler.provision(lb_id)  # the task's retry
     assert run_until_done(portal, octavia_lbaas, lb_id) is ProvisioningStatus.ACTIVE
     assert len(octavia_lbaas.client.get_list()) == 1
+
+
+def test_the_reconciler_finds_lost_load_balancers_and_orphans_at_octavia(octavia_lbaas: Harness, octavia):
+    """Octavia's inventory (what carries the portal's tags) feeds the reconcile pass: a
+    record whose load balancer was deleted at Octavia is lost; a load balancer this
+    installation made that no record owns is an orphan, reported (not deleted: the
+    report policy)."""
+    portal = portal_on(octavia_lbaas)
+    kept, lost = requested(portal, "kept"), requested(portal, "lost")
+    run_until_done(portal, octavia_lbaas, lost)
+    orphan = octavia_lbaas.client.create(octavia_lbaas.spec("orphan", 0), client_token=str(uuid4())).ref
+    gone = portal.stored(lost).provider_ref
+    octavia.request("DELETE", f"/v2/lbaas/loadbalancers/{gone}?cascade=true", project=OPERATOR)
+    wait_for(lambda: _gone(octavia_lbaas.client, gone), "deleted at Octavia")
+    octavia_lbaas.settle()
+
+    found = portal.reconciliation.reconcile()
+
+    assert found.lost == [lost]
+    assert portal.stored(lost).provisioning_status is ProvisioningStatus.ERROR
+    assert portal.stored(kept).provisioning_status is ProvisioningStatus.ACTIVE
+    assert found.orphans_found == [orphan]
+    assert [o.ref for o in octavia_lbaas.client.get_list()].count(orphan) == 1
