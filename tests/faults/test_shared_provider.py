@@ -1,14 +1,16 @@
-"""Two portals share one sandbox, or one AWS account and name prefix (staging and
-production): neither ever deletes what the other made.  A portal whose database was
-restored from an older backup deletes nothing in bulk: it holds what looks orphaned
-for an operator."""
+"""Two portals share one sandbox, one AWS account and name prefix, or one Octavia
+project (staging and production): neither ever deletes what the other made.  A portal
+whose database was restored from an older backup deletes nothing in bulk: it holds what
+looks orphaned for an operator."""
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
 
+from loadbalancers.adapters.lbaas.octavia import OctaviaLBaaS
 from loadbalancers.adapters.lbaas.sandbox import SandboxLBaaS
 from loadbalancers.application.lbaas import LBaaSClient
 from loadbalancers.application.payloads import CreateLoadBalancer
@@ -17,22 +19,61 @@ from loadbalancers.domain.drift import DriftPolicy
 from loadbalancers.domain.model import ProvisioningStatus
 from portal.kernel.actors import Actor
 from tests.fakes import OPS, Portal
+from tests.integration.lbaas import octavia_fixtures
 from tests.integration.lbaas.elbv2_fixtures import clean_up, moto_aws
+from tests.octavia.env import OctaviaService
 
 ALICE = Actor(user_id=1, username="alice", roles={1: "owner"})
 # The repair policy: the one under which the reconciler deletes orphans at all.
 AT_ONCE = ProvisioningPolicy(poll_interval=0, orphan_grace=0, orphan_max_deletes=10, drift_policy=DriftPolicy.REPAIR)
 
 
-@pytest.fixture(params=["sandbox", "elbv2"])
+class SettledOctavia(OctaviaLBaaS):
+    """The real octavia adapter, and a way to wait for Octavia's worker: the fake
+    scheduler runs a portal's follow-ups back to back, with no time between them, and
+    Octavia takes a second or two to build or delete a load balancer."""
+
+    def __init__(self, service: OctaviaService, **options: Any) -> None:
+        super().__init__(
+            endpoint=service.endpoint,
+            project_id=octavia_fixtures.PROJECT,
+            vip_subnet_id=octavia_fixtures.VIP_SUBNET,
+            step_timeout=octavia_fixtures.SETTLE_WITHIN,
+            poll_interval=0.1,
+            **options,
+        )
+        self.service = service
+
+    def settle(self) -> None:
+        octavia_fixtures.settle(self.service)
+
+
+def settle(client: LBaaSClient) -> None:
+    """Wait until the provider has finished what it was asked (the sandbox and moto
+    finish at once)."""
+    if isinstance(client, SettledOctavia):
+        client.settle()
+
+
+@pytest.fixture(params=["sandbox", "elbv2", "octavia"])
 def make_client(request, tmp_path):  # type: ignore[no-untyped-def]
     """Builds clients of one shared provider, each for another installation."""
     made: list[LBaaSClient] = []
+    service: OctaviaService | None = None
     if request.param == "sandbox":
         path = str(tmp_path / "shared-sandbox.sqlite3")
 
         def make(installation: str) -> LBaaSClient:
             return SandboxLBaaS(path=path, delay=0, installation=installation)
+    elif request.param == "octavia":
+        # Both installations act as one project with the same credentials, as two portals
+        # on one cloud would: only the installation tag tells their load balancers apart.
+        service = octavia_fixtures.octavia_service(request.config)
+        octavia_fixtures.clean_up(service)
+
+        def make(installation: str) -> LBaaSClient:
+            assert service is not None
+            return SettledOctavia(service, installation=installation)
     else:
         aws = moto_aws(request.config)
         prefix = f"s{uuid4().hex[:8]}"  # both installations use it, as two portals in one account would
@@ -45,6 +86,8 @@ def make_client(request, tmp_path):  # type: ignore[no-untyped-def]
     yield make
     for client in made[:1]:
         clean_up(client)  # the prefix is shared: one clean-up deletes what both made
+    if service is not None:
+        octavia_fixtures.clean_up(service)
 
 
 def provider_of(portal: Portal) -> LBaaSClient:
@@ -70,11 +113,13 @@ def run_until_idle(portal: Portal) -> None:
     for _ in range(50):
         if not portal.scheduler.sent:
             return
+        settle(provider_of(portal))
         portal.run_tasks()
     raise AssertionError("the work did not end")
 
 
 def remote_refs(client: LBaaSClient) -> set[str]:
+    settle(client)
     return {lb.ref for lb in client.get_list()}
 
 

@@ -270,3 +270,82 @@ def test_a_provider_that_cannot_be_built_stops_start_up(tmp_path):
     )
     assert started.returncode != 0
     assert "LBaaS provider settings:" in started.stderr
+
+
+# The octavia provider, without Keystone, as `make run` would take it.
+OCTAVIA = {
+    "LBAAS_PROVIDERS": "sandbox,octavia",
+    "OCTAVIA_ENDPOINT": "http://127.0.0.1:9",
+    "OCTAVIA_PROJECT_ID": "p1",
+    "OCTAVIA_VIP_SUBNET_ID": "8f2b4d3a-7b73-4b5e-9b55-3a4c2b1f0d11",
+    # `_run` passes on nothing of this environment; named here so that it stays so.
+    "OS_AUTH_URL": None,
+    "OS_CLOUD": None,
+}
+
+
+@pytest.mark.parametrize(
+    ("variables", "fragment"),
+    [
+        (
+            {"OCTAVIA_VIP_SUBNET_ID": None},
+            "the octavia provider needs one of OCTAVIA_VIP_SUBNET_ID and OCTAVIA_VIP_NETWORK_ID",
+        ),
+        (
+            {"OCTAVIA_VIP_NETWORK_ID": "5e1b7c1e-5a4e-4b7e-8c55-0d6c1f2e3a44"},
+            "the octavia provider needs one of OCTAVIA_VIP_SUBNET_ID and OCTAVIA_VIP_NETWORK_ID",
+        ),
+        (
+            {"OCTAVIA_ENDPOINT": None, "OCTAVIA_PROJECT_ID": None},
+            "the octavia provider needs OCTAVIA_CLOUD (a cloud of clouds.yaml), OCTAVIA_AUTH_URL",
+        ),
+        ({"OCTAVIA_ENDPOINT": None}, "the octavia provider needs OCTAVIA_CLOUD"),
+        ({"OCTAVIA_PROJECT_ID": None}, "OCTAVIA_ENDPOINT without Keystone needs OCTAVIA_PROJECT_ID"),
+        ({"OCTAVIA_ENDPOINT": "not-a-url"}, "OCTAVIA_ENDPOINT must be an http:// or https:// URL"),
+        ({"OCTAVIA_AUTH_URL": "ftp://x"}, "OCTAVIA_AUTH_URL must be an http:// or https:// URL"),
+        ({"OCTAVIA_PROJECT_ID": "a b"}, "OCTAVIA_PROJECT_ID must be 1-64 letters, digits, - and _"),
+        ({"OCTAVIA_TIMEOUT": "0"}, "OCTAVIA_TIMEOUT must be between 0.1 and 600"),
+        ({"OCTAVIA_STEP_TIMEOUT": "lots"}, "OCTAVIA_STEP_TIMEOUT must be a number"),
+    ],
+)
+def test_the_embedded_default_refuses_bad_octavia_settings(tmp_path, variables, fragment):
+    started = _start("config.settings.dev", PORTAL_VAR_DIR=str(tmp_path), **{**OCTAVIA, **variables})
+    assert started.returncode != 0
+    assert "ImproperlyConfigured" in started.stderr
+    assert fragment in started.stderr
+
+
+def test_octavia_without_keystone_starts_without_asking_octavia(tmp_path):
+    # Nothing listens on port 9: a call to Octavia at start-up would fail it.
+    values = _settings(
+        "config.settings.dev", ["LBAAS_PROVIDERS", "OCTAVIA_LBAAS"], PORTAL_VAR_DIR=str(tmp_path), **OCTAVIA
+    )
+
+    assert values["LBAAS_PROVIDERS"] == ["sandbox", "octavia"]
+    assert values["OCTAVIA_LBAAS"] == {
+        "cloud": None,
+        "auth_url": None,
+        "endpoint": "http://127.0.0.1:9",
+        "region": None,
+        "vip_subnet_id": OCTAVIA["OCTAVIA_VIP_SUBNET_ID"],
+        "vip_network_id": None,
+        "project_id": "p1",
+        "timeout": 30.0,
+        "step_timeout": 120.0,
+        "poll_interval": 1.0,
+    }
+
+
+def test_an_octavia_cloud_that_no_clouds_yaml_has_stops_start_up(tmp_path):
+    clouds = tmp_path / "clouds.yaml"
+    clouds.write_text("clouds: {}\n")  # read first: nothing of this machine's is
+    started = _start(
+        "config.settings.dev",
+        PORTAL_VAR_DIR=str(tmp_path),
+        **{**OCTAVIA, "OCTAVIA_ENDPOINT": None, "OCTAVIA_PROJECT_ID": None},
+        OCTAVIA_CLOUD="nowhere",
+        OS_CLIENT_CONFIG_FILE=str(clouds),
+    )
+    assert started.returncode != 0
+    assert "LBaaS provider settings:" in started.stderr
+    assert "nowhere" in started.stderr
