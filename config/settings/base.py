@@ -384,7 +384,7 @@ OCTAVIA_LBAAS = {
     "project_id": env.project_id("OCTAVIA_PROJECT_ID") or None,
     "timeout": env.number("OCTAVIA_TIMEOUT", 30.0, minimum=0.1, maximum=600),
     "step_timeout": env.number("OCTAVIA_STEP_TIMEOUT", 120.0, minimum=1.0, maximum=3600),
-    "poll_interval": env.number("OCTAVIA_POLL_INTERVAL", 1.0, minimum=0.05, maximum=60),
+    "poll_interval": env.number("OCTAVIA_POLL_INTERVAL", 0.5, minimum=0.05, maximum=60),
 }
 if "octavia" in LBAAS_PROVIDERS:
     if bool(OCTAVIA_LBAAS["vip_subnet_id"]) == bool(OCTAVIA_LBAAS["vip_network_id"]):

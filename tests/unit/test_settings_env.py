@@ -332,7 +332,7 @@ def test_octavia_without_keystone_starts_without_asking_octavia(tmp_path):
         "project_id": "p1",
         "timeout": 30.0,
         "step_timeout": 120.0,
-        "poll_interval": 1.0,
+        "poll_interval": 0.5,
     }
 
 
