@@ -316,7 +316,8 @@ class OctaviaLBaaS(LBaaSClient):
         if not _UUID.match(ref):
             return
         try:
-            self._owned(ref)
+            if self._owned(ref).provisioning_status == "PENDING_DELETE":
+                return  # being deleted already
         except ProviderResourceNotFound:
             return
         try:
@@ -364,8 +365,12 @@ class OctaviaLBaaS(LBaaSClient):
         return lb
 
     def _owned(self, ref: str) -> Any:
+        """The load balancer, when a portal made it (its tags say so); ProviderRejected
+        for any other.  One that is PENDING_DELETE passes whatever its tags: Octavia drops
+        them with it, and an answer read at that moment comes without them (seen under a
+        few deletes at once), while nobody can change it any more."""
         lb = self._load_balancer(ref)
-        if not self._is_ours(lb):
+        if not self._is_ours(lb) and lb.provisioning_status != "PENDING_DELETE":
             raise ProviderRejected(f"octavia: load balancer {ref} is not managed by a portal (no {MANAGED_TAG} tag)")
         return lb
 
@@ -420,8 +425,10 @@ class OctaviaLBaaS(LBaaSClient):
         """What ``ref`` runs now; ProviderRejected for a load balancer that is not a
         portal's, failed or of another protocol."""
         found = self._read(self._owned(ref))
-        if found.lb.provisioning_status == "ERROR":
-            raise ProviderRejected(f"octavia: load balancer {ref} is in ERROR at Octavia; it cannot be changed")
+        if found.lb.provisioning_status in ("ERROR", "PENDING_DELETE"):
+            raise ProviderRejected(
+                f"octavia: load balancer {ref} is {found.lb.provisioning_status} at Octavia; it cannot be changed"
+            )
         for what, item in [("listener", listener) for listener in found.listeners] + [("pool", found.pool)]:
             if item is not None and item.protocol != spec.listener_protocol:
                 raise ProviderRejected(
