@@ -8,6 +8,7 @@ import json
 import socket
 import uuid
 from collections.abc import Iterator
+from types import SimpleNamespace
 
 import pytest
 import requests
@@ -336,3 +337,59 @@ def test_an_octavia_that_never_answers_is_unavailable_after_the_timeout(silent_p
 
     with pytest.raises(ProviderUnavailable, match=f"127.0.0.1:{silent_port}"):
         client.get(str(uuid.uuid4()))
+
+
+# -- a load balancer being deleted ------------------------------------------------------------
+
+
+class _Answers:
+    """Octavia's answers for one load balancer, without an Octavia: the moment a cascade
+    delete is under way, which the real one shows only now and then (its answer then
+    comes without the tags).  Records the calls made of it."""
+
+    def __init__(self, status: str, tags: list[str]) -> None:
+        self.calls: list[str] = []
+        self.lb = SimpleNamespace(
+            id=str(uuid.uuid4()),
+            name="shop",
+            provisioning_status=status,
+            operating_status="OFFLINE",
+            vip_address="198.51.100.1",
+            tags=tags,
+            listeners=[],
+            pools=[],
+            project_id="p1",
+            created_at="2026-11-26T15:00:00",
+        )
+
+    @property
+    def load_balancer(self) -> _Answers:
+        return self
+
+    def get_load_balancer(self, ref: str) -> SimpleNamespace:
+        self.calls.append("get_load_balancer")
+        return self.lb
+
+    def delete_load_balancer(self, ref: str, **options: object) -> None:
+        self.calls.append("delete_load_balancer")
+
+
+def test_a_load_balancer_being_deleted_reads_as_such_even_without_its_tags():
+    answers = _Answers("PENDING_DELETE", tags=[])
+    client = OctaviaLBaaS(vip_subnet_id=SUBNET, connection=answers)
+
+    assert client.get(answers.lb.id).provisioning_status.value == "PENDING_DELETE"
+    client.delete(answers.lb.id)  # already being deleted: nothing more to ask
+    assert "delete_load_balancer" not in answers.calls
+    with pytest.raises(ProviderRejected, match="PENDING_DELETE"):
+        client.update(answers.lb.id, spec())
+
+
+def test_any_other_load_balancer_without_the_portals_tags_is_refused():
+    answers = _Answers("ACTIVE", tags=["someone-elses"])
+    client = OctaviaLBaaS(vip_subnet_id=SUBNET, connection=answers)
+
+    for call in (client.get, client.delete):
+        with pytest.raises(ProviderRejected, match="not managed by a portal"):
+            call(answers.lb.id)
+    assert "delete_load_balancer" not in answers.calls
