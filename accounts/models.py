@@ -16,7 +16,8 @@ class Team(models.Model):
     quota_members = models.PositiveIntegerField(null=True, blank=True)
     # The team's project at providers that keep tenants apart (OpenStack Octavia);
     # empty: the provider's default project (None in the domain).
-    project_id = models.CharField(max_length=PROJECT_ID_MAX_LENGTH, blank=True, default="")
+    # db_default: rows written by code that predates the column (a rolling upgrade) get "" too.
+    project_id = models.CharField(max_length=PROJECT_ID_MAX_LENGTH, blank=True, default="", db_default="")
     users = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="teams")
     created_at = models.DateTimeField(auto_now_add=True)
 
