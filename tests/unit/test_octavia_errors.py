@@ -4,8 +4,10 @@ adapter refuses without asking Octavia; an Octavia nobody answers for."""
 
 from __future__ import annotations
 
+import http.server
 import json
 import socket
+import threading
 import uuid
 from collections.abc import Iterator
 from types import SimpleNamespace
@@ -393,3 +395,60 @@ def test_any_other_load_balancer_without_the_portals_tags_is_refused():
         with pytest.raises(ProviderRejected, match="not managed by a portal"):
             call(answers.lb.id)
     assert "delete_load_balancer" not in answers.calls
+
+
+# -- an answer that is not Octavia's ----------------------------------------------------------
+
+
+class _NotOctavia(http.server.BaseHTTPRequestHandler):
+    """Octavia's version document at /, then a proxy's HTML page for everything else."""
+
+    def do_GET(self) -> None:
+        if self.path == "/":
+            host, port = self.server.server_address[:2]
+            body = json.dumps(
+                {
+                    "versions": [
+                        {
+                            "id": "v2.0",
+                            "status": "CURRENT",
+                            "links": [{"href": f"http://{host}:{port}/v2", "rel": "self"}],
+                        }
+                    ]
+                }
+            ).encode()
+            kind = "application/json"
+        else:
+            body, kind = b"<html><body>Gateway says hello</body></html>", "text/html"
+        self.send_response(200)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def not_octavia() -> Iterator[int]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _NotOctavia)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=10)
+
+
+@pytest.mark.usefixtures("no_openstack_environment")
+@pytest.mark.parametrize(
+    "call",
+    [lambda client: client.get(str(uuid.uuid4())), lambda client: client.get_list()],
+    ids=["get", "get_list"],
+)
+def test_an_answer_that_is_not_octavias_is_unavailable_not_a_crash(not_octavia, call):
+    client = unreachable(not_octavia, timeout=5)
+
+    with pytest.raises(ProviderUnavailable, match="octavia"):
+        call(client)

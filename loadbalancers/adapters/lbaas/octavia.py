@@ -32,6 +32,17 @@ load balancer that is PENDING_* (409, "immutable"), so before each call the adap
 until the load balancer is ACTIVE again, polling every ``poll_interval`` seconds for at
 most ``step_timeout`` seconds; longer, and ``update`` raises ProviderUnavailable (the
 portal asks again later, and the next ``update`` finds what was done and does the rest).
+After each call it waits for ACTIVE again and reads back what the call made or changed:
+Octavia's worker, when it fails a change, leaves that object in ERROR and the load
+balancer ACTIVE, so a failed step stops the update there (ProviderRejected, naming it)
+before a later step (the old listener's deletion, say) makes things worse.  A step that
+finds Octavia changed since the survey (409: a concurrent update made the member
+already; 404: what it changes went) makes ``update`` read and plan again and make what
+is left, for as long as each plan is shorter than the last (someone else is doing the
+work); a plan no shorter is a real conflict, and the step's error stands
+(ProviderUnavailable for a 404, the 409's refusal, such as a port someone else's
+listener holds).  A 409 because another caller made the load balancer PENDING_* between
+the wait and the call is waited out like the rest.
 The order: the load balancer's name and tags, the pool's algorithm, the monitor (a
 monitor of another type is deleted and made again: Octavia cannot change a monitor's
 type), new members, changed members, removed members, the listener (Octavia cannot
@@ -39,7 +50,9 @@ change a listener's port: a new one is made on the spec's port, defaulting to th
 then the old one is deleted).  A change of protocol is refused (a listener's and a pool's
 protocol are fixed in Octavia).  An update that changes nothing calls nothing.
 
-Deleting: one cascade delete (``DELETE /v2/lbaas/loadbalancers/{id}?cascade=true``).
+Deleting: one cascade delete (``DELETE /v2/lbaas/loadbalancers/{id}?cascade=true``),
+after a bounded wait for a load balancer that is being built or changed (Octavia
+refuses to delete it meanwhile); one already PENDING_DELETE is left to finish.
 
 Tags and ownership
     The load balancer carries ``portal:managed-by=lb-portal`` (the marker ``get_list``
@@ -62,8 +75,10 @@ Status
     takes no new connections.  Octavia computes these from its amphorae's heartbeats;
     without them (its no-op drivers, as in the tests) load balancers read OFFLINE.  An
     ACTIVE load balancer without the portal's listener or pool (deleted at Octavia) is
-    ERROR, "incomplete"; an update makes what is missing.  ERROR carries Octavia's
-    operating status; Octavia gives no reason (its worker's log has it).
+    ERROR, "incomplete"; an update makes what is missing.  So is one whose listener,
+    pool, monitor or a member Octavia left in ERROR (a change its worker failed), naming
+    them; an update sends their settings again, which makes Octavia retry.  ERROR carries
+    Octavia's operating status; Octavia gives no reason (its worker's log has it).
 
 What runs (``running``) and drift
     For an ACTIVE, complete load balancer: the listener's protocol and port, the pool's
@@ -148,7 +163,7 @@ _PROJECT = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _OCTAVIA_CODES = re.compile(r"^(\d{3}(,\d{3})*|\d{3}-\d{3})$")
 _PROTOCOLS = {ListenerProtocol.HTTP.value, ListenerProtocol.TCP.value}
 _ALGORITHMS = {algorithm.value for algorithm in Algorithm}
-_MONITOR_TYPES = {"HTTP": MonitorType.HTTP, "HTTPS": MonitorType.HTTP, "TCP": MonitorType.TCP}
+_MONITOR_TYPES = {"HTTP": MonitorType.HTTP, "TCP": MonitorType.TCP}
 # The parameters of a step that openstacksdk takes positionally (the objects it acts on), in order.
 _POSITIONAL = {
     "update_load_balancer": ("load_balancer",),
@@ -164,8 +179,27 @@ _POSITIONAL = {
 # How Octavia's 409 says the load balancer is PENDING_* ("Load Balancer ... is immutable and
 # cannot be updated.", "Invalid state PENDING_UPDATE of loadbalancer resource ..."): ask again.
 _PENDING_WORDS = ("immutable", "invalid state pending")
+# How to read back what a step made or changed, by step.
+_GETTERS = {
+    "create_pool": "get_pool",
+    "update_pool": "get_pool",
+    "create_health_monitor": "get_health_monitor",
+    "update_health_monitor": "get_health_monitor",
+    "create_listener": "get_listener",
+    "update_listener": "get_listener",
+    "create_member": "get_member",
+    "update_member": "get_member",
+}
 _STATUSES = {status.value: status for status in ProvisioningStatus}
 _OPERATING = {status.value: status for status in OperatingStatus}
+
+
+class _Raced(Exception):
+    """A step found Octavia changed since the survey it was planned from (409 or 404)."""
+
+    def __init__(self, error: ProviderError) -> None:
+        super().__init__(error.message)
+        self.error = error
 
 
 @dataclass(frozen=True)
@@ -273,18 +307,27 @@ class OctaviaLBaaS(LBaaSClient):
         return self._present(self._read(self._owned(ref)))
 
     def update(self, ref: str, spec: LoadBalancerSpec) -> ProviderLoadBalancer:
+        """Read, plan and make the steps.  Should a step find Octavia changed meanwhile (a
+        concurrent update made the member already, or what the step changes went), read
+        and plan again and make what is left, for as long as each plan is shorter than
+        the one before (someone else is doing the work); a plan no shorter means a real
+        conflict, and the step's error stands."""
         self._require_possible(spec)
-        found = self._survey(ref, spec)
-        steps = self._steps(found, spec)
-        if not steps:
-            return self._present(found)
-        learned = {LB_PLACEHOLDER: found.lb.id}
-        if found.pool is not None:
-            learned[POOL_PLACEHOLDER] = found.pool.id
-        for step in steps:
-            self._wait_active(found.lb.id)
-            self._send(step, learned)
-        return self._present(self._read(self._load_balancer(ref)))
+        raced: _Raced | None = None
+        done_before: int | None = None
+        while True:
+            found = self._survey(ref, spec)
+            steps = self._steps(found, spec)
+            if not steps:
+                return self._present(found)
+            if raced is not None and done_before is not None and len(steps) >= done_before:
+                raise raced.error from raced
+            try:
+                self._apply(found, steps)
+            except _Raced as again:
+                raced, done_before = again, len(steps)
+                continue
+            return self._present(self._read(self._load_balancer(ref)))
 
     def plan(self, ref: str | None, spec: LoadBalancerSpec) -> ProviderPlan:
         """The Octavia calls ``update`` (or, ``ref`` None, ``create`` where nothing exists
@@ -311,13 +354,17 @@ class OctaviaLBaaS(LBaaSClient):
         )
 
     def delete(self, ref: str) -> None:
-        """One cascade delete; a load balancer already gone (or never Octavia's) is
-        nothing to do."""
+        """One cascade delete, once the load balancer is no longer being built or changed
+        (a bounded wait, as before an update's steps); one already gone or being deleted
+        (or never Octavia's) is nothing to do."""
         if not _UUID.match(ref):
             return
         try:
-            if self._owned(ref).provisioning_status == "PENDING_DELETE":
+            status = self._owned(ref).provisioning_status
+            if status == "PENDING_DELETE":
                 return  # being deleted already
+            if status.startswith("PENDING_"):
+                self._wait_active(ref, or_error=True)  # Octavia deletes nothing that is being built
         except ProviderResourceNotFound:
             return
         try:
@@ -360,6 +407,8 @@ class OctaviaLBaaS(LBaaSClient):
         if not _UUID.match(ref):
             raise ProviderResourceNotFound(f"octavia: no load balancer {ref!r} (not an Octavia id)")
         lb = self._call("get_load_balancer", ref)
+        if not getattr(lb, "id", None) or not getattr(lb, "provisioning_status", None):
+            raise ProviderUnavailable(f"octavia get_load_balancer: the answer about {ref} is not a load balancer")
         if lb.provisioning_status == "DELETED":
             raise ProviderResourceNotFound(f"octavia: load balancer {ref} is deleted")
         return lb
@@ -454,6 +503,12 @@ class OctaviaLBaaS(LBaaSClient):
             missing = [name for name, item in (("listener", found.listener), ("pool", found.pool)) if item is None]
             status, operating = ProvisioningStatus.ERROR, OperatingStatus.ERROR
             error = f"octavia: the load balancer is incomplete (no {' and no '.join(missing)}); an update repairs it"
+        elif status is ProvisioningStatus.ACTIVE and (failed := _failed_parts(found)):
+            status, operating = ProvisioningStatus.ERROR, OperatingStatus.ERROR
+            error = (
+                f"octavia: a change failed at Octavia: {', '.join(failed)} in ERROR (Octavia's worker log has the"
+                " reason); an update tries again"
+            )
         monitor = _monitor_of(found.monitor)
         if status is ProvisioningStatus.ACTIVE:
             running = self._running(found, tags, monitor)
@@ -573,7 +628,7 @@ class OctaviaLBaaS(LBaaSClient):
                     },
                 )
             )
-        elif found.pool.lb_algorithm != spec.algorithm:
+        elif found.pool.lb_algorithm != spec.algorithm or _failed(found.pool):
             steps.append(ProviderOperation("update_pool", {"pool": pool_id, "lb_algorithm": spec.algorithm}))
         steps += _monitor_steps(pool_id, found.monitor, spec.health_monitor)
         steps += _member_steps(pool_id, found.members, spec.members)
@@ -582,28 +637,84 @@ class OctaviaLBaaS(LBaaSClient):
 
     # -- applying -------------------------------------------------------------------------
 
-    def _send(self, step: ProviderOperation, learned: dict[str, str]) -> None:
+    def _apply(self, found: _Found, steps: list[ProviderOperation]) -> None:
+        """Make the steps in order, each once the load balancer is ACTIVE, and check that
+        Octavia's worker did not fail what each made or changed (it then puts that object
+        in ERROR and the load balancer back to ACTIVE)."""
+        lb_id = found.lb.id
+        learned = {LB_PLACEHOLDER: lb_id}
+        if found.pool is not None:
+            learned[POOL_PLACEHOLDER] = found.pool.id
+        for step in steps:
+            touched = self._send_when_active(lb_id, step, learned)
+            if touched is not None:
+                self._wait_active(lb_id)
+                self._require_done(step, touched)
+
+    def _send_when_active(self, lb_id: str, step: ProviderOperation, learned: dict[str, str]) -> tuple[str, ...] | None:
+        """``_send`` once the load balancer is ACTIVE; when another caller's change made it
+        PENDING_* between the look and the call (Octavia's 409), wait and send again,
+        within ``step_timeout`` in all."""
+        deadline = self._monotonic() + self._step_timeout
+        while True:
+            self._wait_active(lb_id)
+            try:
+                return self._send(step, learned)
+            except ProviderUnavailable as busy:
+                if busy.details.get("code") != "pending" or self._monotonic() >= deadline:
+                    raise
+            self._sleep(self._poll_interval)
+
+    def _send(self, step: ProviderOperation, learned: dict[str, str]) -> tuple[str, ...] | None:
         """Make one planned call, each placeholder filled with the id an earlier step
-        learned; a delete of something already gone is done."""
+        learned (a delete of something already gone is done); the ids of what it made or
+        changed, as ``_require_done`` reads it back (None for a delete)."""
         params = {
             key: learned.get(value, value) if isinstance(value, str) else value for key, value in step.params.items()
         }
         args = [params.pop(name) for name in _POSITIONAL.get(step.name, ())]
         if step.name.startswith("delete_"):
             params["ignore_missing"] = True
-        answer = self._call(step.name, *args, **params)
+        try:
+            answer = self._call(step.name, *args, **params)
+        except ProviderResourceNotFound as gone:
+            raise _Raced(
+                ProviderUnavailable(f"octavia {step.name}: what it acts on went meanwhile ({gone.message}); ask again")
+            ) from gone
+        except ProviderRejected as refused:
+            if refused.details.get("code") == "409":  # made or changed meanwhile, or a real conflict
+                raise _Raced(refused) from refused
+            raise
         if step.name == "create_pool":
             learned[POOL_PLACEHOLDER] = answer.id
+        if step.name.startswith("delete_"):
+            return None
+        if step.name in ("create_member", "update_member"):
+            return (answer.id, learned.get(str(step.params["pool"]), str(step.params["pool"])))
+        return (answer.id,)
 
-    def _wait_active(self, lb_id: str) -> None:
-        """Wait until Octavia would take a change of the load balancer (ACTIVE), at most
-        ``step_timeout`` seconds; ProviderUnavailable after that, ProviderRejected when
-        it went to ERROR meanwhile."""
+    def _require_done(self, step: ProviderOperation, touched: tuple[str, ...]) -> None:
+        """ProviderRejected when what the step made or changed is in ERROR at Octavia."""
+        getter = _GETTERS.get(step.name)
+        if getter is None:
+            return  # the load balancer itself: _wait_active has seen it ACTIVE
+        item = self._call(getter, *touched)
+        if item.provisioning_status == "ERROR":
+            raise ProviderRejected(
+                f"octavia: {step.name} failed at Octavia: the {getter.removeprefix('get_').replace('_', ' ')}"
+                f" {touched[0]} is in ERROR (Octavia's worker log has the reason); an update tries again"
+            )
+
+    def _wait_active(self, lb_id: str, *, or_error: bool = False) -> str:
+        """Wait until Octavia would take a change of the load balancer (ACTIVE, or with
+        ``or_error`` ERROR too), at most ``step_timeout`` seconds, and answer its status;
+        ProviderUnavailable after that, ProviderRejected when it went to ERROR meanwhile
+        (unless ``or_error``)."""
         deadline = self._monotonic() + self._step_timeout
         while True:
             status = self._load_balancer(lb_id).provisioning_status
-            if status == "ACTIVE":
-                return
+            if status == "ACTIVE" or (or_error and status == "ERROR"):
+                return status
             if status == "ERROR":
                 raise ProviderRejected(f"octavia: load balancer {lb_id} went to ERROR while being changed")
             if self._monotonic() >= deadline:
@@ -621,12 +732,16 @@ class OctaviaLBaaS(LBaaSClient):
             return getattr(self.proxy, method)(*args, **kwargs)
         except (sdk_exceptions.SDKException, ks_exceptions.ClientException) as exc:
             raise _translate(method, exc) from exc
+        except _GARBLED as exc:
+            raise _garbled(method, exc) from exc
 
     def _list(self, method: str, *args: Any, **query: Any) -> list[Any]:
         try:
             return list(getattr(self.proxy, method)(*args, **query))
         except (sdk_exceptions.SDKException, ks_exceptions.ClientException) as exc:
             raise _translate(method, exc) from exc
+        except _GARBLED as exc:
+            raise _garbled(method, exc) from exc
 
     @staticmethod
     def _require_possible(spec: LoadBalancerSpec) -> None:
@@ -697,6 +812,18 @@ def _translate(method: str, exc: Exception) -> ProviderError:
     return ProviderRejected(text, details=details)
 
 
+# What openstacksdk raises on an answer that is not Octavia's (a proxy's HTML page, a body
+# without the expected keys): not JSON, a missing key, a value of the wrong kind.
+_GARBLED = (ValueError, KeyError, TypeError, AttributeError)
+
+
+def _garbled(method: str, exc: Exception) -> ProviderUnavailable:
+    return ProviderUnavailable(
+        f"octavia {method}: the answer is not Octavia's ({type(exc).__name__}: {_message(exc)})",
+        details={"operation": method, "code": type(exc).__name__},
+    )
+
+
 def _message(exc: Exception) -> str:
     details = getattr(exc, "details", None)
     text = str(details or exc)
@@ -760,9 +887,11 @@ def _monitor_body(monitor: HealthMonitor) -> dict[str, Any]:
 
 
 def _monitor_of(monitor: Any | None) -> HealthMonitor | None:
-    """An Octavia health monitor as the portal's (None: none, or one of a type the portal
-    has no word for, such as PING)."""
+    """An Octavia health monitor as the portal's (None: none, or one the portal has no word
+    for, such as PING, HTTPS or an HTTP one that does not GET: a plan replaces it)."""
     if monitor is None or monitor.type not in _MONITOR_TYPES:
+        return None
+    if monitor.type == "HTTP" and (getattr(monitor, "http_method", None) or "GET") != "GET":
         return None
     kind = _MONITOR_TYPES[monitor.type]
     defaults = HealthMonitor(kind)
@@ -791,7 +920,7 @@ def _monitor_steps(pool_id: str, current: Any | None, wanted: HealthMonitor | No
     body = _monitor_body(wanted)
     if current is None:
         return [*steps, ProviderOperation("create_health_monitor", {"pool_id": pool_id, **body, "tags": [MANAGED_TAG]})]
-    if running != wanted:
+    if running != wanted or _failed(current):
         body.pop("type")
         return [ProviderOperation("update_health_monitor", {"health_monitor": current.id, **body})]
     return steps
@@ -808,7 +937,7 @@ def _member_steps(pool_id: str, current: list[Any], wanted: Iterable[MemberSpec]
         found = have.get(key)
         if found is None:
             created.append(ProviderOperation("create_member", {"pool": pool_id, **body}))
-        elif (found.weight, bool(found.is_admin_state_up)) != (body["weight"], True):
+        elif (found.weight, bool(found.is_admin_state_up)) != (body["weight"], True) or _failed(found):
             changed.append(
                 ProviderOperation(
                     "update_member",
@@ -844,7 +973,7 @@ def _listener_steps(lb_id: str, pool_id: str, current: list[Any], spec: LoadBala
                 },
             )
         )
-    elif keep.default_pool_id != pool_id:
+    elif keep.default_pool_id != pool_id or _failed(keep):
         steps.append(ProviderOperation("update_listener", {"listener": keep.id, "default_pool_id": pool_id}))
     steps += [
         ProviderOperation("delete_listener", {"listener": item.id})
@@ -852,6 +981,20 @@ def _listener_steps(lb_id: str, pool_id: str, current: list[Any], spec: LoadBala
         if item is not keep
     ]
     return steps
+
+
+def _failed_parts(found: _Found) -> list[str]:
+    """The portal's objects of the load balancer that Octavia left in ERROR, named."""
+    parts = [(f"listener {item.protocol_port}", item) for item in found.listeners]
+    parts += [("pool", found.pool), ("health monitor", found.monitor)]
+    parts += [(f"member {m.address}:{m.protocol_port}", m) for m in found.members]
+    return [name for name, item in parts if item is not None and _failed(item)]
+
+
+def _failed(item: Any) -> bool:
+    """Octavia's worker failed the last change of it (it reverts the load balancer to
+    ACTIVE and leaves the object in ERROR); sending its settings again retries it."""
+    return getattr(item, "provisioning_status", None) == "ERROR"
 
 
 def _admin_state(member: Any) -> str:

@@ -102,7 +102,6 @@ def test_a_change_asked_while_octavia_is_busy_waits_for_active(octavia_lbaas: Ha
     changed = octavia_lbaas.spec("shop", 1, 2, algorithm="LEAST_CONNECTIONS", health_monitor=MONITOR)
     with ThreadPoolExecutor(1) as pool:
         changing = pool.submit(client.update, ref, changed)
-        assert not changing.done(), "nothing can be changed while Octavia is busy"
         octavia.start_worker()
         changing.result(timeout=SETTLE_WITHIN * 2)
     octavia_lbaas.settle()
@@ -119,8 +118,8 @@ def test_octavia_busy_longer_than_a_step_may_wait_is_transient(octavia_lbaas: Ha
 
     with pytest.raises(ProviderUnavailable, match="still PENDING_CREATE"):
         impatient.update(ref, octavia_lbaas.spec("shop", 1, 2))
-    with pytest.raises(ProviderUnavailable, match=r"(?i)immutable|invalid state"):
-        impatient.delete(ref)
+    with pytest.raises(ProviderUnavailable, match="still PENDING_CREATE"):
+        impatient.delete(ref)  # Octavia deletes nothing being built: waited for, as long as a step may
     assert impatient.get(ref).provisioning_status is ProvisioningStatus.PENDING_CREATE
 
     octavia.start_worker()  # asked again later, as the portal does, both go through
@@ -331,3 +330,47 @@ def test_the_reconciler_finds_lost_load_balancers_and_orphans_at_octavia(octavia
     assert portal.stored(kept).provisioning_status is ProvisioningStatus.ACTIVE
     assert found.orphans_found == [orphan]
     assert [o.ref for o in octavia_lbaas.client.get_list()].count(orphan) == 1
+
+
+def test_a_change_octavias_worker_failed_reads_error_and_an_update_retries_it(octavia_lbaas: Harness, octavia):
+    """Octavia's worker, failing a change, leaves the object in ERROR and the load
+    balancer ACTIVE: the adapter says ERROR, naming it, and an update sends its settings
+    again, which makes Octavia retry."""
+    client = octavia_lbaas.client
+    spec = octavia_lbaas.spec("shop", 0, 1, weights={0: 3})
+    ref = client.create(spec, client_token=str(uuid4())).ref
+    octavia_lbaas.settle()
+    address, port = octavia_lbaas.address(0)
+    octavia.sql(
+        f"UPDATE member SET provisioning_status = 'ERROR' WHERE ip_address = '{address}' AND protocol_port = {port}"
+    )
+
+    state = client.get(ref)
+    assert state.provisioning_status is ProvisioningStatus.ERROR
+    assert f"member {address}:{port} in ERROR" in (state.error or "")
+    assert [step.name for step in client.plan(ref, spec).operations] == ["update_member"]
+
+    client.update(ref, spec)
+    octavia_lbaas.settle()
+    state = client.get(ref)
+    assert state.provisioning_status is ProvisioningStatus.ACTIVE, state.error
+    assert client.plan(ref, spec).operations == ()
+
+
+def test_two_updates_at_once_both_end_well(octavia_lbaas: Harness, octavia):
+    """The reconciler may restart an update that is still under way: whichever makes a
+    step first, the other finds it made (Octavia's 409) and plans again."""
+    client = octavia_lbaas.client
+    ref = client.create(octavia_lbaas.spec("shop", 0), client_token=str(uuid4())).ref
+    octavia_lbaas.settle()
+    changed = octavia_lbaas.spec("shop", 1, 2, algorithm="SOURCE_IP", health_monitor=MONITOR)
+
+    with ThreadPoolExecutor(2) as pool:
+        updates = [pool.submit(client.update, ref, changed) for _ in range(2)]
+        for update in updates:
+            update.result(timeout=SETTLE_WITHIN * 2)
+    octavia_lbaas.settle()
+
+    state = client.get(ref)
+    assert state.provisioning_status is ProvisioningStatus.ACTIVE, state.error
+    assert client.plan(ref, changed).operations == ()
