@@ -42,6 +42,7 @@ HERE = Path(__file__).resolve().parent
 REQUIREMENTS = HERE / "requirements.txt"
 INIT_DB = HERE / "init_db.py"
 
+PREFIX = "octavia_test_"  # of every database, virtual host and folder a service makes
 INSTALL_TIMEOUT = 1200.0  # seconds for pip to install Octavia (about one minute here)
 START_TIMEOUT = 120.0  # seconds for the API to answer and the worker to listen
 STOP_TIMEOUT = 15.0  # seconds for a process group to end on SIGTERM before SIGKILL
@@ -110,23 +111,63 @@ def free_port() -> int:
 
 def _psql(sql: str) -> None:
     """Run one statement on the database server's ``postgres`` database."""
+    _psql_rows(sql)
+
+
+def _psql_rows(sql: str, database: str = "postgres") -> list[str]:
+    """Run one statement on a database of the server; the rows it answers, as text."""
     url = DATABASE_SERVER.replace("postgresql+psycopg2://", "postgresql://")
-    subprocess.run(
-        ["psql", f"{url}/postgres", "-v", "ON_ERROR_STOP=1", "-qc", sql],
+    done = subprocess.run(
+        ["psql", f"{url}/{database}", "-v", "ON_ERROR_STOP=1", "-qAtc", sql],
         check=True,
         timeout=60,
         capture_output=True,
+        text=True,
     )
+    return done.stdout.split()
 
 
-def _end_with_parent() -> None:
-    """In the child, before it runs Octavia: SIGTERM when the process that started it
-    ends, however it ends (Linux's PR_SET_PDEATHSIG), so that a test session killed
-    outright leaves no Octavia running."""
-    import ctypes
+def _listening(pid: int, port: int) -> bool:
+    """Whether process ``pid`` holds the socket listening on 127.0.0.1:``port`` (from
+    /proc: the listening socket's inode among the process's open files)."""
+    wanted = f"0100007F:{port:04X}"
+    try:
+        rows = Path("/proc/net/tcp").read_text().splitlines()[1:]
+        inodes = {f"socket:[{row.split()[9]}]" for row in rows if row.split()[1] == wanted and row.split()[3] == "0A"}
+        return any(os.readlink(fd) in inodes for fd in Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return False
 
-    pr_set_pdeathsig = 1
-    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _sweep() -> None:
+    """Drop the databases, virtual hosts and folders of services whose session is gone
+    (killed outright: its ``stop`` never ran).  Names carry the owner's pid."""
+
+    def dead(name: str) -> bool:
+        pid = name.removeprefix(PREFIX).split("_", 1)[0]
+        return name.startswith(PREFIX) and pid.isdigit() and not _alive(int(pid))
+
+    with contextlib.suppress(subprocess.SubprocessError, OSError):
+        for database in _psql_rows(f"SELECT datname FROM pg_database WHERE datname LIKE '{PREFIX}%'"):
+            if dead(database):
+                _psql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    with contextlib.suppress(subprocess.SubprocessError, OSError):
+        for vhost in _rabbitmqctl("list_vhosts", "name").split():
+            if dead(vhost):
+                _rabbitmqctl("delete_vhost", vhost)
+    for folder in Path(tempfile.gettempdir()).glob(f"{PREFIX}*"):
+        if dead(folder.name):
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _rabbitmqctl(*args: str) -> str:
@@ -157,7 +198,8 @@ class OctaviaService:
 
     @classmethod
     def start(cls, venv: Path | None = None) -> OctaviaService:
-        service = cls(venv=venv or ensure_venv(), workdir=Path(tempfile.mkdtemp(prefix="octavia-test-")))
+        _sweep()
+        service = cls(venv=venv or ensure_venv(), workdir=Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}_")))
         try:
             service._prepare()
             service.start_api()
@@ -168,10 +210,11 @@ class OctaviaService:
         return service
 
     def _prepare(self) -> None:
-        suffix = uuid.uuid4().hex[:12]
+        # The owner's pid in every name: _sweep drops what a session killed outright left.
+        name = f"{PREFIX}{os.getpid()}_{uuid.uuid4().hex[:8]}"
         self.port = free_port()
-        self.database = f"octavia_test_{suffix}"
-        self.vhost = f"octavia_test_{suffix}"
+        self.database = name
+        self.vhost = name
         (self.workdir / "locks").mkdir()
         self._make_ca()
         self.config_file.write_text(self._config())
@@ -252,19 +295,21 @@ lock_path = {self.workdir / "locks"}
 
     def _spawn(self, name: str) -> None:
         log = open(self.workdir / f"{name}.log", "ab")  # noqa: SIM115 (the child holds it)
+        # setpriv --pdeathsig: SIGTERM when this process ends, however it ends, so that a
+        # session killed outright leaves no Octavia running (util-linux; Linux only).
+        ending = ["setpriv", "--pdeathsig", "TERM", "--"] if shutil.which("setpriv") else []
         self.processes[name] = subprocess.Popen(
-            [str(self.venv / "bin" / name), "--config-file", str(self.config_file)],
+            [*ending, str(self.venv / "bin" / name), "--config-file", str(self.config_file)],
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
-            preexec_fn=_end_with_parent,
         )
         log.close()
 
     def start_api(self) -> None:
         self._spawn("octavia-api")
-        self._wait(self._api_answers, "octavia-api to answer", "octavia-api")
+        self._wait(self._api_answers, "octavia-api to answer on its port", "octavia-api")
 
     def start_worker(self) -> None:
         """Start the worker and wait until it listens on its queue (the broker then holds
@@ -306,8 +351,8 @@ lock_path = {self.workdir / "locks"}
 
     def _wait(self, check, what: str, name: str) -> None:  # type: ignore[no-untyped-def]
         deadline = time.monotonic() + START_TIMEOUT
-        while not check():
-            process = self.processes[name]
+        process = self.processes[name]
+        while not (check() and process.poll() is None):
             if process.poll() is not None:
                 raise RuntimeError(f"{name} exited ({process.returncode}): {self.log_tail(name)}")
             if time.monotonic() > deadline:
@@ -315,6 +360,10 @@ lock_path = {self.workdir / "locks"}
             time.sleep(0.2)
 
     def _api_answers(self) -> bool:
+        """Our API answers: the port is our process's (free_port gave it back before the
+        API bound it, so another session's Octavia could hold it), and it serves."""
+        if not _listening(self.processes["octavia-api"].pid, self.port):
+            return False
         try:
             with urllib.request.urlopen(self.endpoint + "/", timeout=5) as answer:
                 return answer.status == 200 and "versions" in json.loads(answer.read())
@@ -341,6 +390,11 @@ lock_path = {self.workdir / "locks"}
 
     def log_tail(self, name: str, lines: int = 30) -> str:
         return "\n".join(self.log_text(name).splitlines()[-lines:])
+
+    def sql(self, statement: str) -> list[str]:
+        """Run one statement on this Octavia's own database, as its worker would (for
+        tests: what a failed change leaves behind)."""
+        return _psql_rows(statement, self.database)
 
     # -- the API as anyone ------------------------------------------------------------------
 

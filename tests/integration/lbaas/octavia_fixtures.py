@@ -26,14 +26,20 @@ VIP_SUBNET = "8f2b4d3a-7b73-4b5e-9b55-3a4c2b1f0d11"  # any id will do with the n
 SETTLE_WITHIN = 90.0  # seconds for Octavia's worker to finish what it was asked (about 1-2 s each here)
 OPERATOR = "octavia-operator"  # the project Octavia's own operator acts from (as admin)
 
-_OCTAVIA = pytest.StashKey["OctaviaService"]()
+_OCTAVIA = pytest.StashKey["OctaviaService | str"]()  # the service, or why it could not start
 
 
 def octavia_service(config: pytest.Config) -> OctaviaService:
     """The session's Octavia, started on first use and stopped when the session ends."""
     service = config.stash.get(_OCTAVIA, None)
+    if isinstance(service, str):
+        pytest.fail(f"the tests' Octavia could not start earlier in this session: {service}")
     if service is None:
-        service = OctaviaService.start()
+        try:
+            service = OctaviaService.start()
+        except Exception as failed:
+            config.stash[_OCTAVIA] = f"{type(failed).__name__}: {failed}"  # one try a session, not one a test
+            raise
         config.stash[_OCTAVIA] = service
         config.add_cleanup(service.stop)
     return service
