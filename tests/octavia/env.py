@@ -202,8 +202,10 @@ class OctaviaService:
         service = cls(venv=venv or ensure_venv(), workdir=Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}_")))
         try:
             service._prepare()
-            service.start_api()
-            service.start_worker()
+            service._spawn("octavia-api")  # both come up at once (a few seconds each)
+            service._spawn("octavia-worker")
+            service._wait_api()
+            service._wait_worker()
         except BaseException:
             service.stop()
             raise
@@ -309,12 +311,18 @@ lock_path = {self.workdir / "locks"}
 
     def start_api(self) -> None:
         self._spawn("octavia-api")
+        self._wait_api()
+
+    def _wait_api(self) -> None:
         self._wait(self._api_answers, "octavia-api to answer on its port", "octavia-api")
 
     def start_worker(self) -> None:
         """Start the worker and wait until it listens on its queue (the broker then holds
         a consumer for it), so that nothing the API sends waits for it to come up."""
         self._spawn("octavia-worker")
+        self._wait_worker()
+
+    def _wait_worker(self) -> None:
         self._wait(self._worker_listens, "octavia-worker to listen on its queue", "octavia-worker")
 
     def stop_worker(self) -> None:
