@@ -33,6 +33,7 @@ from tests.integration.lbaas.octavia_fixtures import (
     octavia_service,
 )
 from tests.octavia.env import OctaviaService
+from tests.processes import wait_for
 
 MONITOR = HealthMonitor(MonitorType.HTTP, interval=10, timeout=5, http_path="/healthz")
 
@@ -53,15 +54,6 @@ def seen_by(octavia: OctaviaService, project: str, what: str = "loadbalancers") 
     status, body = octavia.request("GET", f"/v2/lbaas/{what}", project=project, roles="member")
     assert status == 200, body
     return {item["id"]: item["project_id"] for item in body[what]}
-
-
-def wait_for(check, what: str):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + SETTLE_WITHIN
-    while not (result := check()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {SETTLE_WITHIN:.0f} s")
-        time.sleep(0.1)
-    return result
 
 
 def test_each_teams_project_keeps_its_load_balancers_apart_at_octavia(octavia_lbaas: Harness, octavia):
@@ -131,7 +123,7 @@ def test_octavia_busy_longer_than_a_step_may_wait_is_transient(octavia_lbaas: Ha
         octavia_lbaas.address(2),
     }
     impatient.delete(ref)
-    wait_for(lambda: _gone(impatient, ref), "the load balancer deleted")
+    wait_for(lambda: _gone(impatient, ref), "the load balancer deleted", timeout=SETTLE_WITHIN)
 
 
 def _gone(client, ref: str) -> bool:  # type: ignore[no-untyped-def]
@@ -157,7 +149,7 @@ def test_delete_cascades_to_every_object_the_load_balancer_had(octavia_lbaas: Ha
     assert all(octavia.request("GET", path, project=OPERATOR)[0] == 200 for path in children)
 
     client.delete(ref)
-    wait_for(lambda: _gone(client, ref), "the load balancer deleted")
+    wait_for(lambda: _gone(client, ref), "the load balancer deleted", timeout=SETTLE_WITHIN)
 
     # Gone for the portal only once Octavia has finished (its pool's members vanish first).
     assert ref not in {lb["id"] for lb in every_load_balancer(octavia)}
@@ -320,7 +312,7 @@ def test_the_reconciler_finds_lost_load_balancers_and_orphans_at_octavia(octavia
     orphan = octavia_lbaas.client.create(octavia_lbaas.spec("orphan", 0), client_token=str(uuid4())).ref
     gone = portal.stored(lost).provider_ref
     octavia.request("DELETE", f"/v2/lbaas/loadbalancers/{gone}?cascade=true", project=OPERATOR)
-    wait_for(lambda: _gone(octavia_lbaas.client, gone), "deleted at Octavia")
+    wait_for(lambda: _gone(octavia_lbaas.client, gone), "deleted at Octavia", timeout=SETTLE_WITHIN)
     octavia_lbaas.settle()
 
     found = portal.reconciliation.reconcile()
