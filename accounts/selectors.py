@@ -16,6 +16,7 @@ from accounts.application.read_model import MemberView, TeamReadModel, TeamView
 from accounts.domain.model import Quotas
 from accounts.domain.tokens import ApiToken
 from portal.kernel.pagination import Page
+from portal.paging import page_of
 
 Usage = Callable[[Iterable[int]], dict[int, tuple[int, int]]]
 
@@ -68,10 +69,7 @@ class DjangoTeamReadModel(TeamReadModel):
             rows = rows.filter(pk__in=query.team_ids)
         if query.search:
             rows = rows.filter(Q(slug__icontains=query.search) | Q(name__icontains=query.search))
-        order = f"-{query.page.sort_by}" if query.page.descending else query.page.sort_by
-        rows = rows.order_by(order, "pk")
-        page = list(rows[query.page.offset : query.page.offset + query.page.limit])
-        return Page(items=self._views(page), total=rows.count(), limit=query.page.limit, offset=query.page.offset)
+        return page_of(rows, query.page, self._views)
 
     def get_slugs(self, team_ids: tuple[int, ...]) -> list[str]:
         return list(models.Team.objects.filter(pk__in=team_ids).order_by("slug").values_list("slug", flat=True))

@@ -11,6 +11,7 @@ from audit.application.payloads import AuditQuery
 from audit.application.ports import AuditReadModel
 from audit.domain.model import AuditEntry
 from portal.kernel.pagination import Page
+from portal.paging import page_of
 
 
 def filter_entries(query: AuditQuery) -> QuerySet[models.AuditEntry]:
@@ -35,19 +36,12 @@ def filter_entries(query: AuditQuery) -> QuerySet[models.AuditEntry]:
         rows = rows.filter(at__lt=query.until)
     if query.search:
         rows = rows.filter(message__icontains=query.search)
-    return rows.order_by("-id" if query.page.descending else "id")
+    return rows
 
 
 class DjangoAuditReadModel(AuditReadModel):
     def get_plist(self, query: AuditQuery) -> Page[AuditEntry]:
-        rows = filter_entries(query)
-        page = rows[query.page.offset : query.page.offset + query.page.limit]
-        return Page(
-            items=[mappers.to_domain(row) for row in page],
-            total=rows.count(),
-            limit=query.page.limit,
-            offset=query.page.offset,
-        )
+        return page_of(filter_entries(query), query.page, lambda rows: [mappers.to_domain(row) for row in rows])
 
     def get_one(self, entry_id: int) -> AuditEntry | None:
         row = models.AuditEntry.objects.filter(pk=entry_id).first()

@@ -1,33 +1,76 @@
 """The read side: load balancers as people see them, in few queries.
 
-A page costs five queries whatever its size: the count, the rows with their teams and
-creators, every member with its server, every tag, and the open drift.
+A page costs the same few queries whatever its size and however long the list: the rows
+with their team's slug and creator's name (``.values()``: no model instances), every
+member with its server, every tag, the open drift, and (for a page that is not the whole
+list) a capped count.  The rows become views directly; nothing builds a model instance
+or a QuerySet per load balancer.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
+from typing import Any
 from uuid import UUID
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.contrib.auth import get_user_model
+from django.db.models import Exists, F, Lookup, OuterRef, Q, QuerySet, Subquery
 
 from loadbalancers import models
 from loadbalancers.application.payloads import LoadBalancerQuery
 from loadbalancers.application.read_model import DriftView, LoadBalancerReadModel, LoadBalancerView, MemberView
 from loadbalancers.domain.model import ProvisioningStatus
 from portal.kernel.pagination import Page
+from portal.paging import page_of
+
+ROW_FIELDS = (
+    "id",
+    "name",
+    "description",
+    "team_id",
+    "health_monitor",
+    "deletion_protection",
+    "listener_protocol",
+    "listener_port",
+    "algorithm",
+    "provisioning_status",
+    "operating_status",
+    "provider",
+    "vip_address",
+    "error_reason",
+    "version",
+    "created_at",
+    "updated_at",
+)
+MEMBER_FIELDS = (
+    "load_balancer_id",
+    "server_id",
+    "server__name",
+    "server__address",
+    "server__port",
+    "server__status",
+    "weight",
+    "admin_state",
+    "operating_status",
+    "status_reason",
+    "drained_by_inventory",
+)
+DRIFT_FIELDS = ("load_balancer_id", "field", "desired", "actual", "first_seen_at", "last_seen_at")
 
 
-def load_balancer_rows() -> QuerySet[models.LoadBalancer]:
-    return models.LoadBalancer.objects.select_related("team", "created_by").prefetch_related(
-        Prefetch("members", queryset=models.Member.objects.select_related("server").order_by("position")),
-        Prefetch("tags", queryset=models.Tag.objects.order_by("value")),
-        Prefetch("drift", queryset=models.Drift.objects.filter(resolved_at__isnull=True), to_attr="open_drift"),
-    )
+def _creator() -> str:
+    return f"created_by__{get_user_model().USERNAME_FIELD}"
+
+
+def load_balancer_rows() -> QuerySet[Any]:
+    """Every load balancer's own columns, its team's slug and who made it, as dicts."""
+    return models.LoadBalancer.objects.values(*ROW_FIELDS, team_slug=F("team__slug"), creator=F(_creator()))
 
 
 def filter_load_balancers(query: LoadBalancerQuery) -> QuerySet[models.LoadBalancer]:
-    rows = load_balancer_rows()
+    """The load balancers the query asks for (unordered: ``portal.paging`` orders them)."""
+    rows = models.LoadBalancer.objects.all()
     if query.team_ids is not None:
         rows = rows.filter(team_id__in=query.team_ids)
     if query.team:
@@ -45,77 +88,93 @@ def filter_load_balancers(query: LoadBalancerQuery) -> QuerySet[models.LoadBalan
             Q(name__icontains=query.search)
             | Q(description__icontains=query.search)
             | Q(vip_address__icontains=query.search)
-            | Q(created_by__username__icontains=query.search)
+            | _made_by_someone_named_like(query.search)
         )
-    order = f"-{query.page.sort_by}" if query.page.descending else query.page.sort_by
-    return rows.order_by(order, "pk")
+    return rows
 
 
-def to_view(row: models.LoadBalancer) -> LoadBalancerView:
-    return LoadBalancerView(
-        id=row.id,
-        name=row.name,
-        description=row.description,
-        team_id=row.team_id,
-        team=row.team.slug,
-        created_by=None if row.created_by is None else row.created_by.get_username(),
-        servers=[
-            MemberView(
-                id=member.server.pk,
-                name=member.server.name,
-                address=member.server.address,
-                port=member.server.port,
-                status=member.server.status,
-                weight=member.weight,
-                admin_state=member.admin_state,
-                operating_status=member.operating_status,
-                status_reason=member.status_reason or None,
-                drained_by_inventory=member.drained_by_inventory,
-            )
-            for member in row.members.all()
-        ],
-        health_monitor=row.health_monitor,
-        tags=[tag.value for tag in row.tags.all()],
-        deletion_protection=row.deletion_protection,
-        drift=[
-            DriftView(
-                field=d.field,
-                desired=d.desired,
-                actual=d.actual,
-                first_seen_at=d.first_seen_at,
-                last_seen_at=d.last_seen_at,
-            )
-            for d in sorted(row.open_drift, key=lambda d: d.field)
-        ],
-        listener_protocol=row.listener_protocol,
-        listener_port=row.listener_port,
-        algorithm=row.algorithm,
-        provisioning_status=row.provisioning_status,
-        operating_status=row.operating_status,
-        provider=row.provider,
-        vip_address=row.vip_address,
-        error_reason=row.error_reason,
-        version=row.version,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
+class _AnyOf(Lookup):
+    """``column IN (subquery)``, which PostgreSQL is told as ``column = ANY(ARRAY(subquery))``:
+    the subquery runs once, first, and its answer is a value an index can look up, so a
+    search can combine it with the trigram indexes of the other columns (a plain IN is a
+    semi-join, which makes PostgreSQL test every row of the list instead)."""
+
+    lookup_name = "any_of"
+    prepare_rhs = False
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[Any, ...]]:
+        lhs, lhs_params = compiler.compile(self.lhs)
+        rhs, rhs_params = compiler.compile(self.rhs)
+        if connection.vendor == "postgresql":
+            return f"{lhs} = ANY(ARRAY{rhs})", (*lhs_params, *rhs_params)
+        return f"{lhs} IN {rhs}", (*lhs_params, *rhs_params)
+
+
+def _made_by_someone_named_like(text: str) -> Q:
+    """Made by an account whose name holds ``text`` (case-insensitive)."""
+    user = get_user_model()
+    users = user.objects.filter(**{f"{user.USERNAME_FIELD}__icontains": text}).values("pk")
+    return Q(_AnyOf(F("created_by_id"), Subquery(users)))
+
+
+def to_views(rows: Sequence[dict[str, Any]]) -> list[LoadBalancerView]:
+    """The views of these rows, with their members, tags and open drift (three queries,
+    however many rows)."""
+    if not rows:
+        return []
+    ids = [row["id"] for row in rows]
+    members: dict[UUID, list[MemberView]] = defaultdict(list)
+    in_page = models.Member.objects.filter(load_balancer_id__in=ids).order_by("load_balancer_id", "position")
+    for m in in_page.values_list(*MEMBER_FIELDS):
+        members[m[0]].append(MemberView(m[1], m[2], m[3], m[4], m[5], m[6], m[7], m[8], m[9] or None, m[10]))
+    tags: dict[UUID, list[str]] = defaultdict(list)
+    for lb_id, value in (
+        models.Tag.objects.filter(load_balancer_id__in=ids).order_by("value").values_list("load_balancer_id", "value")
+    ):
+        tags[lb_id].append(value)
+    drift: dict[UUID, list[DriftView]] = defaultdict(list)
+    open_drift = models.Drift.objects.filter(load_balancer_id__in=ids, resolved_at__isnull=True).order_by("field")
+    for d in open_drift.values_list(*DRIFT_FIELDS):
+        drift[d[0]].append(DriftView(field=d[1], desired=d[2], actual=d[3], first_seen_at=d[4], last_seen_at=d[5]))
+    return [
+        LoadBalancerView(
+            id=row["id"],
+            name=row["name"],
+            description=row["description"],
+            team_id=row["team_id"],
+            team=row["team_slug"],
+            created_by=row["creator"],
+            servers=members.get(row["id"], []),
+            health_monitor=row["health_monitor"],
+            tags=tags.get(row["id"], []),
+            deletion_protection=row["deletion_protection"],
+            drift=drift.get(row["id"], []),
+            listener_protocol=row["listener_protocol"],
+            listener_port=row["listener_port"],
+            algorithm=row["algorithm"],
+            provisioning_status=row["provisioning_status"],
+            operating_status=row["operating_status"],
+            provider=row["provider"],
+            vip_address=row["vip_address"],
+            error_reason=row["error_reason"],
+            version=row["version"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+        )
+        for row in rows
+    ]
 
 
 class DjangoLoadBalancerReadModel(LoadBalancerReadModel):
     def get_one(self, lb_id: UUID) -> LoadBalancerView | None:
-        row = load_balancer_rows().filter(pk=lb_id).first()
-        return None if row is None else to_view(row)
+        views = to_views(list(load_balancer_rows().filter(pk=lb_id)))
+        return views[0] if views else None
 
     def get_list(self, ids: Sequence[UUID]) -> list[LoadBalancerView]:
-        found = {row.pk: row for row in load_balancer_rows().filter(pk__in=list(ids))}
-        return [to_view(found[lb_id]) for lb_id in ids if lb_id in found]
+        found = {view.id: view for view in to_views(list(load_balancer_rows().filter(pk__in=list(ids))))}
+        return [found[lb_id] for lb_id in ids if lb_id in found]
 
     def get_plist(self, query: LoadBalancerQuery) -> Page[LoadBalancerView]:
         rows = filter_load_balancers(query)
-        page = rows[query.page.offset : query.page.offset + query.page.limit]
-        return Page(
-            items=[to_view(row) for row in page],
-            total=rows.count(),
-            limit=query.page.limit,
-            offset=query.page.offset,
-        )
+        shown = rows.values(*ROW_FIELDS, team_slug=F("team__slug"), creator=F(_creator()))
+        return page_of(shown, query.page, to_views, count=rows)

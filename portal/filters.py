@@ -10,7 +10,7 @@ from typing import Any
 
 from django import forms
 
-from portal.kernel.pagination import DEFAULT_LIMIT, MAX_LIMIT, MAX_SEARCH_LENGTH, PageRequest
+from portal.kernel.pagination import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, MAX_LIMIT, MAX_SEARCH_LENGTH, PageRequest
 
 
 class ListFilters(forms.Form):
@@ -19,6 +19,11 @@ class ListFilters(forms.Form):
 
     limit = forms.IntegerField(required=False, initial=DEFAULT_LIMIT, help_text=f"1 to {MAX_LIMIT}")
     offset = forms.IntegerField(required=False, initial=0)
+    cursor = forms.CharField(
+        required=False,
+        max_length=MAX_CURSOR_LENGTH,
+        help_text="The next_cursor of the page before: the page after it, as fast however deep (instead of offset).",
+    )
     sort_by = forms.CharField(required=False, help_text="Empty or left out: the list's default order.")
     sort_direction = forms.ChoiceField(
         choices=[("asc", "asc"), ("desc", "desc")],
@@ -47,6 +52,7 @@ class ListFilters(forms.Form):
             offset=self._number("offset"),
             sort_by=sort_by,
             sort_direction=data["sort_direction"] or sort_direction,
+            cursor=data["cursor"] or None,
         )
 
     def to_query(self) -> Any:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 
 from portal.kernel.pagination import Page
+from portal.paging import page_of
 from servers import models
 from servers.adapters import mappers
 from servers.application.payloads import ServerQuery
@@ -19,17 +20,9 @@ def filter_servers(query: ServerQuery) -> QuerySet[models.Server]:
         rows = rows.filter(status=query.status)
     if query.search:
         rows = rows.filter(Q(name__icontains=query.search) | Q(address__icontains=query.search))
-    order = f"-{query.page.sort_by}" if query.page.descending else query.page.sort_by
-    return rows.order_by(order, "pk")
+    return rows
 
 
 class DjangoServerReadModel(ServerReadModel):
     def get_plist(self, query: ServerQuery) -> Page[Server]:
-        rows = filter_servers(query)
-        page = rows[query.page.offset : query.page.offset + query.page.limit]
-        return Page(
-            items=[mappers.to_domain(row) for row in page],
-            total=rows.count(),
-            limit=query.page.limit,
-            offset=query.page.offset,
-        )
+        return page_of(filter_servers(query), query.page, lambda rows: [mappers.to_domain(row) for row in rows])

@@ -158,6 +158,64 @@ class LoadBalancerOutput(serializers.Serializer):
     updated_at = serializers.DateTimeField()
 
 
+_DATETIME = serializers.DateTimeField()
+
+
+def load_balancer_json(view: LoadBalancerView) -> dict[str, Any]:
+    """``LoadBalancerOutput(view).data``, built directly: the lists' hot path (a page of
+    50 is about 1,800 field reads through DRF's fields).  The tests hold the two equal;
+    LoadBalancerOutput stays the documented shape (OpenAPI, browsable API)."""
+    when = _DATETIME.to_representation
+    return {
+        "id": str(view.id),
+        "name": view.name,
+        "description": view.description,
+        "team": view.team,
+        "created_by": view.created_by,
+        "owner": view.created_by,
+        "servers": [
+            {
+                "id": m.id,
+                "name": m.name,
+                "address": m.address,
+                "port": m.port,
+                "status": m.status,
+                "weight": m.weight,
+                "admin_state": m.admin_state,
+                "operating_status": m.operating_status,
+                "status_reason": m.status_reason,
+                "drained_by_inventory": m.drained_by_inventory,
+            }
+            for m in view.servers
+        ],
+        "listener_protocol": view.listener_protocol,
+        "listener_port": view.listener_port,
+        "algorithm": view.algorithm,
+        "health_monitor": view.health_monitor,
+        "tags": list(view.tags),
+        "deletion_protection": view.deletion_protection,
+        "notices": view.notices,
+        "drift": [
+            {
+                "field": d.field,
+                "desired": d.desired,
+                "actual": d.actual,
+                "first_seen_at": when(d.first_seen_at),
+                "last_seen_at": when(d.last_seen_at),
+            }
+            for d in view.drift
+        ],
+        "provisioning_status": view.provisioning_status,
+        "operating_status": view.operating_status,
+        "provider": view.provider,
+        "vip_address": view.vip_address,
+        "error_reason": view.error_reason,
+        "version": view.version,
+        "created_at": when(view.created_at),
+        "updated_at": when(view.updated_at),
+    }
+
+
 class LoadBalancerCreateInput(InputSerializer):
     """Only the JSON shape is checked here; the service checks every rule and
     reports all broken ones in one answer."""

@@ -8,6 +8,7 @@ from rest_framework import exceptions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.utils.serializer_helpers import ReturnDict
 from rest_framework.views import APIView
 
 from loadbalancers import bootstrap
@@ -20,15 +21,17 @@ from loadbalancers.api.serializers import (
     LoadBalancerUpdateInput,
     PlanOutput,
     ProviderOutput,
+    load_balancer_json,
 )
 from loadbalancers.application.load_balancers import LoadBalancerService
 from loadbalancers.application.payloads import CreateBatch, CreateLoadBalancer, DeleteBatch, UpdateLoadBalancer
 from loadbalancers.application.plans import Plan
+from loadbalancers.application.read_model import LoadBalancerView
 from loadbalancers.domain.errors import LoadBalancerNotFound
 from loadbalancers.filters import LoadBalancerFilters
 from portal.api.errors import ErrorSerializer
 from portal.api.idempotency import Idempotent
-from portal.api.lists import list_query, page_response, page_serializer, query_parameters
+from portal.api.lists import list_query, page_of_json, page_response, page_serializer, query_parameters
 from portal.kernel.errors import ValidationFailed
 from portal.kernel.pagination import Page
 
@@ -82,6 +85,12 @@ def _read(serializer_class: type, data: Any) -> tuple[dict[str, Any] | None, Val
         return serializer.validated_data, None
     fields = ", ".join(map(str, serializer.errors))
     return None, ValidationFailed(f"the request is not valid: check {fields}", details=dict(serializer.errors))
+
+
+def _record(view: LoadBalancerView) -> ReturnDict:
+    """A load balancer's JSON (built directly, see load_balancer_json), still carrying its
+    serializer: the browsable API starts its PATCH form from the record it holds."""
+    return ReturnDict(load_balancer_json(view), serializer=LoadBalancerOutput(view))
 
 
 def _batch(data: Any) -> CreateBatch:
@@ -179,10 +188,10 @@ class LoadBalancerViewSet(Idempotent, viewsets.GenericViewSet):
 
     def list(self, request: Request) -> Response:
         page = _load_balancers().get_plist(bootstrap.actor(request), list_query(LoadBalancerFilters, request))
-        return page_response(page, LoadBalancerOutput)
+        return page_of_json(page, [load_balancer_json(view) for view in page.items])
 
     def retrieve(self, request: Request, pk: str) -> Response:
-        return Response(LoadBalancerOutput(_load_balancers().get_one(bootstrap.actor(request), _lb_id(pk))).data)
+        return Response(_record(_load_balancers().get_one(bootstrap.actor(request), _lb_id(pk))))
 
     def create(self, request: Request) -> Response:
         if _dry_run(request):
@@ -191,7 +200,7 @@ class LoadBalancerViewSet(Idempotent, viewsets.GenericViewSet):
         data.is_valid(raise_exception=True)
         view = _load_balancers().create_one(bootstrap.actor(request), CreateLoadBalancer(**data.validated_data))
         location = request.build_absolute_uri(reverse("load-balancer-detail", args=[view.id]))
-        return Response(LoadBalancerOutput(view).data, status=status.HTTP_202_ACCEPTED, headers={"Location": location})
+        return Response(_record(view), status=status.HTTP_202_ACCEPTED, headers={"Location": location})
 
     def partial_update(self, request: Request, pk: str) -> Response:
         if _dry_run(request):
@@ -201,30 +210,30 @@ class LoadBalancerViewSet(Idempotent, viewsets.GenericViewSet):
         view = _load_balancers().update_one(
             bootstrap.actor(request), _lb_id(pk), UpdateLoadBalancer(**data.validated_data)
         )
-        return Response(LoadBalancerOutput(view).data, status=status.HTTP_202_ACCEPTED)
+        return Response(_record(view), status=status.HTTP_202_ACCEPTED)
 
     def destroy(self, request: Request, pk: str) -> Response:
         _without_plan(request, "a delete")
         view = _load_balancers().delete_one(bootstrap.actor(request), _lb_id(pk))
-        return Response(LoadBalancerOutput(view).data, status=status.HTTP_202_ACCEPTED)
+        return Response(_record(view), status=status.HTTP_202_ACCEPTED)
 
     @action(detail=True, methods=["post"])
     def retry(self, request: Request, pk: str) -> Response:
         _without_plan(request, "a retry")
         view = _load_balancers().retry(bootstrap.actor(request), _lb_id(pk))
-        return Response(LoadBalancerOutput(view).data, status=status.HTTP_202_ACCEPTED)
+        return Response(_record(view), status=status.HTTP_202_ACCEPTED)
 
     @action(detail=True, methods=["post"])
     def repair(self, request: Request, pk: str) -> Response:
         _without_plan(request, "a repair")
         view = _load_balancers().repair(bootstrap.actor(request), _lb_id(pk))
-        return Response(LoadBalancerOutput(view).data, status=status.HTTP_202_ACCEPTED)
+        return Response(_record(view), status=status.HTTP_202_ACCEPTED)
 
     @action(detail=False, methods=["post"])
     def batch(self, request: Request) -> Response:
         _without_plan(request, "a batch")
         views = _load_balancers().create_batch(bootstrap.actor(request), _batch(request.data))
-        return Response(BatchOutput({"items": views}).data, status=status.HTTP_202_ACCEPTED)
+        return Response({"items": [load_balancer_json(view) for view in views]}, status=status.HTTP_202_ACCEPTED)
 
     @action(detail=False, methods=["post"], url_path="batch-delete")
     def batch_delete(self, request: Request) -> Response:
@@ -234,7 +243,7 @@ class LoadBalancerViewSet(Idempotent, viewsets.GenericViewSet):
         views = _load_balancers().delete_batch(
             bootstrap.actor(request), DeleteBatch(ids=tuple(data.validated_data["ids"]))
         )
-        return Response(BatchOutput({"items": views}).data, status=status.HTTP_202_ACCEPTED)
+        return Response({"items": [load_balancer_json(view) for view in views]}, status=status.HTTP_202_ACCEPTED)
 
     @action(detail=False, methods=["post"], url_path="plan")
     def plan_create(self, request: Request) -> Response:

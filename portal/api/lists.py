@@ -13,7 +13,7 @@ from rest_framework.response import Response
 
 from portal.filters import ListFilters
 from portal.kernel.errors import FieldErrors
-from portal.kernel.pagination import Page
+from portal.kernel.pagination import EXACT_TOTAL_UP_TO, Page
 
 
 def list_query(filters_class: type[ListFilters], request: Request) -> Any:
@@ -53,12 +53,19 @@ def query_parameters(filters_class: type[ListFilters]) -> list[OpenApiParameter]
 def page_response(
     page: Page[Any], serializer_class: type[serializers.Serializer], context: dict[str, Any] | None = None
 ) -> Response:
+    return page_of_json(page, serializer_class(page.items, many=True, context=context or {}).data)
+
+
+def page_of_json(page: Page[Any], items: list[Any]) -> Response:
+    """The page answer, with its items already in their JSON form."""
     return Response(
         {
-            "items": serializer_class(page.items, many=True, context=context or {}).data,
+            "items": items,
             "total": page.total,
             "limit": page.limit,
             "offset": page.offset,
+            "next_cursor": page.next_cursor,
+            "total_is_estimate": page.total_is_estimate,
         }
     )
 
@@ -77,6 +84,15 @@ def page_serializer(item_serializer: type[serializers.Serializer]) -> type[seria
                 "total": serializers.IntegerField(),
                 "limit": serializers.IntegerField(),
                 "offset": serializers.IntegerField(),
+                "next_cursor": serializers.CharField(
+                    allow_null=True,
+                    help_text="Send it as ?cursor= for the page after this one (same filters and order); "
+                    "null: this is the last page.",
+                ),
+                "total_is_estimate": serializers.BooleanField(
+                    help_text=f"Whether total is an estimate: a list longer than {EXACT_TOTAL_UP_TO:,} items "
+                    "may give the database's estimate instead of counting every one.",
+                ),
             },
         )
     )

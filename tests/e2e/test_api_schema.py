@@ -108,5 +108,12 @@ def test_every_list_is_documented_as_one_page_object(api_schema):
     for path in ("/api/v1/servers/", "/api/v1/load-balancers/", "/api/v1/providers/"):
         page = schema["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
         name = page["$ref"].rsplit("/", 1)[-1]
-        assert set(components[name]["properties"]) == {"items", "total", "limit", "offset"}, path
+        assert set(components[name]["properties"]) == {
+            "items",
+            "total",
+            "limit",
+            "offset",
+            "next_cursor",
+            "total_is_estimate",
+        }, path
         assert components[name]["properties"]["items"]["type"] == "array"
