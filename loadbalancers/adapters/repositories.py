@@ -93,22 +93,25 @@ class DjangoLoadBalancerRepository(LoadBalancerRepository):
     def _create_one(self, lb: LoadBalancer) -> LoadBalancer:
         try:
             with transaction.atomic():
-                models.LoadBalancer.objects.create(id=lb.id, version=1, **mappers.row_values(lb))
+                row = models.LoadBalancer.objects.create(id=lb.id, version=1, **mappers.row_values(lb))
                 models.Member.objects.bulk_create(mappers.member_rows(lb))
                 models.Tag.objects.bulk_create(mappers.tag_rows(lb))
         except IntegrityError:
             if self.name_taken(lb.name):
                 raise NameTaken(lb.name) from None
             raise
-        return self._stored(lb)
+        # What the database stored: the row's own values, as written (not read back).
+        lb.version, lb.created_at, lb.updated_at = row.version, row.created_at, row.updated_at
+        return lb
 
     def _update_one(self, lb: LoadBalancer) -> LoadBalancer:
         """Compare-and-swap on the version: a concurrent writer makes this fail
         with StaleVersion instead of silently losing one of the two changes."""
         try:
+            now = timezone.now()
             with transaction.atomic():
                 changed = models.LoadBalancer.objects.filter(pk=lb.id, version=lb.version).update(
-                    version=F("version") + 1, updated_at=timezone.now(), **mappers.row_values(lb)
+                    version=F("version") + 1, updated_at=now, **mappers.row_values(lb)
                 )
                 if not changed:
                     raise StaleVersion(f"load balancer {lb.id} was changed by someone else; reload it and try again")
@@ -123,14 +126,8 @@ class DjangoLoadBalancerRepository(LoadBalancerRepository):
             if self._name_taken_by_other(lb):
                 raise NameTaken(lb.name) from None
             raise
-        return self._stored(lb)
-
-    @staticmethod
-    def _stored(lb: LoadBalancer) -> LoadBalancer:
-        """The aggregate, brought up to date with what the database assigned."""
-        lb.version, lb.created_at, lb.updated_at = models.LoadBalancer.objects.filter(pk=lb.id).values_list(
-            "version", "created_at", "updated_at"
-        )[0]
+        # The compare-and-swap matched this version, so the row is now the next one.
+        lb.version, lb.updated_at = lb.version + 1, now
         return lb
 
     @staticmethod

@@ -26,7 +26,7 @@ from loadbalancers.application.payloads import (
 from loadbalancers.application.plans import Plan, ProviderSide
 from loadbalancers.application.ports import Clock, UnitOfWork
 from loadbalancers.application.provisioning import spec_of
-from loadbalancers.application.read_model import LoadBalancerReadModel, LoadBalancerView
+from loadbalancers.application.read_model import LoadBalancerReadModel, LoadBalancerView, new_view
 from loadbalancers.domain.errors import (
     LoadBalancerNotFound,
     NameTaken,
@@ -96,11 +96,14 @@ class LoadBalancerService:
     # -- writes -------------------------------------------------------------------------
 
     def create_one(self, actor: Actor, payload: CreateLoadBalancer) -> LoadBalancerView:
+        teams: dict[str | None, Team] = {}
         with self._uow_factory() as uow:
-            lb = self._new(uow, actor, payload)
+            lb = self._new(uow, actor, payload, teams=teams)
             uow.load_balancers.create_one(lb)
+            servers = {s.id: s for s in uow.servers.get_list(lb.server_ids)}  # locked by _new: not read again
+            view = new_view(lb, team=teams[payload.team].slug, created_by=actor.username, servers=servers)  # type: ignore[arg-type]
             uow.commit(by=actor)
-        return self.get_one(actor, lb.id)
+        return view
 
     def create_batch(self, actor: Actor, batch: CreateBatch) -> list[LoadBalancerView]:
         """Create every item or none: each is judged as ``create_one`` would judge it,
@@ -220,6 +223,7 @@ class LoadBalancerService:
         teams first)."""
         teams = {} if teams is None else teams
         team = teams.get(payload.team) or self._team_for_create(uow, actor, payload.team, lock=lock_team)
+        teams[payload.team] = team
         lb = LoadBalancer.new(
             id=self._new_id(),
             name=payload.name,

@@ -4,13 +4,15 @@ their servers), in pages, in a constant number of queries whatever the page size
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
 from loadbalancers.application.payloads import LoadBalancerQuery
+from loadbalancers.domain.model import LoadBalancer
 from portal.kernel.pagination import Page
+from servers.domain.model import Server
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,48 @@ class LoadBalancerView:
             for m in self.servers
             if m.status != "OK"
         ]
+
+
+def new_view(lb: LoadBalancer, *, team: str, created_by: str | None, servers: Mapping[int, Server]) -> LoadBalancerView:
+    """The view of a load balancer just stored (it has no drift yet), from what its unit
+    of work already holds: what ``LoadBalancerReadModel.get_one`` would read back."""
+    return LoadBalancerView(
+        id=lb.id,
+        name=lb.name,
+        description=lb.description,
+        team_id=lb.team_id,
+        team=team,
+        created_by=created_by,
+        servers=[
+            MemberView(
+                id=m.server_id,
+                name=servers[m.server_id].name,
+                address=servers[m.server_id].address,
+                port=servers[m.server_id].port,
+                status=str(servers[m.server_id].status),
+                weight=m.weight,
+                admin_state=m.admin_state.value,
+                operating_status=m.operating_status.value,
+                status_reason=m.status_reason or None,
+                drained_by_inventory=m.drained_by_inventory,
+            )
+            for m in lb.members
+        ],
+        health_monitor=lb.health_monitor.as_dict() if lb.health_monitor else None,
+        tags=list(lb.tags),
+        deletion_protection=lb.deletion_protection,
+        listener_protocol=lb.listener_protocol.value,
+        listener_port=lb.listener_port,
+        algorithm=lb.algorithm.value,
+        provisioning_status=lb.provisioning_status.value,
+        operating_status=lb.operating_status.value,
+        provider=lb.provider,
+        vip_address=lb.vip_address,
+        error_reason=lb.error_reason,
+        version=lb.version,
+        created_at=lb.created_at,
+        updated_at=lb.updated_at,
+    )
 
 
 class LoadBalancerReadModel(abc.ABC):

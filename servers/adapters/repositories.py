@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
 from django.db import IntegrityError, transaction
 
@@ -16,20 +17,37 @@ _ID_RANGE = range(1, 2**63)
 
 
 class DjangoServerRepository(ServerRepository):
+    """One per unit of work.  The servers it has locked cannot change until that unit of
+    work ends, so it remembers them and reads them only once (a create locks its servers,
+    then checks them against the provider's rules)."""
+
+    def __init__(self) -> None:
+        self._locked: dict[int, Server] = {}
+
     def get_one(self, server_id: int, *, for_update: bool = False) -> Server:
         if server_id not in _ID_RANGE:
             raise ServerNotFound(server_id)
+        if server_id in self._locked:
+            return replace(self._locked[server_id])
         rows = models.Server.objects.select_for_update() if for_update else models.Server.objects
         try:
-            return mappers.to_domain(rows.get(pk=server_id))
+            server = mappers.to_domain(rows.get(pk=server_id))
         except models.Server.DoesNotExist:
             raise ServerNotFound(server_id) from None
+        if for_update:
+            self._locked[server_id] = replace(server)
+        return server
 
     def get_list(self, server_ids: Iterable[int], *, for_update: bool = False) -> list[Server]:
-        rows = models.Server.objects.filter(pk__in=[i for i in server_ids if i in _ID_RANGE]).order_by("pk")
-        if for_update:
-            rows = rows.select_for_update()
-        return [mappers.to_domain(row) for row in rows]
+        wanted = {i for i in server_ids if i in _ID_RANGE}
+        found = {i: replace(self._locked[i]) for i in wanted if i in self._locked}
+        if missing := sorted(wanted - set(found)):
+            rows = models.Server.objects.filter(pk__in=missing).order_by("pk")
+            for server in map(mappers.to_domain, rows.select_for_update() if for_update else rows):
+                found[server.id] = server  # type: ignore[index]
+                if for_update:
+                    self._locked[server.id] = replace(server)  # type: ignore[index]
+        return [found[i] for i in sorted(found)]
 
     def create_one(self, server: Server) -> Server:
         row = mappers.to_row(server)
@@ -37,11 +55,13 @@ class DjangoServerRepository(ServerRepository):
         return mappers.to_domain(row)
 
     def update_one(self, server: Server) -> Server:
+        self._locked.pop(server.id, None)  # type: ignore[arg-type]
         row = mappers.to_row(server, models.Server.objects.get(pk=server.id))
         self._save(row, server)
         return mappers.to_domain(row)
 
     def delete_one(self, server_id: int) -> None:
+        self._locked.pop(server_id, None)
         models.Server.objects.filter(pk=server_id).delete()
 
     @staticmethod
