@@ -69,3 +69,21 @@ def test_search_and_filters_apply_in_the_database(staff_api):
     assert [i["name"] for i in by_name["items"]] == ["lb-1"]
     pending = staff_api.get("/api/v1/load-balancers/?provisioning_status=PENDING_CREATE&limit=2&offset=1").json()
     assert (pending["total"], pending["limit"], pending["offset"], len(pending["items"])) == (4, 2, 1, 2)
+
+
+@pytest.mark.parametrize("named_at_most", [500, 1])
+def test_search_finds_what_people_made_however_many_accounts_match(staff_api, monkeypatch, named_at_most):
+    from tests.factories import LoadBalancerRowFactory
+
+    monkeypatch.setattr("loadbalancers.selectors.NAMED_ACCOUNTS_MAX", named_at_most)
+    made = {
+        name: LoadBalancerRowFactory(name=f"of-{name}", created_by=UserFactory(username=name))
+        for name in ("kim-a", "kim-b", "lee")
+    }
+    LoadBalancerRowFactory(name="kimono-shop", created_by=made["lee"].created_by)
+
+    found = staff_api.get("/api/v1/load-balancers/?search=KIM&sort_by=name").json()
+    nobody = staff_api.get("/api/v1/load-balancers/?search=of-lee").json()
+
+    assert [i["name"] for i in found["items"]] == ["kimono-shop", "of-kim-a", "of-kim-b"]
+    assert [i["name"] for i in nobody["items"]] == ["of-lee"]
