@@ -293,16 +293,23 @@ class FakeTeamRepository(TeamRepository):
         self.project_lookups: list[list[int]] = []
         """The team ids each ``projects_of`` call asked for (one call is one query)."""
 
-    def get_one(self, team_id: int, *, for_update: bool = False) -> Team:
+    def get_one(self, team_id: int, *, for_update: bool = False, memberships: bool = True) -> Team:
         if team_id not in self.rows:
             raise TeamNotFound(team_id)
-        return copy.deepcopy(self.rows[team_id])
+        return self._copy(self.rows[team_id], memberships)
 
-    def get_by_slug(self, slug: str, *, for_update: bool = False) -> Team:
+    def get_by_slug(self, slug: str, *, for_update: bool = False, memberships: bool = True) -> Team:
         found = next((team for team in self.rows.values() if team.slug == slug), None)
         if found is None:
             raise TeamNotFound(slug)
-        return copy.deepcopy(found)
+        return self._copy(found, memberships)
+
+    @staticmethod
+    def _copy(team: Team, memberships: bool) -> Team:
+        found = copy.deepcopy(team)
+        if not memberships:
+            found.memberships = []
+        return found
 
     def create_one(self, team: Team) -> Team:
         if any(other.slug == team.slug for other in self.rows.values()):

@@ -16,20 +16,20 @@ from accounts.domain.tokens import ApiToken
 
 
 class DjangoTeamRepository(TeamRepository):
-    def get_one(self, team_id: int, *, for_update: bool = False) -> Team:
-        return self._get(Q(pk=team_id), team_id, for_update)
+    def get_one(self, team_id: int, *, for_update: bool = False, memberships: bool = True) -> Team:
+        return self._get(Q(pk=team_id), team_id, for_update, memberships)
 
-    def get_by_slug(self, slug: str, *, for_update: bool = False) -> Team:
-        return self._get(Q(slug=slug), slug, for_update)
+    def get_by_slug(self, slug: str, *, for_update: bool = False, memberships: bool = True) -> Team:
+        return self._get(Q(slug=slug), slug, for_update, memberships)
 
     @staticmethod
-    def _get(match: Q, key: object, for_update: bool) -> Team:
+    def _get(match: Q, key: object, for_update: bool, memberships: bool) -> Team:
         rows = models.Team.objects.select_for_update() if for_update else models.Team.objects
         row = rows.filter(match).first()
         if row is None:
             raise TeamNotFound(key)
-        memberships = list(row.memberships.select_related("user").order_by("user__username"))
-        return mappers.team_to_domain(row, memberships)
+        members = list(row.memberships.select_related("user").order_by("user__username")) if memberships else []
+        return mappers.team_to_domain(row, members)
 
     def create_one(self, team: Team) -> Team:
         try:

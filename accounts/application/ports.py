@@ -14,12 +14,14 @@ from portal.kernel.unit_of_work import AbstractUnitOfWork
 
 class TeamRepository(abc.ABC):
     @abc.abstractmethod
-    def get_one(self, team_id: int, *, for_update: bool = False) -> Team:
+    def get_one(self, team_id: int, *, for_update: bool = False, memberships: bool = True) -> Team:
         """The team with its memberships, or TeamNotFound; ``for_update`` locks it
-        until commit (writes that count against its quotas take this lock)."""
+        until commit (writes that count against its quotas take this lock).
+        ``memberships=False``: without them (an empty list), for the use cases that
+        only read its slug, quotas and project, and must not store it."""
 
     @abc.abstractmethod
-    def get_by_slug(self, slug: str, *, for_update: bool = False) -> Team: ...
+    def get_by_slug(self, slug: str, *, for_update: bool = False, memberships: bool = True) -> Team: ...
 
     @abc.abstractmethod
     def create_one(self, team: Team) -> Team:

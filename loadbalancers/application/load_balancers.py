@@ -283,7 +283,7 @@ class LoadBalancerService:
             unavailable=self._unavailable(uow, lb.server_ids),
         )
         if payload.servers is not None:
-            uow.teams.get_one(lb.team_id).check_members(self._quota_defaults, count=len(lb.members))
+            uow.teams.get_one(lb.team_id, memberships=False).check_members(self._quota_defaults, count=len(lb.members))
         if lb.is_pending:  # going to the provider
             self._check_with_provider(uow, lb, project=_project_of(uow, lb))
         return lb
@@ -372,7 +372,7 @@ class LoadBalancerService:
         anyone outside the team, that it does not exist, so names do not leak."""
         lb = uow.load_balancers.get_one(lb_id, for_update=True)
         if not access.may(actor, lb.team_id, Role.MEMBER):  # the team is read only to say why not
-            team = uow.teams.get_one(lb.team_id).slug
+            team = uow.teams.get_one(lb.team_id, memberships=False).slug
             hidden = LoadBalancerNotFound(lb_id)
             action = "change load balancers"
             access.require(actor, team_id=lb.team_id, team=team, needed=Role.MEMBER, action=action, hidden=hidden)
@@ -387,7 +387,10 @@ class LoadBalancerService:
                 found[slug] = self._team_for_create(uow, actor, slug, lock=False).id  # type: ignore[assignment]
             except PortalError:
                 continue
-        locked = {team_id: uow.teams.get_one(team_id, for_update=True) for team_id in sorted(set(found.values()))}
+        locked = {
+            team_id: uow.teams.get_one(team_id, for_update=True, memberships=False)
+            for team_id in sorted(set(found.values()))
+        }
         return {slug: locked[team_id] for slug, team_id in found.items()}
 
     @staticmethod
@@ -400,7 +403,7 @@ class LoadBalancerService:
             creating = [team_id for team_id in actor.roles if Role(actor.roles[team_id]).allows(Role.MEMBER)]
             only = creating or list(actor.roles)
             if len(only) != 1:
-                choices = sorted(uow.teams.get_one(team_id).slug for team_id in creating)
+                choices = sorted(uow.teams.get_one(team_id, memberships=False).slug for team_id in creating)
                 message = (
                     f"choose the team it belongs to: one of {', '.join(choices)}"
                     if choices
@@ -408,10 +411,10 @@ class LoadBalancerService:
                     " as a member (or operations to make a team)"
                 )
                 raise ValidationFailed(f"team: {message}", details={"team": [message]})
-            team = uow.teams.get_one(only[0], for_update=lock)
+            team = uow.teams.get_one(only[0], for_update=lock, memberships=False)
         else:
             try:
-                team = uow.teams.get_by_slug(slug, for_update=lock)
+                team = uow.teams.get_by_slug(slug, for_update=lock, memberships=False)
             except TeamNotFound:
                 team = None
             if team is None or not (actor.sees_all or team.id in actor.roles):
