@@ -19,7 +19,7 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from queue import Empty
+from queue import Empty, SimpleQueue
 from typing import TypeVar
 
 from kombu.exceptions import ChannelError
@@ -36,25 +36,53 @@ class BrokerTimeout(Exception):
     """The broker did not answer in time."""
 
 
+class _Job:
+    def __init__(self, call: Callable[[], object]) -> None:
+        self.call = call
+        self.done = threading.Event()
+        self.outcome: dict[str, object] = {}
+
+    def run(self) -> None:
+        try:
+            self.outcome["result"] = self.call()
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+            self.outcome["error"] = exc
+        finally:
+            self.done.set()
+
+
+class _Runner:
+    """A daemon thread that runs the bounded calls of one thread, one after the other:
+    starting a thread for every call cost a request as much as the call itself.  When a
+    call overruns, its runner is abandoned to it (it ends at the call's socket timeout,
+    or with the process) and the next call gets a new one."""
+
+    def __init__(self) -> None:
+        self.jobs: SimpleQueue[_Job] = SimpleQueue()
+        threading.Thread(target=self._serve, name="bounded calls", daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            self.jobs.get().run()
+
+
+_runners = threading.local()
+
+
 def call_within(seconds: float, call: Callable[[], T], *, what: str) -> T:
     """The result of ``call()``, or BrokerTimeout after ``seconds``; the call's own
     exceptions are raised as they are."""
-    outcome: dict[str, object] = {}
-
-    def run() -> None:
-        try:
-            outcome["result"] = call()
-        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=run, name=f"bounded: {what}", daemon=True)
-    thread.start()
-    thread.join(seconds)
-    if thread.is_alive():
+    runner = getattr(_runners, "runner", None)
+    if runner is None:
+        runner = _runners.runner = _Runner()
+    job = _Job(call)
+    runner.jobs.put(job)
+    if not job.done.wait(seconds):
+        _runners.runner = None  # busy with the overrunning call, maybe for good
         raise BrokerTimeout(f"{what}: the broker did not answer within {seconds:g} s")
-    if "error" in outcome:
-        raise outcome["error"]  # type: ignore[misc]
-    return outcome["result"]  # type: ignore[return-value]
+    if "error" in job.outcome:
+        raise job.outcome["error"]  # type: ignore[misc]
+    return job.outcome["result"]  # type: ignore[return-value]
 
 
 class Breaker:
