@@ -77,6 +77,22 @@ class LoadBalancer(models.Model):
         return self.name
 
 
+class TeamUsage(models.Model):
+    """How many live (not DELETED) load balancers each team has, for its quota: one row
+    read instead of counting a team's rows on every create.  Only the database writes it,
+    by triggers on the load balancer table (migration 0011), so every way a row is
+    inserted, changed or deleted keeps it exact."""
+
+    team = models.OneToOneField("accounts.Team", on_delete=models.CASCADE, primary_key=True, related_name="+")
+    live_load_balancers = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "team usage"
+
+    def __str__(self) -> str:
+        return f"team {self.team_id}: {self.live_load_balancers}"
+
+
 class Member(models.Model):
     load_balancer = models.ForeignKey(LoadBalancer, on_delete=models.CASCADE, related_name="members")
     # PROTECT: the database itself refuses to delete a server still in use.

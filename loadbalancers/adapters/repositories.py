@@ -19,6 +19,18 @@ from loadbalancers.domain.orphans import Orphan
 from portal.kernel.errors import StaleVersion
 from servers.domain.model import ServerStatus
 
+UNIQUE_LIVE_NAME = ("loadbalancer_unique_live_name", "loadbalancers_loadbalancer.name")
+
+
+def _violates(error: IntegrityError, constraint: tuple[str, str]) -> bool:
+    """Whether ``error`` is a violation of this unique constraint, named (PostgreSQL)
+    or by its table and column (SQLite's message: "UNIQUE constraint failed: t.c")."""
+    name, column = constraint
+    diagnosis = getattr(error.__cause__, "diag", None)
+    if diagnosis is not None and getattr(diagnosis, "constraint_name", None):
+        return diagnosis.constraint_name == name
+    return str(error).startswith("UNIQUE constraint failed") and column in str(error).split(": ", 1)[-1].split(", ")
+
 
 class DjangoLoadBalancerRepository(LoadBalancerRepository):
     def get_one(self, lb_id: UUID, *, for_update: bool = False) -> LoadBalancer:
@@ -77,11 +89,9 @@ class DjangoLoadBalancerRepository(LoadBalancerRepository):
         return [mappers.to_domain(row, members[row.pk], tags[row.pk]) for row in rows]
 
     def count_live(self, *, team_id: int) -> int:
-        return (
-            models.LoadBalancer.objects.filter(team_id=team_id)
-            .exclude(provisioning_status=ProvisioningStatus.DELETED)
-            .count()
-        )
+        # Kept by the database's triggers (models.TeamUsage): one row, not the team's rows.
+        usage = models.TeamUsage.objects.filter(team_id=team_id).values_list("live_load_balancers", flat=True)
+        return usage.first() or 0
 
     def name_taken(self, name: str) -> bool:
         return (
@@ -91,13 +101,15 @@ class DjangoLoadBalancerRepository(LoadBalancerRepository):
         )
 
     def _create_one(self, lb: LoadBalancer) -> LoadBalancer:
+        # No savepoint: the unit of work rolls the whole create back on any error, and
+        # the error itself says which constraint refused it.
         try:
-            with transaction.atomic():
+            with transaction.atomic(savepoint=False):
                 row = models.LoadBalancer.objects.create(id=lb.id, version=1, **mappers.row_values(lb))
                 models.Member.objects.bulk_create(mappers.member_rows(lb))
                 models.Tag.objects.bulk_create(mappers.tag_rows(lb))
-        except IntegrityError:
-            if self.name_taken(lb.name):
+        except IntegrityError as error:
+            if _violates(error, UNIQUE_LIVE_NAME):
                 raise NameTaken(lb.name) from None
             raise
         # What the database stored: the row's own values, as written (not read back).

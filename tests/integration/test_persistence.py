@@ -150,6 +150,20 @@ class TestLoadBalancerRepository:
         with pytest.raises(NameTaken):
             repo.create_one(new_lb(owner, [ServerFactory()]))
 
+    def test_only_the_live_name_constraint_reads_as_a_name_clash(self, owner):
+        from loadbalancers.adapters.repositories import UNIQUE_LIVE_NAME, _violates
+
+        lb = LoadBalancerRowFactory(name="shop", created_by=owner)
+        server = ServerFactory()
+        models.Member.objects.create(load_balancer=lb, server=server)
+        with pytest.raises(IntegrityError) as name_clash, transaction.atomic():
+            LoadBalancerRowFactory(name="shop", created_by=owner)
+        with pytest.raises(IntegrityError) as member_twice, transaction.atomic():
+            models.Member.objects.create(load_balancer=lb, server=server, position=1)
+
+        assert _violates(name_clash.value, UNIQUE_LIVE_NAME)
+        assert not _violates(member_twice.value, UNIQUE_LIVE_NAME)
+
     def test_pending_ones_not_looked_at_since_a_time(self, repo, owner):
         servers = [ServerFactory()]
         old = repo.create_one(new_lb(owner, servers, name="old"))
