@@ -24,7 +24,7 @@ class DjangoTeamRepository(TeamRepository):
 
     @staticmethod
     def _get(match: Q, key: object, for_update: bool, memberships: bool) -> Team:
-        rows = models.Team.objects.select_for_update() if for_update else models.Team.objects
+        rows = models.Team.objects.select_for_update(no_key=True) if for_update else models.Team.objects
         row = rows.filter(match).first()
         if row is None:
             raise TeamNotFound(key)

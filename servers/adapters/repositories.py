@@ -29,7 +29,7 @@ class DjangoServerRepository(ServerRepository):
             raise ServerNotFound(server_id)
         if server_id in self._locked:
             return replace(self._locked[server_id])
-        rows = models.Server.objects.select_for_update() if for_update else models.Server.objects
+        rows = models.Server.objects.select_for_update(no_key=True) if for_update else models.Server.objects
         try:
             server = mappers.to_domain(rows.get(pk=server_id))
         except models.Server.DoesNotExist:
@@ -43,7 +43,7 @@ class DjangoServerRepository(ServerRepository):
         found = {i: replace(self._locked[i]) for i in wanted if i in self._locked}
         if missing := sorted(wanted - set(found)):
             rows = models.Server.objects.filter(pk__in=missing).order_by("pk")
-            for server in map(mappers.to_domain, rows.select_for_update() if for_update else rows):
+            for server in map(mappers.to_domain, rows.select_for_update(no_key=True) if for_update else rows):
                 found[server.id] = server  # type: ignore[index]
                 if for_update:
                     self._locked[server.id] = replace(server)  # type: ignore[index]

@@ -19,6 +19,8 @@ from tests.fakes import FakeScheduler
 pytestmark = [needs_postgres, pytest.mark.django_db(transaction=True)]
 
 RANK = {"accounts_team": 0, "servers_server": 1}
+MODES: list[str] = []
+"""The lock clause of each ``locks`` found."""
 
 
 def locks(call) -> list[tuple[str, tuple[int, ...]]]:  # type: ignore[no-untyped-def]
@@ -26,7 +28,8 @@ def locks(call) -> list[tuple[str, tuple[int, ...]]]:  # type: ignore[no-untyped
     taken: list[tuple[str, tuple[int, ...]]] = []
 
     def watch(run, sql, params, many, context):  # type: ignore[no-untyped-def]
-        if "FOR UPDATE" in sql:
+        if "FOR UPDATE" in sql or "FOR NO KEY UPDATE" in sql:
+            MODES.append("FOR NO KEY UPDATE" if "FOR NO KEY UPDATE" in sql else "FOR UPDATE")
             table = re.search(r'FROM "(\w+)"', sql).group(1)  # type: ignore[union-attr]
             ids = tuple(p for p in (params or ()) if isinstance(p, int))
             taken.append((table, ids))
@@ -64,6 +67,23 @@ def test_a_create_locks_its_team_before_its_servers(two_teams):
 
     assert [table for table, _ in taken] == ["accounts_team", "servers_server"]
     assert_in_order(taken)
+
+
+def test_a_create_s_locks_let_foreign_key_checks_through(two_teams):
+    """FOR NO KEY UPDATE, not FOR UPDATE: it keeps other writers of the team and server
+    rows out as well, but not the foreign key checks of rows that refer to them (FOR KEY
+    SHARE).  A transaction that inserted a load balancer without locking the team (a
+    bulk load) holds its team's usage row (its count, kept by triggers) until it commits
+    and checks its foreign key to the team; a create holding the team FOR UPDATE while
+    waiting on that usage row would deadlock with it."""
+    actor, _, _ = two_teams
+    servers = [s.pk for s in ServerFactory.create_batch(2)]
+    service = bootstrap.build(scheduler=FakeScheduler()).load_balancers
+    MODES.clear()
+
+    locks(lambda: service.create_one(actor, CreateLoadBalancer(name="one", servers=servers, team="alpha")))
+
+    assert MODES == ["FOR NO KEY UPDATE", "FOR NO KEY UPDATE"]
 
 
 def test_a_batch_locks_its_teams_by_id_then_its_servers_whatever_the_items_order(two_teams):
