@@ -18,7 +18,8 @@ from loadbalancers.application.ports import Clock, TaskScheduler, UnitOfWork
 from loadbalancers.domain import events
 from loadbalancers.domain.drift import DriftPolicy
 from loadbalancers.domain.errors import ProviderRejected, ProviderResourceNotFound
-from loadbalancers.domain.members import Observed
+from loadbalancers.domain.health import overall_operating_status
+from loadbalancers.domain.members import Observed, observed
 from loadbalancers.domain.model import LoadBalancer, ProvisioningStatus
 from portal.kernel.actors import Actor, Source
 from portal.kernel.errors import Conflict
@@ -97,19 +98,26 @@ class ProvisioningService:
 
     def provision(self, lb_id: UUID) -> None:
         """Ask the provider to create a PENDING_CREATE load balancer, then follow it.
-        The load balancer's id is the client token, so a retry never creates twice."""
+        The load balancer's id is the client token, so a retry never creates twice.  A
+        provider that answers the create with ACTIVE (one that creates at once, or the
+        retry of a create that is over) is taken at its word: the load balancer is
+        stored ACTIVE from that answer, without a look more at the provider."""
         with self._uow_factory() as uow:
             lb = uow.load_balancers.get_one(lb_id)
             if lb.provisioning_status is not ProvisioningStatus.PENDING_CREATE:
                 return
-            spec = self._spec(uow, lb)
+            servers = {s.id: s for s in uow.servers.get_list(lb.server_ids)}
+            spec = spec_of(lb, servers, project=uow.teams.projects_of([lb.team_id]).get(lb.team_id))
         if lb.provider_ref is None:
             try:
                 created = self._providers.get(lb.provider).create(spec, client_token=str(lb.id))
             except ProviderRejected as rejected:
                 self.fail(lb_id, f"the provider refused to create it: {rejected.message}")
                 return
-            self.record(lb_id, partial(LoadBalancer.record_provider_ref, ref=created.ref, now=self._clock.now()))
+            outcome = _Created(created, self._reported(lb, created, servers), self._clock.now())
+            self.record(lb_id, outcome)
+            if outcome.active:
+                return
         self._scheduler.follow(lb_id, delay=self._policy.poll_interval)
 
     def apply_update(self, lb_id: UUID) -> None:
@@ -230,7 +238,19 @@ class ProvisioningService:
         members' servers when the caller has read them already (a reconcile pass reads
         them all at once)."""
         reported = self._reported(lb, remote, servers)
-        probe = copy.deepcopy(lb)
+        if lb.provisioning_status is ProvisioningStatus.ACTIVE:
+            # What a reconcile pass finds of nearly every load balancer: the members as
+            # stored, and the operating status that follows from them as stored.
+            members = observed(lb.members, reported)
+            if members == lb.members and lb.operating_status is overall_operating_status(
+                m.operating_status for m in members
+            ):
+                return False
+        # A trial on a copy, to store nothing when nothing changes: observing assigns the
+        # members, the operating status and the events anew and changes none of them in
+        # place (members are immutable), so a shallow copy with events of its own is
+        # enough (a deep copy of each load balancer was most of a reconcile pass's time).
+        probe = copy.copy(lb)
         probe.events = []
         if not probe.observe(reported):
             return False
@@ -365,6 +385,28 @@ def spec_of(lb: LoadBalancer, servers: Mapping[int | None, Server], project: str
         tags=lb.tags,
         project=project,
     )
+
+
+class _Created:
+    """The outcome of a create the provider accepted: its reference stored and, when it
+    answered ACTIVE, the load balancer stored ACTIVE as a look would store it (unless it
+    has moved on meanwhile: a delete requested since then keeps the reference, for the
+    delete).  ``active`` says, once applied, whether it was stored ACTIVE."""
+
+    def __init__(self, remote: ProviderLoadBalancer, reported: dict[int, Observed], now: datetime):
+        self._remote = remote
+        self._reported = reported
+        self._now = now
+        self.active = False
+
+    def __call__(self, lb: LoadBalancer) -> None:
+        lb.record_provider_ref(self._remote.ref, now=self._now)
+        if (
+            self._remote.provisioning_status is ProvisioningStatus.ACTIVE
+            and lb.provisioning_status is ProvisioningStatus.PENDING_CREATE
+        ):
+            lb.mark_active(vip_address=self._remote.vip_address, reported=self._reported)
+            self.active = True
 
 
 def _observe_or_move_on(lb: LoadBalancer, reported: dict[int, Observed]) -> None:

@@ -10,7 +10,7 @@ from loadbalancers.domain.drift import DriftPolicy
 from loadbalancers.domain.errors import InvalidTransition, LoadBalancerPending, ProviderRejected, ProviderUnavailable
 from loadbalancers.domain.model import OperatingStatus, ProvisioningStatus
 from servers.domain.errors import ServerInUse
-from tests.fakes import OPS, Portal
+from tests.fakes import OPS, FakeLBaaS, Portal
 
 # The test portal's policy, but drift repaired and orphans deleted after their grace.
 REPAIR = ProvisioningPolicy(poll_interval=1, pending_timeout=600, stuck_after=60, drift_policy=DriftPolicy.REPAIR)
@@ -136,6 +136,85 @@ class TestCreate:
         portal.provisioning.fail(created, "late failure")
 
         assert status(portal, created) is ProvisioningStatus.ACTIVE
+
+
+class CreatesAtOnce(FakeLBaaS):
+    """A provider whose create is over when it answers (as the HAProxy provider's is);
+    ``meanwhile`` runs while it creates (someone else acting on the record)."""
+
+    meanwhile = None
+
+    def create(self, spec, *, client_token):
+        created = super().create(spec, client_token=client_token)
+        self.resources[created.ref].status = ProvisioningStatus.ACTIVE
+        if self.meanwhile is not None:
+            self.meanwhile()
+        return self._answer(created.ref)
+
+
+class TestCreateAnsweredActive:
+    """A create the provider answers with ACTIVE is stored ACTIVE from that answer: one
+    provider call, no look scheduled."""
+
+    @pytest.fixture
+    def at_once(self):
+        return CreatesAtOnce(name="fake")
+
+    @pytest.fixture
+    def portal(self, at_once):
+        return Portal(provider=at_once)
+
+    def test_it_is_active_with_its_vip_and_members_after_the_create_alone(self, portal, at_once, created):
+        portal.run_tasks()
+
+        lb = portal.stored(created)
+        assert (lb.provisioning_status, lb.operating_status, lb.vip_address, lb.provider_ref) == (
+            ProvisioningStatus.ACTIVE,
+            OperatingStatus.ONLINE,
+            "192.0.2.1",
+            "fake-1",
+        )
+        assert [m.operating_status for m in lb.members] == [OperatingStatus.ONLINE, OperatingStatus.ONLINE]
+        assert lb.error_reason is None
+        assert at_once.calls == ["create"]
+        assert portal.scheduler.sent == []
+
+    def test_the_trail_tells_the_same_story_as_after_a_look(self, portal, created):
+        portal.run_tasks()
+
+        actions = [e.action for e in portal.entries(target_id=str(created))]
+        started, active = "load_balancer.provisioning_started", "load_balancer.active"
+        assert actions == ["load_balancer.create_requested", started, active]
+
+    def test_a_create_answered_pending_is_still_followed(self, portal, at_once, created):
+        at_once.create = lambda spec, *, client_token: FakeLBaaS.create(at_once, spec, client_token=client_token)
+
+        portal.run_tasks()
+
+        assert status(portal, created) is ProvisioningStatus.PENDING_CREATE
+        assert portal.scheduler.sent == [("follow", created)]
+
+    def test_a_delete_requested_meanwhile_keeps_the_reference_and_is_not_made_active(
+        self, portal, at_once, alice, created
+    ):
+        def timed_out_then_deleted():
+            portal.provisioning.fail(created, "timed out")
+            portal.load_balancers.delete_one(alice, created)
+
+        at_once.meanwhile = timed_out_then_deleted
+        portal.run_tasks()
+
+        lb = portal.stored(created)
+        assert (lb.provisioning_status, lb.provider_ref) == (ProvisioningStatus.PENDING_DELETE, "fake-1")
+        assert ("follow", created) in portal.scheduler.sent
+
+    def test_a_load_balancer_that_went_to_error_meanwhile_stays_in_error(self, portal, at_once, created):
+        at_once.meanwhile = lambda: portal.provisioning.fail(created, "timed out")
+
+        portal.run_tasks()
+
+        lb = portal.stored(created)
+        assert (lb.provisioning_status, lb.error_reason) == (ProvisioningStatus.ERROR, "timed out")
 
 
 class TestUpdateAndDelete:
@@ -310,6 +389,29 @@ class TestReconcileWithTheProvider:
         portal.load_balancers.delete_one(alice, created)
         portal.settle()
         assert status(portal, created) is ProvisioningStatus.DELETED
+
+    def test_a_load_balancer_deleted_while_the_provider_lists_is_not_taken_for_an_orphan(self, portal, created):
+        portal.settle()
+        listing = portal.lbaas.get_list
+
+        def deleted_meanwhile():
+            listed = listing()  # the resource is listed, then its deletion is over
+            portal.stored(created).provisioning_status = ProvisioningStatus.DELETED
+            return listed
+
+        portal.lbaas.get_list = deleted_meanwhile
+        report = portal.reconciliation.reconcile()
+
+        assert (report.orphans_found, report.orphans_waiting, report.failed) == ([], [], [])
+        assert portal.uow.orphans.get_list() == []
+
+    def test_the_resource_of_a_load_balancer_deleted_before_the_pass_is_an_orphan(self, portal, created):
+        portal.settle()
+        portal.stored(created).provisioning_status = ProvisioningStatus.DELETED
+
+        report = portal.reconciliation.reconcile()
+
+        assert report.orphans_found == ["fake-1"]
 
     @staticmethod
     def _make_remote(portal, *, token=None, installation="this-portal"):
