@@ -1,12 +1,14 @@
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import suppress
 from datetime import datetime
+from typing import TypeVar
 from uuid import UUID
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef, Q
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, TextField
+from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 from loadbalancers import models
@@ -30,6 +32,37 @@ def _violates(error: IntegrityError, constraint: tuple[str, str]) -> bool:
     if diagnosis is not None and getattr(diagnosis, "constraint_name", None):
         return diagnosis.constraint_name == name
     return str(error).startswith("UNIQUE constraint failed") and column in str(error).split(": ", 1)[-1].split(", ")
+
+
+# The most ids one statement filters by: SQLite takes only so many parameters in one
+# (SQLITE_MAX_VARIABLE_NUMBER: 32,766 by default, 999 in old versions), and PostgreSQL
+# plans a long IN list slower than a few shorter ones.
+CHUNK = 5000
+
+
+def _chunks(ids: list[UUID]) -> Iterator[list[UUID]]:
+    for start in range(0, len(ids), CHUNK):
+        yield ids[start : start + CHUNK]
+
+
+T = TypeVar("T")
+
+# A member's or tag's load balancer id as text: PostgreSQL writes a uuid with dashes,
+# SQLite (a char(32) column) without.
+_ID_TEXT = Cast("load_balancer_id", output_field=TextField())
+
+
+def _by_text(found: dict[UUID, list[T]]) -> dict[str, list[T]]:
+    """The lists of ``found`` by their ids written either way."""
+    return {text: held for lb_id, held in found.items() for text in (str(lb_id), lb_id.hex)}
+
+
+def _held(by_text: dict[str, list[T]], found: dict[UUID, list[T]], text: str) -> list[T] | None:
+    held = by_text.get(text)
+    if held is None:  # written some other way still
+        with suppress(ValueError):
+            held = found.get(UUID(text))
+    return held
 
 
 class DjangoLoadBalancerRepository(LoadBalancerRepository):
@@ -58,13 +91,19 @@ class DjangoLoadBalancerRepository(LoadBalancerRepository):
                 ~Q(server__status=ServerStatus.OK) | Q(drained_by_inventory=True)
             )
             rows = rows.filter(Exists(followed))
-        if ids is not None:
-            rows = rows.filter(pk__in=list(ids))
         if provider is not None:
             rows = rows.filter(provider=provider)
         if statuses is not None:
             rows = rows.filter(provisioning_status__in=[s.value for s in statuses])
-        return self._with_members(list(rows))
+        if ids is None:
+            return self._with_members(list(rows), scope=rows)
+        # Many ids (a reconcile pass asks for every token a provider lists) are read a
+        # chunk at a time: a database takes only so many parameters in one statement.
+        wanted = list(ids)
+        found = [row for chunk in _chunks(wanted) for row in rows.filter(pk__in=chunk)]
+        if len(wanted) > CHUNK:
+            found.sort(key=lambda row: (row.created_at, row.pk))
+        return self._with_members(found)
 
     def get_list_pending(self, *, not_checked_since: datetime) -> list[LoadBalancer]:
         rows = (
@@ -76,16 +115,33 @@ class DjangoLoadBalancerRepository(LoadBalancerRepository):
         return self._with_members(list(rows))
 
     @staticmethod
-    def _with_members(rows: list[models.LoadBalancer]) -> list[LoadBalancer]:
-        """The aggregates of these rows, their members and their tags read in one query each."""
+    def _with_members(
+        rows: list[models.LoadBalancer],
+        scope: QuerySet[models.LoadBalancer] | None = None,
+    ) -> list[LoadBalancer]:
+        """The aggregates of these rows, their members and their tags read in one query
+        each (by chunks of ids).  ``scope``: the query that read the rows; when they are
+        many (a reconcile pass reads every ACTIVE one), members and tags are read by it
+        instead of by ids, in one query each (those of a row that joined the scope since
+        the rows were read are left out)."""
         members: dict[UUID, list[dict]] = {row.pk: [] for row in rows}  # type: ignore[type-arg]
         tags: dict[UUID, list[str]] = {row.pk: [] for row in rows}
-        ids = [row.pk for row in rows]
-        found = models.Member.objects.filter(load_balancer_id__in=ids).order_by("position")
-        for values in found.values("load_balancer_id", *mappers.MEMBER_FIELDS):
-            members[values["load_balancer_id"]].append(values)
-        for lb_id, tag in models.Tag.objects.filter(load_balancer_id__in=ids).values_list("load_balancer_id", "value"):
-            tags[lb_id].append(tag)
+        if scope is not None and len(rows) > CHUNK:
+            of = [{"load_balancer__in": scope.order_by().values("pk")}]
+        else:
+            of = [{"load_balancer_id__in": ids} for ids in _chunks([row.pk for row in rows])]
+        # Each member names its load balancer as text (made into an id once per load
+        # balancer, not once per member: that was most of reading them).
+        by_text = _by_text(members)
+        tags_by_text = _by_text(tags)
+        for condition in of:
+            found = models.Member.objects.filter(**condition).order_by("position").annotate(lb=_ID_TEXT)
+            for values in found.values("lb", *mappers.MEMBER_FIELDS):
+                if (held := _held(by_text, members, values["lb"])) is not None:
+                    held.append(values)
+            for lb_id, tag in models.Tag.objects.filter(**condition).annotate(lb=_ID_TEXT).values_list("lb", "value"):
+                if (labels := _held(tags_by_text, tags, lb_id)) is not None:
+                    labels.append(tag)
         return [mappers.to_domain(row, members[row.pk], tags[row.pk]) for row in rows]
 
     def count_live(self, *, team_id: int) -> int:

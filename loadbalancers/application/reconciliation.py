@@ -155,17 +155,24 @@ class ReconciliationService:
                 desired = spec_of(lb, servers, project=projects.get(lb.team_id))
                 self._check_drift(client, lb, found, desired, report, known=lb.id in drifting)
 
+        # The tokens of the records read are known: only the others are parsed.
+        known_tokens = {str(lb.id): lb.id for lb in active}
         ours = {
             token: resource
             for resource in remote
-            if resource.installation == self._installation and (token := _as_uuid(resource.client_token))
+            if resource.installation == self._installation
+            and (token := known_tokens.get(resource.client_token or "") or _as_uuid(resource.client_token))
         }
+        # Every ACTIVE record read above is live: it was read before the inventory, so its
+        # resource is never taken for an orphan, even when it is being deleted meanwhile
+        # (the next pass no longer finds it).  Only the other tokens' records are read.
+        live = {lb.id for lb in active}
         with self._uow_factory() as uow:
-            live = {
+            live.update(
                 lb.id
-                for lb in uow.load_balancers.get_list(ids=ours)
+                for lb in uow.load_balancers.get_list(ids=[token for token in ours if token not in live])
                 if lb.provisioning_status is not ProvisioningStatus.DELETED
-            }
+            )
         orphans = {resource.ref: resource for token, resource in ours.items() if token not in live}
         with self._isolated(report, f"orphans at {name}"):
             self._handle_orphans(name, orphans, report)
@@ -207,7 +214,10 @@ class ReconciliationService:
         difference now, there is nothing to store)."""
         if found.running is None:
             return
-        differences = {c.field: c for c in spec_changes(client.as_running(desired), found.running)}
+        running = client.as_running(desired)
+        if running == found.running and not known:
+            return  # nothing differs (most of a pass): field by field below otherwise
+        differences = {c.field: c for c in spec_changes(running, found.running)}
         if not differences and not known:
             return
         now = self._clock.now()

@@ -202,7 +202,8 @@ class SandboxLBaaS(LBaaSClient):
         now = self._clock()
         with self._connection() as db:
             rows = db.execute(f"SELECT * FROM load_balancers WHERE {_LIVE} ORDER BY rowid", {"now": now}).fetchall()
-        return [_present(row, now) for row in rows]
+        reader = _Reader()
+        return [reader.present(row, now) for row in rows]
 
     def plan(self, ref: str | None, spec: LoadBalancerSpec) -> ProviderPlan:
         """A read like ``get`` (its latency, its transient failures, never ``fail_at``):
@@ -298,55 +299,105 @@ def _dump(spec: LoadBalancerSpec) -> str:
 def _load(text: str) -> LoadBalancerSpec:
     """The stored spec: a key a row written by an older version lacks takes its default
     (one it does not know is left out)."""
-    raw = json.loads(text)
-    monitor = raw.get("health_monitor")
-    return LoadBalancerSpec(
-        name=raw["name"],
-        listener_protocol=raw["listener_protocol"],
-        listener_port=raw["listener_port"],
-        algorithm=raw["algorithm"],
-        members=tuple(MemberSpec(**_known(MemberSpec, m)) for m in raw.get("members", ())),
-        health_monitor=_monitor(monitor) if monitor is not None else None,
-        tags=tuple(raw.get("tags", ())),
-    )
-
-
-def _monitor(raw: dict[str, object]) -> HealthMonitor:
-    return HealthMonitor(**{**_known(HealthMonitor, raw), "type": MonitorType(raw["type"])})
-
-
-def _known(cls: type, raw: dict[str, object]) -> dict[str, object]:
-    names = {f.name for f in dataclasses.fields(cls)}
-    return {key: value for key, value in raw.items() if key in names}
+    return _Reader().spec(text)
 
 
 def _present(row: sqlite3.Row, now: float) -> ProviderLoadBalancer:
     """The row as the provider reports it at ``now``: still pending, ACTIVE, or the
     ERROR its pending action was set to end in (see the module's description)."""
-    spec = _load(row["spec"])
-    if now < row["ready_at"]:
-        status = _PENDING[row["action"]]
-    elif row["error"] is not None:
-        status = ProvisioningStatus.ERROR
-    else:
-        status = ProvisioningStatus.ACTIVE
-    members = tuple(MemberHealth(m.address, m.port, _member_status(m, spec, status)) for m in spec.members)
-    if status is ProvisioningStatus.ACTIVE:
-        operating = overall_operating_status(m.operating_status for m in members)
-    else:
-        operating = OperatingStatus.ERROR if status is ProvisioningStatus.ERROR else OperatingStatus.OFFLINE
-    return ProviderLoadBalancer(
-        ref=row["ref"],
-        provisioning_status=status,
-        operating_status=operating,
-        vip_address=row["vip_address"],
-        members=members,
-        error=row["error"] if status is ProvisioningStatus.ERROR else None,
-        client_token=row["client_token"],
-        installation=row["installation"],
-        health_monitor=spec.health_monitor,
-        running=spec,
-    )
+    return _Reader().present(row, now)
+
+
+_MEMBER_FIELDS = frozenset(f.name for f in dataclasses.fields(MemberSpec))
+_MONITOR_FIELDS = frozenset(f.name for f in dataclasses.fields(HealthMonitor))
+
+
+class _Reader:
+    """Reads rows into answers (see ``_load`` and ``_present``).  One reader makes each
+    distinct member, monitor and member health once and shares it (they are immutable):
+    a listing of every load balancer repeats the same few many times over (a server is
+    a member of many), and making them was most of a listing's time."""
+
+    def __init__(self) -> None:
+        self._members: dict[tuple[tuple[str, object], ...], MemberSpec] = {}
+        self._monitors: dict[tuple[tuple[str, object], ...], HealthMonitor] = {}
+        self._health: dict[tuple[str, int, OperatingStatus], MemberHealth] = {}
+
+    def spec(self, text: str) -> LoadBalancerSpec:
+        raw = json.loads(text)
+        monitor = raw.get("health_monitor")
+        return LoadBalancerSpec(
+            name=raw["name"],
+            listener_protocol=raw["listener_protocol"],
+            listener_port=raw["listener_port"],
+            algorithm=raw["algorithm"],
+            members=tuple(self._member(m) for m in raw.get("members", ())),
+            health_monitor=self._monitor(monitor) if monitor is not None else None,
+            tags=tuple(raw.get("tags", ())),
+        )
+
+    def present(self, row: sqlite3.Row, now: float) -> ProviderLoadBalancer:
+        spec = self.spec(row["spec"])
+        error = row["error"]
+        if now < row["ready_at"]:
+            status = _PENDING[row["action"]]
+        elif error is not None:
+            status = ProvisioningStatus.ERROR
+        else:
+            status = ProvisioningStatus.ACTIVE
+        members = tuple(self._member_health(m.address, m.port, _member_status(m, spec, status)) for m in spec.members)
+        if status is ProvisioningStatus.ACTIVE:
+            operating = overall_operating_status(m.operating_status for m in members)
+        else:
+            operating = OperatingStatus.ERROR if status is ProvisioningStatus.ERROR else OperatingStatus.OFFLINE
+        return ProviderLoadBalancer(
+            ref=row["ref"],
+            provisioning_status=status,
+            operating_status=operating,
+            vip_address=row["vip_address"],
+            members=members,
+            error=error if status is ProvisioningStatus.ERROR else None,
+            client_token=row["client_token"],
+            installation=row["installation"],
+            health_monitor=spec.health_monitor,
+            running=spec,
+        )
+
+    def _member(self, raw: dict[str, object]) -> MemberSpec:
+        key = tuple(raw.items())
+        try:
+            return self._members[key]
+        except KeyError:
+            made = self._members[key] = MemberSpec(**_known(_MEMBER_FIELDS, raw))  # type: ignore[arg-type]
+            return made
+        except TypeError:  # a value that cannot be a key (a file edited by hand): made each time
+            return MemberSpec(**_known(_MEMBER_FIELDS, raw))  # type: ignore[arg-type]
+
+    def _monitor(self, raw: dict[str, object]) -> HealthMonitor:
+        key = tuple(raw.items())
+        try:
+            return self._monitors[key]
+        except KeyError:
+            made = self._monitors[key] = _monitor(raw)
+            return made
+        except TypeError:
+            return _monitor(raw)
+
+    def _member_health(self, address: str, port: int, status: OperatingStatus) -> MemberHealth:
+        key = (address, port, status)
+        try:
+            return self._health[key]
+        except KeyError:
+            made = self._health[key] = MemberHealth(address, port, status)
+            return made
+
+
+def _monitor(raw: dict[str, object]) -> HealthMonitor:
+    return HealthMonitor(**{**_known(_MONITOR_FIELDS, raw), "type": MonitorType(raw["type"])})  # type: ignore[arg-type]
+
+
+def _known(names: frozenset[str], raw: dict[str, object]) -> dict[str, object]:
+    return {key: value for key, value in raw.items() if key in names}
 
 
 def _member_status(member: MemberSpec, spec: LoadBalancerSpec, status: ProvisioningStatus) -> OperatingStatus:
