@@ -37,7 +37,7 @@ from loadbalancers.application.lbaas import (
 from loadbalancers.application.payloads import LoadBalancerQuery
 from loadbalancers.application.ports import DriftRepository, LoadBalancerRepository, OrphanRepository, UnitOfWork
 from loadbalancers.application.provisioning import ProvisioningPolicy, inventory_handlers
-from loadbalancers.application.read_model import DriftView, LoadBalancerReadModel, LoadBalancerView, MemberView
+from loadbalancers.application.read_model import DriftView, LoadBalancerReadModel, LoadBalancerView, new_view
 from loadbalancers.domain.drift import Drift
 from loadbalancers.domain.errors import (
     LoadBalancerNotFound,
@@ -739,47 +739,17 @@ class FakeReadModel(LoadBalancerReadModel):
         return _page(views, query.page)
 
     def _view(self, lb: LoadBalancer) -> LoadBalancerView:
-        servers = self._uow.servers.rows
-        return LoadBalancerView(
-            id=lb.id,
-            name=lb.name,
-            description=lb.description,
-            team_id=lb.team_id,
+        """As the database's read model answers: the load balancer as a create's answer
+        builds it (``new_view``), with the drift stored since."""
+        view = new_view(
+            lb,
             team=self._team_slug(lb.team_id),
             created_by=None if lb.created_by_id is None else self._usernames.get(lb.created_by_id),
-            servers=[
-                MemberView(
-                    id=m.server_id,
-                    name=servers[m.server_id].name,
-                    address=servers[m.server_id].address,
-                    port=servers[m.server_id].port,
-                    status=servers[m.server_id].status,
-                    weight=m.weight,
-                    admin_state=m.admin_state.value,
-                    operating_status=m.operating_status.value,
-                    status_reason=m.status_reason,
-                    drained_by_inventory=m.drained_by_inventory,
-                )
-                for m in lb.members
-            ],
-            health_monitor=lb.health_monitor.as_dict() if lb.health_monitor else None,
-            tags=list(lb.tags),
-            deletion_protection=lb.deletion_protection,
-            drift=[
-                DriftView(d.field, d.desired, d.actual, d.first_seen_at, d.last_seen_at)
-                for d in sorted(self._uow.drift.get_list(lb_ids=[lb.id]), key=lambda d: d.field)
-            ],
-            listener_protocol=lb.listener_protocol,
-            listener_port=lb.listener_port,
-            algorithm=lb.algorithm,
-            provisioning_status=lb.provisioning_status,
-            operating_status=lb.operating_status,
-            provider=lb.provider,
-            vip_address=lb.vip_address,
-            error_reason=lb.error_reason,
-            version=lb.version,
-            created_at=lb.created_at,  # type: ignore[arg-type]
-            updated_at=lb.updated_at,  # type: ignore[arg-type]
+            servers=self._uow.servers.rows,
+        )
+        drift = sorted(self._uow.drift.get_list(lb_ids=[lb.id]), key=lambda d: d.field)
+        return replace(
+            view, drift=[DriftView(d.field, d.desired, d.actual, d.first_seen_at, d.last_seen_at) for d in drift]
         )
 
 
