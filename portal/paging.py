@@ -94,7 +94,7 @@ def _after(model: Any, cursor: Cursor) -> Q:
     try:
         key = pk.to_python(cursor.key)
         value = None if cursor.value is None else field.to_python(cursor.value)
-    except (ValidationError, TypeError, ValueError):
+    except (ValidationError, TypeError, ValueError, OverflowError):
         message = f"the list query is not valid: {CURSOR_NOT_VALID}"
         raise ValidationFailed(message, details={"cursor": [CURSOR_NOT_VALID]}) from None
     name = cursor.sort_by

@@ -60,13 +60,12 @@ class Cursor:
             raise ValueError("not a cursor")
         try:
             raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-            sort_by, direction, value, key = json.loads(raw)
+            sort_by, direction, value, key = json.loads(raw, parse_constant=_no_constant)
         except (binascii.Error, UnicodeDecodeError, ValueError, TypeError):
             raise ValueError("not a cursor") from None
-        scalar = (str, int, float, bool, type(None))
         if not isinstance(sort_by, str) or direction not in ("asc", "desc"):
             raise ValueError("not a cursor")
-        if not isinstance(value, scalar) or not isinstance(key, scalar) or key is None:
+        if not _comparable(value) or not _comparable(key) or key is None:
             raise ValueError("not a cursor")
         return cls(sort_by=sort_by, descending=direction == "desc", value=value, key=key)
 
@@ -74,6 +73,22 @@ class Cursor:
     def after(cls, sort_by: str, descending: bool, value: object, key: object) -> Cursor:
         """The cursor of the page after the item with this sort value and id."""
         return cls(sort_by=sort_by, descending=descending, value=_scalar(value), key=_scalar(key))
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a value a list is sorted by")
+
+
+# What a database can compare: 64-bit integers, text without NUL (PostgreSQL refuses it).
+_DB_INTEGERS = range(-(2**63), 2**63)
+
+
+def _comparable(value: object) -> bool:
+    if value is None or isinstance(value, bool | float):
+        return True
+    if isinstance(value, int):
+        return value in _DB_INTEGERS
+    return isinstance(value, str) and "\x00" not in value
 
 
 def _scalar(value: object) -> Scalar:

@@ -14,6 +14,7 @@ from tests.factories import LoadBalancerRowFactory, ServerFactory, TeamFactory, 
 
 pytestmark = pytest.mark.django_db
 
+SOME_ID = "6c231095-d6d9-4488-8b1f-f47ce381989b"
 STATUSES = ("ACTIVE", "ERROR", "ACTIVE", "PENDING_UPDATE", "DELETED")
 
 
@@ -146,6 +147,22 @@ class TestBadCursors:
 
         # The form's own words for a NUL or a length, the portal's for the rest.
         assert "cursor" in message or "Null characters" in message or "at most 1024" in message
+
+    @pytest.mark.parametrize(
+        ("cursor", "sort_by"),
+        [
+            (Cursor("listener_port", False, 2**62, "6c231095-d6d9-4488-8b1f-f47ce381989b").encode(), "listener_port"),
+            (
+                Cursor("listener_port", False, -(2**63), "6c231095-d6d9-4488-8b1f-f47ce381989b").encode(),
+                "listener_port",
+            ),
+            (Cursor("vip_address", False, "z" * 300, "6c231095-d6d9-4488-8b1f-f47ce381989b").encode(), "vip_address"),
+        ],
+    )
+    def test_an_odd_but_possible_cursor_is_just_a_place_in_the_list(self, staff_api, rows, cursor, sort_by):
+        response = staff_api.get(f"/api/v1/load-balancers/?cursor={cursor}&sort_by={sort_by}")
+
+        assert response.status_code == 200, response.content
 
     def test_a_cursor_and_an_offset_are_refused_together(self, staff_api, rows):
         cursor = staff_api.get("/api/v1/load-balancers/?limit=2").json()["next_cursor"]

@@ -36,6 +36,9 @@ def test_any_sort_value_goes_through(value):
         "WzEsImFzYyIsMSwyXQ",
         "WyJhIiwiYXNjIiwxLG51bGxd",
         "a" * 2000,
+        "WyJhIiwiYXNjIixJbmZpbml0eSwxXQ",  # ["a","asc",Infinity,1]
+        "WyJhIiwiYXNjIiwxLDEwMDAwMDAwMDAwMDAwMDAwMDAwMDBd",  # ["a","asc",1,10**21]: no database integer
+        "WyJhIiwiYXNjIiwiXHUwMDAwIiwxXQ",  # ["a","asc","\u0000",1]: PostgreSQL refuses NUL
     ],
 )
 def test_anything_else_is_not_a_cursor(text):
