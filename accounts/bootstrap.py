@@ -94,7 +94,7 @@ def actor_of(
         username=user.get_username(),
         sees_all=sees_all,
         changes_all=changes_all,
-        roles=selectors.roles_of(user.pk) if user.pk is not None else {},
+        roles=selectors.roles_of_user(user) if user.pk is not None else {},  # type: ignore[arg-type]
         source=source,
         request_id=request_id,
     )

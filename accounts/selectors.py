@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
 
 from accounts import models
 from accounts.adapters import mappers
@@ -21,14 +21,36 @@ from portal.paging import page_of
 Usage = Callable[[Iterable[int]], dict[int, tuple[int, int]]]
 
 
+# Where a user read with their token carries their roles (``token_with_user``), so that
+# the request's actor needs no query of its own.
+_ROLES = "_portal_roles"
+
+
 def roles_of(user_id: int) -> dict[int, str]:
     """team id -> role, for every team of the user."""
     return dict(models.Membership.objects.filter(user_id=user_id).values_list("team_id", "role"))
 
 
+def roles_of_user(user: AbstractBaseUser) -> dict[int, str]:
+    """The user's roles: those read with their token in this request, or else read now."""
+    carried = getattr(user, _ROLES, None)
+    return dict(carried) if carried is not None else roles_of(user.pk)  # type: ignore[arg-type]
+
+
 def token_with_user(digest: str) -> tuple[ApiToken, AbstractBaseUser] | None:
-    row = models.ApiToken.objects.select_related("user").filter(digest=digest).first()
-    return None if row is None else (mappers.token_to_domain(row), row.user)
+    """The token with this digest and its user, who carries their roles: one query (a
+    row per team of the user; one row when they are in none)."""
+    rows = list(
+        models.ApiToken.objects.select_related("user")
+        .filter(digest=digest)
+        .annotate(member_of=F("user__memberships__team_id"), member_as=F("user__memberships__role"))
+        .order_by()
+    )
+    if not rows:
+        return None
+    row = rows[0]
+    setattr(row.user, _ROLES, {found.member_of: found.member_as for found in rows if found.member_of is not None})
+    return mappers.token_to_domain(row), row.user
 
 
 def slugs_of(team_ids: list[int]) -> dict[int, str]:

@@ -36,9 +36,9 @@ def test_the_list_costs_the_same_number_of_queries_for_any_page_size(staff_api, 
     small, large = list_queries(staff_api, 2), list_queries(staff_api, 30)
 
     assert small == large
-    # token+user, the permissions (two), roles, count, rows+teams+creators, members+servers, tags,
+    # token+user+roles, the permissions (two), count, rows+teams+creators, members+servers, tags,
     # open drift
-    with django_assert_max_num_queries(9):
+    with django_assert_max_num_queries(8):
         staff_api.get("/api/v1/load-balancers/?limit=30")
 
 
