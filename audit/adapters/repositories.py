@@ -13,8 +13,11 @@ from audit.domain.model import AuditEntry
 
 class DjangoAuditRepository(AuditRepository):
     def create_one(self, entry: AuditEntry) -> AuditEntry:
-        # A savepoint inside a caller's transaction: a failure here rolls back only this.
-        with transaction.atomic():
+        if transaction.get_connection().in_atomic_block:
+            # A savepoint inside a caller's transaction: a failure here rolls back only this.
+            with transaction.atomic():
+                row = models.AuditEntry.objects.create(**mappers.to_values(entry))
+        else:  # one INSERT, atomic by itself: no BEGIN and COMMIT around it
             row = models.AuditEntry.objects.create(**mappers.to_values(entry))
         return mappers.to_domain(row)
 
