@@ -17,6 +17,7 @@ from accounts import bootstrap as accounts_bootstrap
 from loadbalancers import bootstrap as loadbalancers_bootstrap
 from notifications.adapters.http import HttpSender, PinnedResolver
 from notifications.adapters.outbox import CeleryNotificationScheduler, DjangoMailer
+from notifications.adapters.repositories import DjangoSubscriptions
 from notifications.adapters.unit_of_work import DjangoNotificationsUnitOfWork
 from notifications.application.services import DeliveryService, Notifier, WebhookService
 from notifications.domain.model import DeliveryPolicy
@@ -76,6 +77,7 @@ _DEFAULTS: dict[str, Callable[[], Any]] = {
     "resolver": lambda: PinnedResolver(settings.WEBHOOK_TIMEOUT),
     "sender": HttpSender,
     "scheduler": CeleryNotificationScheduler,
+    "subscriptions": DjangoSubscriptions,
     "mailer": DjangoMailer,
     "policy": policy,
     "clock": _Clock,
@@ -87,7 +89,8 @@ _DEFAULTS: dict[str, Callable[[], Any]] = {
 def build(**overrides: Any) -> NotificationServices:
     """The notification use cases.  ``overrides`` replace any part by name:
     ``unit_of_work`` (called with the message bus, it opens a NotificationsUnitOfWork),
-    ``teams``, ``server_users``, ``resolver``, ``sender``, ``scheduler``, ``mailer``,
+    ``subscriptions`` (the enabled webhooks, read outside it), ``teams``,
+    ``server_users``, ``resolver``, ``sender``, ``scheduler``, ``mailer``,
     ``policy``, ``clock``, ``known_actions``, ``subscribers``."""
     if unknown := set(overrides) - set(_DEFAULTS):
         raise TypeError(f"build() got unknown parts: {', '.join(sorted(unknown))}")
@@ -98,6 +101,7 @@ def build(**overrides: Any) -> NotificationServices:
         teams=part["teams"],
         server_users=part["server_users"],
         scheduler=part["scheduler"],
+        subscriptions=part["subscriptions"],
     )
     return NotificationServices(
         webhooks=WebhookService(

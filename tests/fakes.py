@@ -502,6 +502,16 @@ class FakeWebhookRepository(WebhookRepositoryPort):
             del self._deliveries.rows[delivery_id]  # type: ignore[arg-type]
 
 
+class FakeSubscriptions:
+    """The enabled webhooks as committed: those the unit of work holds outside a transaction."""
+
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        self._uow = uow
+
+    def enabled(self, team_ids: Iterable[int]) -> list[Webhook]:
+        return self._uow.webhooks.get_list(team_ids=team_ids, enabled=True)
+
+
 class FakeDeliveryRepository(DeliveryRepository):
     def __init__(self, clock: FakeClock) -> None:
         self.rows: dict[int, Delivery] = {}
@@ -934,6 +944,7 @@ class Portal:
         self.delivery_policy = DeliveryPolicy(max_attempts=3, disable_after=5)
         self.notifications = notifications_bootstrap.build(
             unit_of_work=self.uow.using,
+            subscriptions=FakeSubscriptions(self.uow),
             teams=self.directory,
             server_users=FakeServerUsers(self.uow),
             resolver=self.resolver,

@@ -35,6 +35,13 @@ def delivery_to_domain(row: models.Delivery) -> Delivery:
     )
 
 
+class DjangoSubscriptions:
+    """The enabled webhooks, read in autocommit (one statement, no transaction)."""
+
+    def enabled(self, team_ids: Iterable[int]) -> list[Webhook]:
+        return DjangoWebhookRepository().get_list(team_ids=team_ids, enabled=True)
+
+
 class DjangoWebhookRepository(WebhookRepository):
     def get_one(self, webhook_id: int, *, for_update: bool = False) -> Webhook:
         rows = models.Webhook.objects.select_for_update() if for_update else models.Webhook.objects

@@ -69,6 +69,15 @@ class NotificationsUnitOfWork(AbstractUnitOfWork):
     preferences: EmailPreferences
 
 
+class Subscriptions(Protocol):
+    """The webhooks events go to, read as committed, outside any unit of work (most
+    events concern a team that has none: no transaction is opened for them)."""
+
+    def enabled(self, team_ids: Iterable[int]) -> list[Webhook]:
+        """The enabled webhooks of these teams, by id."""
+        ...
+
+
 class Person(Protocol):
     user_id: int
     username: str

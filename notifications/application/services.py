@@ -21,6 +21,7 @@ from notifications.application.ports import (
     Resolver,
     Sender,
     ServerUsers,
+    Subscriptions,
     TeamDirectory,
 )
 from notifications.domain.errors import (
@@ -232,21 +233,29 @@ class Notifier:
         teams: TeamDirectory,
         server_users: ServerUsers,
         scheduler: NotificationScheduler,
+        subscriptions: Subscriptions,
         new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
     ):
         self._uow_factory = uow_factory
         self._teams = teams
         self._server_users = server_users
         self._scheduler = scheduler
+        self._subscriptions = subscriptions
         self._new_id = new_id
 
     def handle(self, event: DomainEvent) -> list[Delivery]:
         teams = self._teams_of(event)
         if not teams:
             return []
+        wanted = [w for w in self._subscriptions.enabled(teams) if w.wants(event.action)]
+        deliveries = self._queue(event, wanted) if wanted else []
+        self._email(event, teams)
+        return deliveries
+
+    def _queue(self, event: DomainEvent, wanted: list[Webhook]) -> list[Delivery]:
+        """A delivery of the event to each of these webhooks, stored, then handed over."""
         event_id = self._new_id()
         with self._uow_factory() as uow:
-            wanted = [w for w in uow.webhooks.get_list(team_ids=teams, enabled=True) if w.wants(event.action)]
             payloads = {
                 team_id: self.payload(event, event_id, self._teams.slug_of(team_id))
                 for team_id in {w.team_id for w in wanted}
@@ -266,7 +275,6 @@ class Notifier:
             uow.commit(by=WORKER)
         for delivery in deliveries:
             self._scheduler.deliver(delivery.id)  # type: ignore[arg-type]
-        self._email(event, teams)
         return deliveries
 
     @staticmethod

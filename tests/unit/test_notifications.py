@@ -21,7 +21,7 @@ from portal.kernel.actors import Actor, Source
 from portal.kernel.errors import ValidationFailed
 from portal.kernel.events import known_actions
 from servers.domain.model import ServerStatus
-from tests.fakes import OPS, FakeServerUsers
+from tests.fakes import OPS, FakeServerUsers, FakeSubscriptions
 
 PUBLIC_URL = "https://hooks.example.com/in"
 SECRET = "s3cret-of-the-hook-0123456789"
@@ -43,6 +43,7 @@ def with_policy(portal, policy):
     portal.delivery_policy = policy
     portal.notifications = notifications_bootstrap.build(
         unit_of_work=portal.uow.using,
+        subscriptions=FakeSubscriptions(portal.uow),
         teams=portal.directory,
         server_users=FakeServerUsers(portal.uow),
         resolver=portal.resolver,
@@ -366,6 +367,19 @@ class TestNotifier:
 
         assert deliveries(portal) == []
         assert portal.outbox.deliveries == []
+
+    @pytest.mark.parametrize("hooks", [[], [["server.status_changed"]], [["*"]]], ids=["none", "unwanted", "wanted"])
+    def test_the_notifier_opens_a_unit_of_work_only_for_deliveries_to_store(self, portal, owner, monkeypatch, hooks):
+        for event_types in hooks:
+            add_webhook(portal, owner, event_types=event_types)
+        forget_deliveries(portal)
+        opened = []
+        monkeypatch.setattr(portal.notifications.notifier, "_uow_factory", lambda: opened.append(1) or portal.uow)
+
+        create_lb(portal, owner)
+
+        wanted = hooks == [["*"]]
+        assert len(deliveries(portal)) == len(opened) == (1 if wanted else 0)
 
     def test_a_server_status_change_reaches_the_teams_whose_live_load_balancers_use_it(self, portal, owner):
         shared = portal.add_server("shared")
