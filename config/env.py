@@ -172,7 +172,10 @@ def cache(name: str, default: str) -> dict:
     scheme = raw.split("://", 1)[0] if "://" in raw else ""
     if scheme not in environ.Env.CACHE_SCHEMES:
         raise ImproperlyConfigured(f"{name} must be a cache URL such as redis://host:6379/1 (got scheme {scheme!r})")
-    return environ.Env.cache_url_config(raw)
+    config = environ.Env.cache_url_config(raw)
+    if config["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+        config["BACKEND"] = "portal.cache.RedisCache"  # Django's, keeping its clients
+    return config
 
 
 _PER_PROCESS_CACHES = {

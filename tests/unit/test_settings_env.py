@@ -141,6 +141,13 @@ def test_production_takes_a_database_cache(tmp_path):
     assert values["CACHES"]["default"]["BACKEND"] == "django.core.cache.backends.db.DatabaseCache"
 
 
+def test_a_redis_cache_url_selects_djangos_redis_cache_that_keeps_its_clients(tmp_path):
+    variables = {**PROD, "CACHE_URL": "redis://127.0.0.1:6379/3"}
+    values = _settings("config.settings.prod", ["CACHES"], PORTAL_VAR_DIR=str(tmp_path), **variables)
+    assert values["CACHES"]["default"]["BACKEND"] == "portal.cache.RedisCache"
+    assert values["CACHES"]["default"]["LOCATION"] == "redis://127.0.0.1:6379/3"
+
+
 def test_check_deploy_finds_nothing_to_warn_about_in_production(tmp_path):
     checked = _run(
         ["manage.py", "check", "--deploy", "--fail-level", "DEBUG"],
