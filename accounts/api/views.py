@@ -5,7 +5,6 @@ from rest_framework import exceptions, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 
 from accounts import bootstrap
 from accounts.api.serializers import (
@@ -29,6 +28,7 @@ from portal.api.errors import ErrorSerializer
 from portal.api.idempotency import Idempotent
 from portal.api.inputs import BoundedJSONParser
 from portal.api.lists import list_query, page_response, page_serializer, query_parameters
+from portal.api.throttling import ScopedRateThrottle
 from portal.kernel.actors import Actor
 from portal.kernel.pagination import Page
 from portal.requests import request_id_of, source_of
