@@ -199,12 +199,15 @@ class FakeLoadBalancerRepository(LoadBalancerRepository):
         )
 
     def name_taken(self, name: str) -> bool:
+        return self._live_name(name)
+
+    def _live_name(self, name: str) -> bool:
         return any(
             lb.name == name and lb.provisioning_status is not ProvisioningStatus.DELETED for lb in self.rows.values()
         )
 
     def _create_one(self, lb: LoadBalancer) -> LoadBalancer:
-        if self.name_taken(lb.name):
+        if self._live_name(lb.name):  # the database's unique constraint on live names
             raise NameTaken(lb.name)
         lb.version, lb.created_at, lb.updated_at = 1, self._clock.now(), self._clock.now()
         self.rows[lb.id] = self._copy(lb)

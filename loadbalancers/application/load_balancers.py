@@ -98,7 +98,8 @@ class LoadBalancerService:
     def create_one(self, actor: Actor, payload: CreateLoadBalancer) -> LoadBalancerView:
         teams: dict[str | None, Team] = {}
         with self._uow_factory() as uow:
-            lb = self._new(uow, actor, payload, teams=teams)
+            # The name is not looked up first: the store refuses a taken one (NameTaken).
+            lb = self._new(uow, actor, payload, teams=teams, name_on_store=True)
             uow.load_balancers.create_one(lb)
             servers = {s.id: s for s in uow.servers.get_list(lb.server_ids)}  # locked by _new: not read again
             view = new_view(lb, team=teams[payload.team].slug, created_by=actor.username, servers=servers)  # type: ignore[arg-type]
@@ -215,15 +216,37 @@ class LoadBalancerService:
         teams: dict[str | None, Team] | None = None,
         count_team: bool = True,
         lock_team: bool = True,
+        name_on_store: bool = False,
     ) -> LoadBalancer:
         """A new load balancer as the payload asks, judged by every rule a create meets
         (``count_team``: its team's quota of load balancers too; a batch counts its own).
         ``teams`` holds the teams already looked up and locked, by the slug asked; one not
         there is looked up (and locked, unless ``lock_team`` is false: a batch locks its
-        teams first)."""
+        teams first).  ``name_on_store``: the caller stores the load balancer at once and
+        the store refuses a taken name, so the name is looked up only when something else
+        is refused, to be reported with it (or instead of it) as when it is looked up
+        first: a query less for every create that goes through."""
         teams = {} if teams is None else teams
         team = teams.get(payload.team) or self._team_for_create(uow, actor, payload.team, lock=lock_team)
         teams[payload.team] = team
+        if not name_on_store:
+            return self._judged(uow, payload, team, actor, count_team, uow.load_balancers.name_taken)
+        try:
+            return self._judged(uow, payload, team, actor, count_team, lambda name: False)
+        except PortalError:
+            # As if the name had been looked up first: with the other problems, or alone.
+            self._judged(uow, payload, team, actor, count_team=False, name_taken=uow.load_balancers.name_taken)
+            raise
+
+    def _judged(
+        self,
+        uow: UnitOfWork,
+        payload: CreateLoadBalancer,
+        team: Team,
+        actor: Actor,
+        count_team: bool,
+        name_taken: Callable[[str], bool],
+    ) -> LoadBalancer:
         lb = LoadBalancer.new(
             id=self._new_id(),
             name=payload.name,
@@ -240,7 +263,7 @@ class LoadBalancerService:
             deletion_protection=payload.deletion_protection,
             now=self._clock.now(),
             providers=self._providers.names,
-            name_taken=uow.load_balancers.name_taken,
+            name_taken=name_taken,
             server_problems=lambda server_ids: self._server_problems(uow, server_ids),
         )
         team.check_members(self._quota_defaults, count=len(lb.members))

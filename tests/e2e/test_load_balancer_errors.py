@@ -262,7 +262,7 @@ def test_a_database_outage_gets_503_not_500(alice_api, monkeypatch):
     def unavailable(*args, **kwargs):
         raise OperationalError("could not connect to server")
 
-    monkeypatch.setattr(DjangoLoadBalancerRepository, "name_taken", unavailable)
+    monkeypatch.setattr(DjangoLoadBalancerRepository, "count_live", unavailable)
 
     response = alice_api.post(URL, {"name": "shop", "servers": [ServerFactory().pk]}, format="json")
 
@@ -291,7 +291,7 @@ def test_an_integrity_error_is_a_bug_not_an_outage(alice_api, monkeypatch):
     def broken(*args, **kwargs):
         raise IntegrityError("a constraint the portal forgot to check")
 
-    monkeypatch.setattr(DjangoLoadBalancerRepository, "name_taken", broken)
+    monkeypatch.setattr(DjangoLoadBalancerRepository, "count_live", broken)
     alice_api.raise_request_exception = False
 
     response = alice_api.post(URL, {"name": "shop", "servers": [ServerFactory().pk]}, format="json")

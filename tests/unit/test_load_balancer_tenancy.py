@@ -10,7 +10,7 @@ from accounts.application.payloads import UpdateTeam
 from accounts.domain.errors import NotAllowed, QuotaExceeded
 from accounts.domain.model import Role
 from loadbalancers.application.payloads import CreateLoadBalancer, LoadBalancerQuery, UpdateLoadBalancer
-from loadbalancers.domain.errors import LoadBalancerNotFound
+from loadbalancers.domain.errors import LoadBalancerNotFound, NameTaken
 from loadbalancers.domain.model import ProvisioningStatus
 from portal.kernel.actors import Actor
 from portal.kernel.errors import PermissionDenied, ValidationFailed
@@ -164,6 +164,28 @@ class TestLoadBalancerQuota:
         }
         assert live(portal, small) == ["one", "two"]
         assert portal.scheduler.sent == sent
+
+    def test_a_taken_name_is_still_the_answer_when_the_quota_is_also_full(self, portal, carol, small):
+        create(portal, carol, "one")
+        create(portal, carol, "two")
+
+        with pytest.raises(NameTaken):
+            create(portal, carol, "two")
+
+        with pytest.raises(QuotaExceeded):
+            create(portal, carol, "three")
+
+    def test_a_create_that_goes_through_does_not_look_its_name_up_first(self, portal, carol, small, monkeypatch):
+        asked = []
+        taken = portal.uow.load_balancers.name_taken
+        monkeypatch.setattr(portal.uow.load_balancers, "name_taken", lambda name: asked.append(name) or taken(name))
+
+        create(portal, carol, "one")
+        with pytest.raises(ValidationFailed) as failed:
+            create(portal, carol, "one", listener_port=0)
+
+        assert asked == ["one"]  # only for the refused one, to report the name with the port
+        assert set(failed.value.details) == {"name", "listener_port"}
 
     def test_deleted_load_balancers_do_not_count(self, portal, carol, small):
         create(portal, carol, "one")
