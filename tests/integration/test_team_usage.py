@@ -43,11 +43,35 @@ def test_the_count_follows_every_kind_of_write():
         lambda: models.LoadBalancer.objects.filter(pk=rows[2].pk).delete(),
         lambda: models.LoadBalancer.objects.filter(provisioning_status="DELETED").delete(),
         lambda: _raw("UPDATE loadbalancers_loadbalancer SET provisioning_status = 'ERROR'"),
+        # One statement over several teams, live and deleted rows mixed.
+        lambda: models.LoadBalancer.objects.bulk_create(
+            [
+                models.LoadBalancer(**{**_fields(f"mixed-{n}", (red, blue)[n % 2], user), "provisioning_status": s})
+                for n, s in enumerate(["ACTIVE", "DELETED", "ERROR", "ACTIVE", "PENDING_CREATE", "DELETED"])
+            ]
+        ),
+        lambda: models.LoadBalancer.objects.filter(name__in=["mixed-0", "mixed-1", "mixed-2", "mixed-5"]).delete(),
     ]
     for number, step in enumerate(steps):
         step()
         assert kept() == counted(), f"after step {number}"
-    assert kept() == {blue.pk: 2}
+    assert kept() == {blue.pk: 3, red.pk: 1}
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="statement triggers are PostgreSQL's")
+def test_postgresql_moves_the_counts_once_per_insert_or_delete_statement():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tgname, tgtype & 1 FROM pg_trigger WHERE tgrelid = 'loadbalancers_loadbalancer'::regclass"
+            " AND tgname LIKE 'loadbalancers_team_usage_%' ORDER BY tgname"
+        )
+        per_row = dict(cursor.fetchall())
+
+    assert per_row == {  # 1: FOR EACH ROW, 0: FOR EACH STATEMENT
+        "loadbalancers_team_usage_delete": 0,
+        "loadbalancers_team_usage_insert": 0,
+        "loadbalancers_team_usage_update": 1,
+    }
 
 
 def test_a_change_between_live_states_writes_no_count():
