@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Callable, Sequence
+from enum import Enum
+from typing import Any, TypeVar
 
 from loadbalancers import models
 from loadbalancers.domain.drift import Drift
@@ -27,6 +30,8 @@ _FIELDS = (
 _ENUM_FIELDS = ("listener_protocol", "algorithm", "provisioning_status", "operating_status")
 
 
+E = TypeVar("E", bound=Enum)
+
 MEMBER_FIELDS = ("server_id", "weight", "admin_state", "operating_status", "status_reason", "drained_by_inventory")
 
 
@@ -48,6 +53,108 @@ def to_domain(row: models.LoadBalancer, members: Sequence[dict], tags: Sequence[
         updated_at=row.updated_at,
         **{name: getattr(row, name) for name in _FIELDS},
     )
+
+
+# A load balancer read as a tuple of these columns (see ``Reader``), in this order;
+# ``MONITOR_TEXT`` is its health monitor as JSON text, which the repository annotates.
+MONITOR_TEXT = "health_monitor_text"
+COLUMNS = (
+    "id",
+    "team_id",
+    "created_by_id",
+    MONITOR_TEXT,
+    "listener_protocol",
+    "algorithm",
+    "provisioning_status",
+    "operating_status",
+    "version",
+    "created_at",
+    "updated_at",
+    *_FIELDS,
+)
+CREATED_AT = COLUMNS.index("created_at")
+
+
+def _by_value(kind: type[E]) -> Callable[[str], E]:
+    """``kind(value)`` by a dictionary look-up (calling an Enum is slow when done
+    millions of times); a value it does not know still raises as calling it does."""
+    known = {member.value: member for member in kind}
+
+    def of(value: str) -> E:
+        found = known.get(value)
+        return found if found is not None else kind(value)
+
+    return of
+
+
+_protocol = _by_value(ListenerProtocol)
+_algorithm = _by_value(Algorithm)
+_provisioning = _by_value(ProvisioningStatus)
+_operating = _by_value(OperatingStatus)
+
+
+class Reader:
+    """Makes aggregates from rows read as tuples (``COLUMNS``, and ``MEMBER_FIELDS`` for
+    members), for one read of many load balancers: model instances, a member object
+    for every member row and a JSON decoding for every health monitor were most of
+    reading them.  Members and health monitors are immutable, so each distinct one
+    is made once and shared by the aggregates this reader makes (a server is a member
+    of many load balancers, with the same few settings).  Keep one for one read only."""
+
+    def __init__(self) -> None:
+        self._members: dict[tuple[object, ...], Member] = {}
+        self._monitors: dict[str, HealthMonitor | None] = {}
+
+    def member(self, values: tuple[object, ...]) -> Member:
+        """The member of a row's ``MEMBER_FIELDS`` values, in that order."""
+        found = self._members.get(values)
+        if found is None:
+            found = self._members[values] = member_to_domain(dict(zip(MEMBER_FIELDS, values, strict=True)))
+        return found
+
+    def monitor(self, text: str | None) -> HealthMonitor | None:
+        """The health monitor of a row's ``MONITOR_TEXT``."""
+        if text is None:
+            return None
+        try:
+            return self._monitors[text]
+        except KeyError:
+            made = self._monitors[text] = monitor_to_domain(json.loads(text))
+            return made
+
+    def aggregate(self, values: Sequence[Any], members: Sequence[Member], tags: Sequence[str]) -> LoadBalancer:
+        """The aggregate of a row's ``COLUMNS`` values, its members (in order) and tags:
+        what ``to_domain`` makes of the same row."""
+        (
+            lb_id,
+            team_id,
+            created_by_id,
+            monitor,
+            listener_protocol,
+            algorithm,
+            provisioning_status,
+            operating_status,
+            version,
+            created_at,
+            updated_at,
+            *fields,
+        ) = values
+        return LoadBalancer(
+            id=lb_id,
+            team_id=team_id,
+            created_by_id=created_by_id,
+            members=tuple(members),
+            health_monitor=self.monitor(monitor),
+            tags=tuple(sorted(tags)),
+            listener_protocol=_protocol(listener_protocol),
+            algorithm=_algorithm(algorithm),
+            provisioning_status=_provisioning(provisioning_status),
+            operating_status=_operating(operating_status),
+            version=version,
+            created_at=created_at,
+            updated_at=updated_at,
+            **dict(zip(_FIELDS, fields, strict=True)),
+        )
 
 
 def row_values(lb: LoadBalancer) -> dict[str, object]:

@@ -1,9 +1,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from contextlib import suppress
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from django.db import IntegrityError, transaction
@@ -16,6 +15,7 @@ from loadbalancers.adapters import mappers
 from loadbalancers.application.ports import DriftRepository, LoadBalancerRepository, OrphanRepository
 from loadbalancers.domain.drift import Drift
 from loadbalancers.domain.errors import LoadBalancerNotFound, NameTaken
+from loadbalancers.domain.members import Member
 from loadbalancers.domain.model import PENDING, LoadBalancer, ProvisioningStatus
 from loadbalancers.domain.orphans import Orphan
 from portal.kernel.errors import StaleVersion
@@ -52,17 +52,35 @@ T = TypeVar("T")
 _ID_TEXT = Cast("load_balancer_id", output_field=TextField())
 
 
-def _by_text(found: dict[UUID, list[T]]) -> dict[str, list[T]]:
-    """The lists of ``found`` by their ids written either way."""
-    return {text: held for lb_id, held in found.items() for text in (str(lb_id), lb_id.hex)}
+# A load balancer's id, and its health monitor, as text (see mappers.Reader: a monitor is
+# made once per distinct text, not decoded once per row).
+_ROW_TEXT = {
+    "lb_text": Cast("pk", output_field=TextField()),
+    mappers.MONITOR_TEXT: Cast("health_monitor", output_field=TextField()),
+}
 
 
-def _held(by_text: dict[str, list[T]], found: dict[UUID, list[T]], text: str) -> list[T] | None:
-    held = by_text.get(text)
-    if held is None:  # written some other way still
-        with suppress(ValueError):
-            held = found.get(UUID(text))
-    return held
+def _as_rows(rows: QuerySet[models.LoadBalancer]) -> QuerySet[models.LoadBalancer]:
+    """The rows as tuples, not model instances (making those was most of reading many):
+    the id as text (as a member or tag names it), then ``mappers.COLUMNS``."""
+    return rows.annotate(**_ROW_TEXT).values_list("lb_text", *mappers.COLUMNS)
+
+
+class _ById(Generic[T]):
+    """The lists of ``found`` (by the id as text) for an id written some other way still:
+    made only on the first such id."""
+
+    def __init__(self, rows: list[tuple[Any, ...]], found: dict[str, list[T]]):
+        self._rows, self._found = rows, found
+        self._by_id: dict[UUID, list[T]] | None = None
+
+    def get(self, text: str) -> list[T] | None:
+        if self._by_id is None:
+            self._by_id = {row[1]: self._found[row[0]] for row in self._rows}
+        try:
+            return self._by_id.get(UUID(text))
+        except ValueError:
+            return None
 
 
 class DjangoLoadBalancerRepository(LoadBalancerRepository):
@@ -95,14 +113,15 @@ class DjangoLoadBalancerRepository(LoadBalancerRepository):
             rows = rows.filter(provider=provider)
         if statuses is not None:
             rows = rows.filter(provisioning_status__in=[s.value for s in statuses])
+        read = _as_rows(rows)
         if ids is None:
-            return self._with_members(list(rows), scope=rows)
+            return self._with_members(list(read), scope=rows)
         # Many ids (a reconcile pass asks for every token a provider lists) are read a
         # chunk at a time: a database takes only so many parameters in one statement.
         wanted = list(ids)
-        found = [row for chunk in _chunks(wanted) for row in rows.filter(pk__in=chunk)]
+        found = [row for chunk in _chunks(wanted) for row in read.filter(pk__in=chunk)]
         if len(wanted) > CHUNK:
-            found.sort(key=lambda row: (row.created_at, row.pk))
+            found.sort(key=lambda row: (row[1 + mappers.CREATED_AT], row[1]))
         return self._with_members(found)
 
     def get_list_pending(self, *, not_checked_since: datetime) -> list[LoadBalancer]:
@@ -112,37 +131,44 @@ class DjangoLoadBalancerRepository(LoadBalancerRepository):
             .filter(last_look__lt=not_checked_since)
             .order_by("last_look")
         )
-        return self._with_members(list(rows))
+        return self._with_members(list(_as_rows(rows)))
 
     @staticmethod
     def _with_members(
-        rows: list[models.LoadBalancer],
+        rows: list[tuple[Any, ...]],
         scope: QuerySet[models.LoadBalancer] | None = None,
     ) -> list[LoadBalancer]:
-        """The aggregates of these rows, their members and their tags read in one query
-        each (by chunks of ids).  ``scope``: the query that read the rows; when they are
-        many (a reconcile pass reads every ACTIVE one), members and tags are read by it
-        instead of by ids, in one query each (those of a row that joined the scope since
-        the rows were read are left out)."""
-        members: dict[UUID, list[dict]] = {row.pk: [] for row in rows}  # type: ignore[type-arg]
-        tags: dict[UUID, list[str]] = {row.pk: [] for row in rows}
+        """The aggregates of these rows (see ``_as_rows``), their members and their tags
+        read in one query each (by chunks of ids).  ``scope``: the query that read the
+        rows; when they are many (a reconcile pass reads every ACTIVE one), members and
+        tags are read by it instead of by ids, in one query each (those of a row that
+        joined the scope since the rows were read are left out)."""
+        reader = mappers.Reader()
+        # By the id as text, as the members and tags name their load balancer (the same
+        # cast of the same column type: no id made per member).
+        members: dict[str, list[Member]] = {row[0]: [] for row in rows}
+        tags: dict[str, list[str]] = {row[0]: [] for row in rows}
         if scope is not None and len(rows) > CHUNK:
             of = [{"load_balancer__in": scope.order_by().values("pk")}]
         else:
-            of = [{"load_balancer_id__in": ids} for ids in _chunks([row.pk for row in rows])]
-        # Each member names its load balancer as text (made into an id once per load
-        # balancer, not once per member: that was most of reading them).
-        by_text = _by_text(members)
-        tags_by_text = _by_text(tags)
+            of = [{"load_balancer_id__in": ids} for ids in _chunks([row[1] for row in rows])]
+        by_id = _ById(rows, members)
+        tags_by_id = _ById(rows, tags)
+        member = reader.member
         for condition in of:
             found = models.Member.objects.filter(**condition).order_by("position").annotate(lb=_ID_TEXT)
-            for values in found.values("lb", *mappers.MEMBER_FIELDS):
-                if (held := _held(by_text, members, values["lb"])) is not None:
-                    held.append(values)
+            # Streamed: a few hundred thousand rows are never all held at once.
+            for values in found.values_list("lb", *mappers.MEMBER_FIELDS).iterator(chunk_size=CHUNK):
+                if (held := members.get(values[0])) is None:
+                    held = by_id.get(values[0])
+                if held is not None:
+                    held.append(member(values[1:]))
             for lb_id, tag in models.Tag.objects.filter(**condition).annotate(lb=_ID_TEXT).values_list("lb", "value"):
-                if (labels := _held(tags_by_text, tags, lb_id)) is not None:
+                if (labels := tags.get(lb_id)) is None:
+                    labels = tags_by_id.get(lb_id)
+                if labels is not None:
                     labels.append(tag)
-        return [mappers.to_domain(row, members[row.pk], tags[row.pk]) for row in rows]
+        return [reader.aggregate(row[1:], members[row[0]], tags[row[0]]) for row in rows]
 
     def count_live(self, *, team_id: int) -> int:
         # Kept by the database's triggers (models.TeamUsage): one row, not the team's rows.

@@ -5,6 +5,8 @@ the same as its answers one by one."""
 
 import sqlite3
 from collections import Counter
+from dataclasses import replace
+from datetime import timedelta
 from uuid import uuid4
 
 import pytest
@@ -95,6 +97,130 @@ class TestRecordsReadInBulk:
         found = DjangoLoadBalancerRepository().get_list(ids=[uuid4() for _ in range(many)] + [lb.id])
 
         assert [each.id for each in found] == [lb.id]
+
+
+def same(found: LoadBalancer, alone: LoadBalancer) -> None:
+    """Equal field by field, each value of the same type (an enum, not its string; a
+    tuple, not a list; a UUID, not its text)."""
+    assert found == alone
+    for name, value in vars(alone).items():
+        assert type(getattr(found, name)) is type(value), name
+    for mine, theirs in zip(found.members, alone.members, strict=True):
+        assert [type(v) for v in vars(mine).values()] == [type(v) for v in vars(theirs).values()]
+
+
+class TestReadAsTuples:
+    """The lists read rows as tuples (members and monitors each made once per read and
+    shared): every aggregate exactly as ``get_one`` makes it alone, nothing shared
+    between two reads."""
+
+    @pytest.fixture
+    def varied(self):
+        owner = UserFactory()
+        a, b, c = ServerFactory.create_batch(3)
+        repo = DjangoLoadBalancerRepository()
+        made = []
+        monitors = [
+            None,
+            {"type": "HTTP", "interval": 7, "http_path": "/healthz", "expected_codes": "200-204"},
+            {"type": "TCP", "retries_down": 5},
+            {"type": "HTTP", "interval": 7, "http_path": "/healthz", "expected_codes": "200-204"},
+        ]
+        for n, monitor in enumerate(monitors):
+            lb = LoadBalancer.new(
+                id=uuid4(),
+                name=f"lb-{n}",
+                team_id=personal_team(owner).pk,
+                created_by_id=owner.pk,
+                members=[{"server": a.pk, "weight": 3}, {"server": b.pk, "admin_state": "drain"}, c.pk][n % 2 :],
+                listener_protocol="TCP" if n % 2 else "HTTP",
+                listener_port=8000 + n,
+                algorithm=["ROUND_ROBIN", "LEAST_CONNECTIONS", "SOURCE_IP"][n % 3],
+                provider="sandbox",
+                description=f"number {n}",
+                now=timezone.now(),
+                health_monitor=monitor,
+                tags=["web", f"n={n}"] if n else [],
+                deletion_protection=bool(n % 2),
+            )
+            repo.create_one(lb)
+            lb.record_provider_ref(f"sbx-{n}", now=timezone.now())
+            lb.mark_active(
+                vip_address=f"192.0.2.{n}",
+                reported={
+                    a.pk: Observed(OperatingStatus.ERROR, "check failed"),
+                    c.pk: Observed(OperatingStatus.ONLINE),
+                },
+            )
+            repo.update_one(lb)
+            made.append(lb.id)
+        # One in ERROR (with its reason), one drained by the inventory.
+        broken = repo.get_one(made[0])
+        broken.mark_lost("the provider no longer has this load balancer")
+        repo.update_one(broken)
+        models.Member.objects.filter(load_balancer_id=made[1], server=c).update(
+            admin_state="drain", drained_by_inventory=True
+        )
+        return [repo.get_one(lb_id) for lb_id in made]
+
+    def test_every_list_makes_each_aggregate_as_reading_it_alone_does(self, varied, monkeypatch):
+        repo = DjangoLoadBalancerRepository()
+        assert varied[0].members[1].status_reason == "not reported by the provider"
+        assert varied[1].members[1].drained_by_inventory
+        assert varied[0].health_monitor is None
+        assert varied[2].health_monitor is not None
+
+        for found in (
+            repo.get_list(),
+            repo.get_list(ids=[lb.id for lb in reversed(varied)]),
+            repo.get_list(provider="sandbox", statuses=list(ProvisioningStatus)),
+        ):
+            assert len(found) == len(varied)
+            for mine, alone in zip(found, varied, strict=True):
+                same(mine, alone)
+        monkeypatch.setattr(repositories, "CHUNK", 2)  # the members read by the rows' query, and ids by chunks
+        for found in (repo.get_list(), repo.get_list(ids=[lb.id for lb in reversed(varied)] + [uuid4()] * 3)):
+            for mine, alone in zip(found, varied, strict=True):
+                same(mine, alone)
+
+    def test_the_pending_ones_are_made_as_alone_too(self, varied):
+        repo = DjangoLoadBalancerRepository()
+        lb = repo.get_one(varied[2].id)
+        lb.request_update(now=timezone.now(), description="changed")
+        repo.update_one(lb)
+
+        (found,) = repo.get_list_pending(not_checked_since=timezone.now() + timedelta(minutes=1))
+
+        same(found, repo.get_one(lb.id))
+
+    def test_equal_members_and_monitors_are_shared_within_one_read_only(self, varied):
+        repo = DjangoLoadBalancerRepository()
+        first = repo.get_list()
+        assert first[1].members[0] == first[3].members[0]
+        assert first[1].health_monitor == first[3].health_monitor
+
+        assert first[1].members[0] is first[3].members[0]
+        assert first[1].health_monitor is first[3].health_monitor
+        again = repo.get_list()
+        assert again[1].members[0] is not first[1].members[0]
+        assert again[1].health_monitor is not first[1].health_monitor
+
+    def test_a_member_changed_between_two_reads_reads_changed(self, varied):
+        repo = DjangoLoadBalancerRepository()
+        before = repo.get_list()
+        assert before[2].members[0] is before[0].members[0]
+        server_id = before[2].members[0].server_id
+        models.Member.objects.filter(load_balancer_id=before[2].id, server_id=server_id).update(
+            operating_status="ONLINE", status_reason=""
+        )
+
+        after = repo.get_list()
+
+        assert after[2].members[0] == replace(
+            before[2].members[0], operating_status=OperatingStatus.ONLINE, status_reason=None
+        )
+        assert after[0].members[0] == before[0].members[0]  # its twin unchanged
+        assert after[0].members[0].status_reason == "check failed"
 
 
 class CountingSandbox(SandboxLBaaS):
