@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
+from functools import lru_cache, partial
 from uuid import UUID
 
 from loadbalancers.application.lbaas import LoadBalancerSpec, MemberSpec, ProviderLoadBalancer, Providers
@@ -19,8 +19,8 @@ from loadbalancers.domain import events
 from loadbalancers.domain.drift import DriftPolicy
 from loadbalancers.domain.errors import ProviderRejected, ProviderResourceNotFound
 from loadbalancers.domain.health import overall_operating_status
-from loadbalancers.domain.members import Observed, observed
-from loadbalancers.domain.model import LoadBalancer, ProvisioningStatus
+from loadbalancers.domain.members import Member, Observed, observed
+from loadbalancers.domain.model import LoadBalancer, OperatingStatus, ProvisioningStatus
 from portal.kernel.actors import Actor, Source
 from portal.kernel.errors import Conflict
 from portal.kernel.messagebus import Handler
@@ -242,7 +242,7 @@ class ProvisioningService:
             # What a reconcile pass finds of nearly every load balancer: the members as
             # stored, and the operating status that follows from them as stored.
             members = observed(lb.members, reported)
-            if members == lb.members and lb.operating_status is overall_operating_status(
+            if (members is lb.members or members == lb.members) and lb.operating_status is overall_operating_status(
                 m.operating_status for m in members
             ):
                 return False
@@ -355,36 +355,68 @@ class ProvisioningService:
         """What the provider says of each member, by server id (it knows them by address
         and port)."""
         if known is not None:
-            servers = [known[server_id] for server_id in lb.server_ids if server_id in known]
+            servers = [server for m in lb.members if (server := known.get(m.server_id)) is not None]
         else:
             with self._uow_factory() as uow:
                 servers = uow.servers.get_list(lb.server_ids)
         by_address = {(m.address, m.port): m for m in remote.members}
         return {
-            server.id: Observed(found.operating_status, found.reason)
+            server.id: _observed(found.operating_status, found.reason)
             for server in servers
             if server.id is not None and (found := by_address.get((server.address, server.port))) is not None
         }
+
+
+@lru_cache(maxsize=1024, typed=True)
+def _observed(status: OperatingStatus, reason: str | None) -> Observed:
+    """What a provider says of a member, made once per distinct value (it is immutable:
+    a reconcile pass asks for a few hundred thousand, nearly all alike)."""
+    return Observed(status, reason)
 
 
 def spec_of(lb: LoadBalancer, servers: Mapping[int | None, Server], project: str | None = None) -> LoadBalancerSpec:
     """What the portal asks the provider to run for a load balancer, its members' servers
     given by id, in its team's ``project`` at the provider (None: the provider's
     default)."""
-    return LoadBalancerSpec(
-        name=lb.name,
-        listener_protocol=lb.listener_protocol,
-        listener_port=lb.listener_port,
-        algorithm=lb.algorithm,
-        members=tuple(
-            MemberSpec(servers[m.server_id].address, servers[m.server_id].port, m.weight, m.admin_state.value)
-            for m in lb.members
-            if m.server_id in servers
-        ),
-        health_monitor=lb.health_monitor,
-        tags=lb.tags,
-        project=project,
-    )
+    return Specs(servers).of(lb, project=project)
+
+
+class Specs:
+    """``spec_of`` for many load balancers whose members' servers are read once (a
+    reconcile pass): the spec of each member is made once and shared, by the member
+    object (members and their specs are immutable; the load balancers read together share
+    their equal members).  Keep one for one pass: its servers are those read for it."""
+
+    def __init__(self, servers: Mapping[int | None, Server]):
+        self._servers = servers
+        self._members: dict[int, tuple[Member, MemberSpec | None]] = {}
+
+    def of(self, lb: LoadBalancer, project: str | None = None) -> LoadBalancerSpec:
+        members = []
+        for member in lb.members:
+            made = self._members.get(id(member))
+            if made is None or made[0] is not member:
+                # Kept with the member itself, so its id names no other member meanwhile.
+                made = self._members[id(member)] = (member, self._member(member))
+            if made[1] is not None:
+                members.append(made[1])
+        return LoadBalancerSpec(
+            name=lb.name,
+            listener_protocol=lb.listener_protocol,
+            listener_port=lb.listener_port,
+            algorithm=lb.algorithm,
+            members=tuple(members),
+            health_monitor=lb.health_monitor,
+            tags=lb.tags,
+            project=project,
+        )
+
+    def _member(self, member: Member) -> MemberSpec | None:
+        """None: its server is not among those given (it is left out)."""
+        if member.server_id not in self._servers:
+            return None
+        server = self._servers[member.server_id]
+        return MemberSpec(server.address, server.port, member.weight, member.admin_state.value)
 
 
 class _Created:

@@ -120,16 +120,24 @@ def _member_from(item: object, known: Mapping[int, Member]) -> tuple[Member | No
     )
 
 
+_NOT_REPORTED = Observed(OperatingStatus.OFFLINE, "not reported by the provider")
+
+
 def observed(members: Iterable[Member], reported: Mapping[int, Observed]) -> tuple[Member, ...]:
     """The members with what the provider reported of each: a member it did not report
-    is OFFLINE; one in drain is DRAINING whatever its checks say."""
+    is OFFLINE; one in drain is DRAINING whatever its checks say.  A member the report
+    does not change is kept as it is (they are immutable), and ``members`` itself is
+    returned when the report changes none (what a reconcile pass finds of nearly every
+    load balancer: no new member, no new tuple)."""
     updated = []
+    changed = False
     for member in members:
-        seen = reported.get(member.server_id, Observed(OperatingStatus.OFFLINE, "not reported by the provider"))
-        status = OperatingStatus.DRAINING if member.is_draining else seen.status
+        seen = reported.get(member.server_id, _NOT_REPORTED)
+        status = OperatingStatus.DRAINING if member.admin_state is AdminState.DRAIN else seen.status
         reason = seen.reason[:REASON_MAX_LENGTH] if seen.reason else None
-        updated.append(
-            Member(
+        if status is not member.operating_status or reason != member.status_reason:
+            changed = True
+            member = Member(
                 member.server_id,
                 member.weight,
                 member.admin_state,
@@ -137,7 +145,9 @@ def observed(members: Iterable[Member], reported: Mapping[int, Observed]) -> tup
                 reason,
                 member.drained_by_inventory,
             )
-        )
+        updated.append(member)
+    if not changed and type(members) is tuple:
+        return members
     return tuple(updated)
 
 

@@ -331,7 +331,7 @@ class _Reader:
             listener_protocol=raw["listener_protocol"],
             listener_port=raw["listener_port"],
             algorithm=raw["algorithm"],
-            members=tuple(self._member(m) for m in raw.get("members", ())),
+            members=tuple([self._member(m) for m in raw.get("members", ())]),
             health_monitor=self._monitor(monitor) if monitor is not None else None,
             tags=tuple(raw.get("tags", ())),
         )
@@ -345,9 +345,16 @@ class _Reader:
             status = ProvisioningStatus.ERROR
         else:
             status = ProvisioningStatus.ACTIVE
-        members = tuple(self._member_health(m.address, m.port, _member_status(m, spec, status)) for m in spec.members)
+        statuses = _member_statuses(spec, status)
+        known = self._health
+        members = tuple(
+            [
+                known.get((m.address, m.port, s)) or self._member_health(m.address, m.port, s)
+                for m, s in zip(spec.members, statuses, strict=True)
+            ]
+        )
         if status is ProvisioningStatus.ACTIVE:
-            operating = overall_operating_status(m.operating_status for m in members)
+            operating = overall_operating_status(statuses)
         else:
             operating = OperatingStatus.ERROR if status is ProvisioningStatus.ERROR else OperatingStatus.OFFLINE
         return ProviderLoadBalancer(
@@ -400,9 +407,9 @@ def _known(names: frozenset[str], raw: dict[str, object]) -> dict[str, object]:
     return {key: value for key, value in raw.items() if key in names}
 
 
-def _member_status(member: MemberSpec, spec: LoadBalancerSpec, status: ProvisioningStatus) -> OperatingStatus:
+def _member_statuses(spec: LoadBalancerSpec, status: ProvisioningStatus) -> list[OperatingStatus]:
+    """Each member's simulated health, in order (see the module's description)."""
     if status is not ProvisioningStatus.ACTIVE:
-        return OperatingStatus.OFFLINE
-    if member.is_draining:
-        return OperatingStatus.DRAINING
-    return OperatingStatus.ONLINE if spec.health_monitor is not None else OperatingStatus.NO_MONITOR
+        return [OperatingStatus.OFFLINE] * len(spec.members)
+    checked = OperatingStatus.ONLINE if spec.health_monitor is not None else OperatingStatus.NO_MONITOR
+    return [OperatingStatus.DRAINING if m.is_draining else checked for m in spec.members]
