@@ -167,6 +167,10 @@ def rate(name: str, default: str) -> str:
     return raw
 
 
+CACHE_TIMEOUT = 2.0
+"""Seconds a Redis cache may take to connect, and to answer each command."""
+
+
 def cache(name: str, default: str) -> dict:
     raw = env.str(name, default=default)
     scheme = raw.split("://", 1)[0] if "://" in raw else ""
@@ -175,6 +179,11 @@ def cache(name: str, default: str) -> dict:
     config = environ.Env.cache_url_config(raw)
     if config["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
         config["BACKEND"] = "portal.cache.RedisCache"  # Django's, keeping its clients
+        # Every request's rate limit asks the cache: a Redis that accepts and never answers
+        # must not hold a request for ever (redis-py waits without end by default).
+        options = config.setdefault("OPTIONS", {})
+        options.setdefault("socket_connect_timeout", CACHE_TIMEOUT)
+        options.setdefault("socket_timeout", CACHE_TIMEOUT)
     return config
 
 

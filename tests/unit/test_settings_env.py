@@ -146,6 +146,8 @@ def test_a_redis_cache_url_selects_djangos_redis_cache_that_keeps_its_clients(tm
     values = _settings("config.settings.prod", ["CACHES"], PORTAL_VAR_DIR=str(tmp_path), **variables)
     assert values["CACHES"]["default"]["BACKEND"] == "portal.cache.RedisCache"
     assert values["CACHES"]["default"]["LOCATION"] == "redis://127.0.0.1:6379/3"
+    # A Redis that never answers holds no request for ever.
+    assert values["CACHES"]["default"]["OPTIONS"] == {"socket_connect_timeout": 2.0, "socket_timeout": 2.0}
 
 
 def test_check_deploy_finds_nothing_to_warn_about_in_production(tmp_path):
