@@ -230,6 +230,10 @@ else:
     # broker that accepts connections and never answers cannot hold a process forever.
     # Reads get at least 10 s: a worker's blocking poll of Redis lasts 1 s.
     _socket_timeout = max(BROKER_TIMEOUT, 10.0)
+    if CELERY_BROKER_URL.startswith("redis://"):
+        # kombu's own Redis transport, with one client per connection pool for sending
+        # (rediss:// keeps kombu's, which sets TLS up from the URL's scheme).
+        CELERY_BROKER_TRANSPORT = "portal.broker:RedisTransport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "socket_connect_timeout": BROKER_TIMEOUT,
         "socket_timeout": _socket_timeout,

@@ -358,3 +358,18 @@ def test_an_octavia_cloud_that_no_clouds_yaml_has_stops_start_up(tmp_path):
     assert started.returncode != 0
     assert "LBaaS provider settings:" in started.stderr
     assert "nowhere" in started.stderr
+
+
+@pytest.mark.parametrize(
+    ("url", "transport"),
+    [
+        ("redis://127.0.0.1:6379/4", "portal.broker:RedisTransport"),
+        # TLS: kombu's own transport, which sets TLS up from the rediss scheme.
+        ("rediss://127.0.0.1:6380/4", None),
+        ("amqp://guest:guest@127.0.0.1:5672//", None),
+    ],
+)
+def test_the_broker_transport_follows_the_url(tmp_path, url, transport):
+    variables = {**PROD, "CELERY_BROKER_URL": url}
+    values = _settings("config.settings.prod", ["CELERY_BROKER_TRANSPORT"], PORTAL_VAR_DIR=str(tmp_path), **variables)
+    assert values.get("CELERY_BROKER_TRANSPORT") == transport
