@@ -17,6 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 __all__ = [
     "ImproperlyConfigured",
+    "bearer_token",
     "cache",
     "choice",
     "database",
@@ -253,6 +254,28 @@ def project_id(name: str) -> str:
     return raw
 
 
+BEARER_TOKEN_MIN_LENGTH = 16
+
+
+def bearer_token(name: str) -> str:
+    """A secret that clients send as ``Authorization: Bearer <token>``: at least 16 of the
+    characters a bearer token may hold (letters, digits and ``-._~+/``, ``=`` at the
+    end), or empty when unset."""
+    raw = env.str(name, default="").strip()
+    if not raw:
+        return ""
+    if not _BEARER_TOKEN.fullmatch(raw):
+        raise ImproperlyConfigured(
+            f"{name} may hold only letters, digits and -._~+/ (= at the end); {_SECRET_KEY_HINT}"
+        )
+    if len(raw) < BEARER_TOKEN_MIN_LENGTH:
+        raise ImproperlyConfigured(
+            f"{name} must be at least {BEARER_TOKEN_MIN_LENGTH} characters long (got {len(raw)}); {_SECRET_KEY_HINT}"
+        )
+    return raw
+
+
+_BEARER_TOKEN = re.compile(r"[A-Za-z0-9._~+/-]+=*")
 _URL = re.compile(r"https?://[^\s/?#]+(/[^\s]*)?")
 _PROJECT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _IDENTIFIER = re.compile(r"[a-z0-9][a-z0-9-]{2,38}[a-z0-9]")

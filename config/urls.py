@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from accounts.signin import AdminSignInForm, SignInForm
 from portal.health import healthz, readyz
+from portal.metrics import metrics_view
 from portal.web import favicon
 
 admin.site.login_form = AdminSignInForm
@@ -32,6 +33,7 @@ urlpatterns = [
     path("api-auth/", include("rest_framework.urls")),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
+    path("metrics", metrics_view, name="metrics"),
     path("favicon.ico", favicon, name="favicon"),
 ]
 

@@ -17,9 +17,12 @@ from accounts.application.teams import TeamService
 from loadbalancers.adapters import usage
 from loadbalancers.adapters.clock import DjangoClock
 from loadbalancers.adapters.lbaas import PROVIDER_KINDS
+from loadbalancers.adapters.metrics import PrometheusObservations
+from loadbalancers.adapters.observed_lbaas import ObservedLBaaSClient
+from loadbalancers.adapters.provider_health import record_call
 from loadbalancers.adapters.scheduler import CeleryTaskScheduler
 from loadbalancers.adapters.unit_of_work import DjangoUnitOfWork
-from loadbalancers.application.lbaas import Providers
+from loadbalancers.application.lbaas import LBaaSClient, Providers
 from loadbalancers.application.load_balancers import LoadBalancerService
 from loadbalancers.application.provisioning import (
     ProvisioningPolicy,
@@ -57,6 +60,11 @@ def teams_using_server(server_id: int) -> dict[int, list[str]]:
     return usage.teams_using(server_id)
 
 
+def teams_using_servers(server_ids: list[int]) -> dict[int, dict[int, list[str]]]:
+    """``teams_using_server`` of each of these servers at once, by server id."""
+    return usage.teams_using_many(server_ids)
+
+
 def on_server_changed(event: Any) -> None:
     """A server's status changed in the inventory: the load balancers using it follow,
     in the background (subscribed to every app's events at start-up)."""
@@ -87,11 +95,20 @@ def check_providers() -> None:
     _providers.__wrapped__(tuple(settings.LBAAS_PROVIDERS), settings.LBAAS_PROVIDER, "", "")
 
 
+def observations() -> PrometheusObservations:
+    return PrometheusObservations()
+
+
+def observed(client: LBaaSClient) -> LBaaSClient:
+    """A provider's client with its calls measured (metrics) and its health recorded."""
+    return ObservedLBaaSClient(client, observations=observations(), record_health=record_call, now=DjangoClock().now)
+
+
 @functools.cache
 def _providers(enabled: tuple[str, ...], default: str, _config: str, installation: str) -> Providers:
     kinds = [PROVIDER_KINDS[name] for name in enabled]
     return Providers(
-        {kind.name: kind.build(getattr(settings, kind.setting), installation=installation) for kind in kinds},
+        {kind.name: observed(kind.build(getattr(settings, kind.setting), installation=installation)) for kind in kinds},
         default=default,
         descriptions={kind.name: kind.description for kind in kinds},
     )
@@ -126,6 +143,7 @@ _DEFAULTS: dict[str, Callable[[], Any]] = {
     "quota_defaults": accounts_bootstrap.quota_defaults,
     "teams": lambda: accounts_bootstrap.build().teams,
     "subscribers": portal_events.subscribers,
+    "observations": observations,
 }
 
 
@@ -135,7 +153,8 @@ def build(**overrides: Any) -> LoadBalancerServices:
     ``read_model``, ``providers``, ``scheduler``, ``clock``, ``policy``,
     ``address_policy``, ``installation``, ``new_id``, ``servers`` (the ServerService),
     ``quota_defaults`` (a team's quotas unless it has its own), ``teams`` (the TeamService),
-    ``subscribers`` (the handlers, beside provisioning's, of the events committed)."""
+    ``subscribers`` (the handlers, beside provisioning's, of the events committed),
+    ``observations`` (where the metrics of provisioning go)."""
     if unknown := set(overrides) - set(_DEFAULTS):
         raise TypeError(f"build() got unknown parts: {', '.join(sorted(unknown))}")
     part = {name: overrides[name] if name in overrides else make() for name, make in _DEFAULTS.items()}
@@ -147,6 +166,7 @@ def build(**overrides: Any) -> LoadBalancerServices:
         scheduler=part["scheduler"],
         clock=part["clock"],
         policy=part["policy"],
+        observations=part["observations"],
     )
     return LoadBalancerServices(
         load_balancers=LoadBalancerService(

@@ -63,6 +63,9 @@ class LoadBalancer(models.Model):
             models.Index(fields=["team", "created_at", "id"], name="lb_team_created"),
             models.Index(fields=["team", "name", "id"], name="lb_team_name"),
             models.Index(fields=["team", "provisioning_status", "created_at", "id"], name="lb_team_status_created"),
+            # The ops dashboard: the longest pending, and the latest to go to ERROR.
+            models.Index(fields=["provisioning_status", "pending_since"], name="lb_status_pending"),
+            models.Index(fields=["provisioning_status", "-updated_at"], name="lb_status_updated"),
         ]
         constraints = [
             # Names are unique among live load balancers; a deleted one frees its name.
@@ -178,3 +181,75 @@ class Orphan(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider}: {self.ref}"
+
+
+class StatusCount(models.Model):
+    """How many load balancers each provider has in each pair of statuses, as counted at
+    ``counted_at``: a snapshot the scheduler takes every STATUS_COUNT_INTERVAL seconds, so
+    the ops dashboard and /metrics read a few rows instead of counting a million."""
+
+    provider = models.CharField(max_length=32)
+    provisioning_status = models.CharField(max_length=16, choices=_choices(ProvisioningStatus))
+    operating_status = models.CharField(max_length=16, choices=_choices(OperatingStatus))
+    count = models.PositiveIntegerField()
+    counted_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["provider", "provisioning_status", "operating_status"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "provisioning_status", "operating_status"], name="status_count_unique_statuses"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.provisioning_status}/{self.operating_status}: {self.count}"
+
+
+class ProviderHealth(models.Model):
+    """Each provider's calls as the portal's processes see them: the last success, the
+    last failure and its error, and the calls and failures of the current minute and of
+    the minute before (the recent error rate)."""
+
+    provider = models.CharField(max_length=32, primary_key=True)
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="")
+    minute = models.DateTimeField(null=True, blank=True)  # the current minute's start
+    calls = models.PositiveIntegerField(default=0)
+    failures = models.PositiveIntegerField(default=0)
+    previous_calls = models.PositiveIntegerField(default=0)
+    previous_failures = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "provider health"
+
+    def __str__(self) -> str:
+        return self.provider
+
+
+class ReconcilePass(models.Model):
+    """One pass of the reconciler: when, how long, and what it found."""
+
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField()
+    resumed = models.PositiveIntegerField(default=0)
+    timed_out = models.PositiveIntegerField(default=0)
+    lost = models.PositiveIntegerField(default=0)
+    drifted = models.PositiveIntegerField(default=0)
+    repaired = models.PositiveIntegerField(default=0)
+    orphans_found = models.PositiveIntegerField(default=0)
+    orphans_deleted = models.PositiveIntegerField(default=0)
+    unreachable = models.JSONField(default=list, blank=True)  # the providers it could not list
+    failed = models.JSONField(default=list, blank=True)  # what went wrong, a line each
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["-started_at"], name="reconcile_pass_newest")]
+
+    def __str__(self) -> str:
+        return f"pass at {self.started_at:%Y-%m-%d %H:%M:%S}"
+
+    @property
+    def duration_seconds(self) -> float:
+        return (self.finished_at - self.started_at).total_seconds()

@@ -11,14 +11,20 @@ from __future__ import annotations
 
 import logging
 import random
+import time
+from datetime import datetime
 from uuid import UUID
 
 from celery import Task, shared_task
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
+from django.db import DatabaseError, InterfaceError, OperationalError
+from django.utils import timezone
 
 from loadbalancers import bootstrap
+from loadbalancers.adapters import reconcile_passes, status_counts
+from loadbalancers.adapters.metrics import FINDINGS
 from loadbalancers.domain.errors import LoadBalancerNotFound
+from portal import metrics
 from portal.kernel.errors import DependencyUnavailable, StaleVersion
 
 logger = logging.getLogger(__name__)
@@ -40,8 +46,10 @@ def _run_step(task: Task, step: str, lb_id: str) -> None:
     except TRANSIENT as exc:
         message = getattr(exc, "message", str(exc))
         if task.request.retries >= settings.LBAAS_RETRY_MAX:
+            metrics.task_gave_up(task.name)
             service.fail(UUID(lb_id), f"{message} (gave up after {task.request.retries + 1} attempts)")
             return
+        metrics.task_retried(task.name)
         raise task.retry(exc=exc, countdown=backoff(task.request.retries)) from exc
 
 
@@ -73,15 +81,51 @@ def follow_inventory(self: Task, server_id: int) -> None:
         bootstrap.build().provisioning.follow_inventory(server_id=int(server_id))
     except TRANSIENT as exc:
         if self.request.retries >= settings.LBAAS_RETRY_MAX:
+            metrics.task_gave_up(self.name)
             logger.warning("follow_inventory for server %s gave up (the reconciler catches up): %s", server_id, exc)
             return
+        metrics.task_retried(self.name)
         raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
 
 
 @shared_task(name="loadbalancers.reconcile")
 def reconcile() -> dict[str, int]:
-    report = bootstrap.build().reconciliation.reconcile()
+    """One reconcile pass, measured (metrics) and recorded (a ReconcilePass row), even
+    when it stops on an error."""
+    started_at, started = timezone.now(), time.perf_counter()
+    try:
+        report = bootstrap.build().reconciliation.reconcile()
+    except Exception as stopped:
+        _passed(started_at, started, {}, unreachable=[], failed=[f"the pass stopped: {stopped}"], stopped=True)
+        raise
     counts = {name: len(found) for name, found in vars(report).items()}
+    _passed(started_at, started, counts, unreachable=report.unreachable, failed=report.failed, stopped=False)
     if any(counts.values()):
         logger.info("reconciled: %s", report)
     return counts
+
+
+def _passed(
+    started_at: datetime,
+    started: float,
+    counts: dict[str, int],
+    *,
+    unreachable: list[str],
+    failed: list[str],
+    stopped: bool,
+) -> None:
+    findings = {name: counts.get(name, 0) for name in FINDINGS}
+    findings.update(unreachable=len(unreachable), failed=len(failed))
+    bootstrap.observations().reconcile_passed(seconds=time.perf_counter() - started, findings=findings, failed=stopped)
+    try:
+        reconcile_passes.create_one(
+            started_at=started_at, finished_at=timezone.now(), counts=counts, unreachable=unreachable, failed=failed
+        )
+    except DatabaseError:
+        logger.warning("the reconcile pass was not recorded", exc_info=True)
+
+
+@shared_task(name="loadbalancers.count_statuses")
+def count_statuses() -> int:
+    """The snapshot of load balancers by provider and statuses (dashboard, /metrics)."""
+    return status_counts.take_snapshot(timezone.now())

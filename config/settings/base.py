@@ -38,6 +38,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "portal.request_metrics.RequestMetricsMiddleware",  # first: its time covers the others
     "portal.requests.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "portal.security.ContentSecurityPolicyMiddleware",
@@ -185,6 +186,9 @@ CONTENT_SECURITY_POLICY_BY_PATH = {
 # and any address in these networks (the portal's own, say).
 ALLOW_LOOPBACK_BACKENDS = env.flag("ALLOW_LOOPBACK_BACKENDS", False)
 REFUSED_BACKEND_NETWORKS = env.networks("REFUSED_BACKEND_NETWORKS", [])
+# Server inventory imports (API and admin): the largest file, and the most servers in one.
+SERVER_IMPORT_MAX_BYTES = env.whole("SERVER_IMPORT_MAX_BYTES", 10 * 1024 * 1024, minimum=1024, maximum=1024**3)
+SERVER_IMPORT_MAX_ROWS = env.whole("SERVER_IMPORT_MAX_ROWS", 50_000, minimum=1, maximum=1_000_000)
 
 # A write request sent with an Idempotency-Key header is answered once; its answer is kept
 # this many seconds, and a repeat within them gets it again instead of running twice
@@ -249,6 +253,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULER = "portal.beat:HeartbeatScheduler"
 RECONCILE_INTERVAL = env.number("RECONCILE_INTERVAL", 30.0, minimum=1.0, maximum=86400)
+# How often the scheduler counts load balancers by provider and statuses for the ops
+# dashboard and /metrics (one grouped count of the table; they read the snapshot).
+STATUS_COUNT_INTERVAL = env.number("STATUS_COUNT_INTERVAL", 30.0, minimum=5.0, maximum=86400)
 # The worker and the scheduler show they are alive every HEARTBEAT_INTERVAL seconds;
 # /readyz reports one whose last heartbeat is older than HEARTBEAT_MAX_AGE.
 HEARTBEAT_INTERVAL = env.number("HEARTBEAT_INTERVAL", 10.0, minimum=1.0, maximum=3600)
@@ -259,6 +266,7 @@ if HEARTBEAT_MAX_AGE <= HEARTBEAT_INTERVAL:
     )
 CELERY_BEAT_SCHEDULE = {
     "reconcile-load-balancers": {"task": "loadbalancers.reconcile", "schedule": RECONCILE_INTERVAL},
+    "count-load-balancer-statuses": {"task": "loadbalancers.count_statuses", "schedule": STATUS_COUNT_INTERVAL},
     "prune-audit-trail": {"task": "audit.prune", "schedule": 3600.0},
     "resend-stale-deliveries": {"task": "notifications.resend", "schedule": 300.0},
     "prune-delivery-log": {"task": "notifications.prune_log", "schedule": 3600.0},
@@ -269,6 +277,22 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": HEARTBEAT_MAX_AGE},
     },
 }
+
+# -- metrics (/metrics, Prometheus) -----------------------------------------------------------
+# /metrics answers only a scraper that sends "Authorization: Bearer <METRICS_TOKEN>"; without a
+# token it answers 404, unless METRICS_ALLOW_UNAUTHENTICATED=true opens it to anyone (a laptop).
+METRICS_TOKEN = env.bearer_token("METRICS_TOKEN")
+METRICS_ALLOW_UNAUTHENTICATED = env.flag("METRICS_ALLOW_UNAUTHENTICATED", False)
+if METRICS_TOKEN and METRICS_ALLOW_UNAUTHENTICATED:
+    raise env.ImproperlyConfigured(
+        "METRICS_TOKEN and METRICS_ALLOW_UNAUTHENTICATED=true contradict each other: unset one of them"
+    )
+# The folder where the web and worker processes of `manage.py runportal` write their metrics
+# (prometheus_client's multiprocess mode), emptied each time the portal starts.  A process
+# started otherwise counts on its own unless PROMETHEUS_MULTIPROC_DIR is in its environment.
+METRICS_DIR = Path(env.text("PROMETHEUS_MULTIPROC_DIR", str(VAR_DIR / "metrics")))
+# What /metrics reads from the database when it is scraped (portal/metrics.py).
+METRICS_COLLECTORS = ["loadbalancers.metrics:ScrapeTimeCollector"]
 
 # -- this installation ------------------------------------------------------------------------
 # Every resource the portal makes at a provider carries this identity, and the reconciler

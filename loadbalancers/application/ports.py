@@ -5,7 +5,7 @@ in ``read_model``."""
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Protocol
 from uuid import UUID
@@ -136,3 +136,19 @@ class TaskScheduler(Protocol):
 
 class Clock(Protocol):
     def now(self) -> datetime: ...
+
+
+class Observations(Protocol):
+    """What the portal measures of its own work, for its metrics (an adapter hands it to
+    Prometheus; the tests keep it in a list).  Measuring never fails the work measured."""
+
+    def provisioning_finished(self, *, provider: str, operation: str, outcome: str, seconds: float) -> None:
+        """A request reached its outcome at the provider: ``operation`` create, update or
+        delete; ``outcome`` active, error or deleted; ``seconds`` since it was asked."""
+
+    def provider_called(self, *, provider: str, method: str, seconds: float, error: str | None) -> None:
+        """One call to an LBaaS client; ``error`` the kind of failure (None: it answered)."""
+
+    def reconcile_passed(self, *, seconds: float, findings: Mapping[str, int], failed: bool) -> None:
+        """One reconcile pass: how long, and how many of each thing it found (``failed``:
+        the pass itself stopped on an error)."""

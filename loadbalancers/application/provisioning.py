@@ -14,7 +14,7 @@ from functools import lru_cache, partial
 from uuid import UUID
 
 from loadbalancers.application.lbaas import LoadBalancerSpec, MemberSpec, ProviderLoadBalancer, Providers
-from loadbalancers.application.ports import Clock, TaskScheduler, UnitOfWork
+from loadbalancers.application.ports import Clock, Observations, TaskScheduler, UnitOfWork
 from loadbalancers.domain import events
 from loadbalancers.domain.drift import DriftPolicy
 from loadbalancers.domain.errors import ProviderRejected, ProviderResourceNotFound
@@ -30,6 +30,13 @@ from servers.domain.model import Server, ServerStatus
 logger = logging.getLogger(__name__)
 
 WORKER = Actor.system(Source.WORKER)
+
+OPERATIONS = {
+    ProvisioningStatus.PENDING_CREATE: "create",
+    ProvisioningStatus.PENDING_UPDATE: "update",
+    ProvisioningStatus.PENDING_DELETE: "delete",
+}
+"""The request each pending status carries out, as the metrics name it."""
 
 
 def provisioning_handlers(scheduler: TaskScheduler) -> dict[type, list[Handler]]:
@@ -89,12 +96,14 @@ class ProvisioningService:
         scheduler: TaskScheduler,
         clock: Clock,
         policy: ProvisioningPolicy,
+        observations: Observations,
     ):
         self._uow_factory = uow_factory
         self._providers = providers
         self._scheduler = scheduler
         self._clock = clock
         self._policy = policy
+        self._observations = observations
 
     def provision(self, lb_id: UUID) -> None:
         """Ask the provider to create a PENDING_CREATE load balancer, then follow it.
@@ -333,6 +342,7 @@ class ProvisioningService:
         dropped.  The reconciler records its findings this way too."""
         with self._uow_factory() as uow:
             lb = uow.load_balancers.get_one(lb_id, for_update=True)
+            before, pending_since = lb.provisioning_status, lb.pending_since
             try:
                 change(lb)
             except Conflict as moved_on:
@@ -340,6 +350,13 @@ class ProvisioningService:
                 return False
             uow.load_balancers.update_one(lb)
             uow.commit(by=by)
+        if before.is_pending and not lb.is_pending and pending_since is not None:
+            self._observations.provisioning_finished(
+                provider=lb.provider,
+                operation=OPERATIONS[before],
+                outcome=lb.provisioning_status.value.lower(),
+                seconds=max((self._clock.now() - pending_since).total_seconds(), 0.0),
+            )
         return True
 
     # -- helpers ------------------------------------------------------------------------

@@ -18,6 +18,27 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 GRACE = 15.0
+# A bind address that means every address of the machine: a browser reaches it on loopback.
+EVERY_ADDRESS = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "[::]": "[::1]", "::": "[::1]"}
+
+
+def served_url(addrport: str) -> str:
+    """The address a browser on this machine opens for a bind address ("0.0.0.0:8080":
+    http://127.0.0.1:8080)."""
+    host, _, port = addrport.rpartition(":")
+    return f"http://{EVERY_ADDRESS.get(host, host)}:{port}"
+
+
+def how_to_use(url: str, username: str) -> str:
+    """Where to sign in and what to try first, at the address the portal serves on."""
+    return (
+        f"the portal is starting on {url}/ (Ctrl-C stops it)\n"
+        f"  Sign in:     {url}/accounts/login/  (the demo admin: {username}; staff: {url}/admin/)\n"
+        f"  A token:     curl -s -X POST {url}/api/v1/auth/token/ -H 'Content-Type: application/json' \\\n"
+        f'                    -d \'{{"username": "{username}", "password": "<its password>"}}\'\n'
+        f"  The API:     curl -s -H 'Authorization: Token <the token>' {url}/api/v1/load-balancers/\n"
+        f"  In a browser: {url}/api/v1/ (every endpoint), {url}/api/v1/docs/ (interactive docs)"
+    )
 
 
 class Command(BaseCommand):
@@ -33,6 +54,7 @@ class Command(BaseCommand):
             raise CommandError("--concurrency and --web-workers must be at least 1")
         if ":" not in addrport:
             addrport = f"127.0.0.1:{addrport}"
+        self._count_metrics_together()
         stopping: list[int] = []
         for signum in STOP_SIGNALS:
             signal.signal(signum, lambda signum, _frame: stopping.append(signum))
@@ -40,6 +62,8 @@ class Command(BaseCommand):
             "web server": self._start(
                 "gunicorn",
                 "config.wsgi:application",
+                "--config",
+                "python:config.gunicorn",
                 "--bind",
                 addrport,
                 "--workers",
@@ -65,7 +89,7 @@ class Command(BaseCommand):
                 "--without-mingle",
             ),
         }
-        self.stdout.write(f"the portal is starting on http://{addrport}/ (Ctrl-C stops it)")
+        self.stdout.write(how_to_use(served_url(addrport), os.environ.get("DEMO_ADMIN_USERNAME") or "admin"))
         failed = None
         while not stopping and failed is None:
             failed = next(((name, child) for name, child in children.items() if child.poll() is not None), None)
@@ -78,6 +102,18 @@ class Command(BaseCommand):
         self._stop(list(children.values()))
         if failed is not None:
             sys.exit(1)
+
+    @staticmethod
+    def _count_metrics_together() -> None:
+        """Every process started from here writes its metrics to one folder, emptied now
+        (prometheus_client's multiprocess mode, chosen by the environment variable that the
+        processes inherit), so that /metrics of any web process adds up all of them."""
+        from django.conf import settings
+
+        from portal import metrics
+
+        metrics.prepare_folder(settings.METRICS_DIR)
+        os.environ[metrics.MULTIPROC_DIR] = str(settings.METRICS_DIR)
 
     @staticmethod
     def _start(module: str, *arguments: str) -> subprocess.Popen:
