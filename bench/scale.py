@@ -16,7 +16,8 @@ admin:
 * list page 1; sorted by name; filtered by status (ERROR, about 5%); searched by a name
   fragment (one load balancer's); the page after a cursor deep in the list; the HTML
   list page; a detail; a create (then deleted);
-* the admin changelist (100 rows, unfiltered).
+* the admin changelist (100 rows, unfiltered), and the admin's index (the ops dashboard);
+* the status snapshot the scheduler takes for the dashboard and /metrics (once).
 
 Prints figures; judges nothing.  PostgreSQL only (the scale is PostgreSQL's to carry).
 """
@@ -91,9 +92,11 @@ def run_on(url: str, count: int) -> dict[str, tuple[float, float, int]]:
     from django.contrib.auth import get_user_model
     from django.db import connections
     from django.test import Client
+    from django.utils import timezone
 
     from accounts import bootstrap as accounts
     from loadbalancers import models
+    from loadbalancers.adapters import status_counts
 
     connections.close_all()
     settings.DATABASES["default"].update(_database(url))
@@ -122,6 +125,11 @@ def run_on(url: str, count: int) -> dict[str, tuple[float, float, int]]:
         for label, path in REQUESTS.items()
     }
     figures["admin changelist"] = measure(ops, "/admin/loadbalancers/loadbalancer/", max(20, count // 5))
+    started = time.perf_counter()
+    status_counts.take_snapshot(timezone.now())  # what the scheduler does every STATUS_COUNT_INTERVAL
+    snapshot = (time.perf_counter() - started) * 1000
+    figures["status snapshot"] = (snapshot, snapshot, 0)
+    figures["admin dashboard"] = measure(ops, "/admin/", max(20, count // 5))
     figures["create"] = measure_creates(api, max(20, count // 5))
     figures["list page 1 total"] = (float(first["total"]), float(first["total_is_estimate"]), 0)
     return figures
@@ -172,9 +180,9 @@ def main() -> None:
 
     small, large = run_on(args.small, args.requests), run_on(args.large, args.requests)
     print(f"{'request':<22} {'small p50':>10} {'p99':>8} {'large p50':>10} {'p99':>8} {'p99 ratio':>9} {'queries':>8}")
-    for label in [*REQUESTS, "admin changelist", "create"]:
+    for label in [*REQUESTS, "admin changelist", "admin dashboard", "create", "status snapshot"]:
         (p50_s, p99_s, q_s), (p50_l, p99_l, q_l) = small[label], large[label]
-        queries = f"{q_s:>3} / {q_l:<3}" if q_s else "  (writes)"
+        queries = f"{q_s:>3} / {q_l:<3}" if q_s else ("  (writes)" if label == "create" else "")
         ratio = p99_l / p99_s
         print(f"{label:<22} {p50_s:>8.1f}ms {p99_s:>6.1f}ms {p50_l:>8.1f}ms {p99_l:>6.1f}ms {ratio:>9.2f} {queries}")
     for name, figures in (("small", small), ("large", large)):

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -75,6 +77,8 @@ def filter_load_balancers(query: LoadBalancerQuery) -> QuerySet[models.LoadBalan
         rows = rows.filter(team_id__in=query.team_ids)
     if query.team:
         rows = rows.filter(team__slug=query.team)
+    if query.provider:
+        rows = rows.filter(provider=query.provider)
     if query.provisioning_status:
         rows = rows.filter(provisioning_status=query.provisioning_status)
     else:
@@ -173,3 +177,73 @@ class DjangoLoadBalancerReadModel(LoadBalancerReadModel):
         rows = filter_load_balancers(query)
         shown = rows.values(*ROW_FIELDS, team_slug=F("team__slug"), creator=F(_creator()))
         return page_of(shown, query.page, to_views, count=rows)
+
+
+# -- operations oversight (the admin's dashboard, /metrics) -------------------------------------
+
+PENDING = (ProvisioningStatus.PENDING_CREATE, ProvisioningStatus.PENDING_UPDATE, ProvisioningStatus.PENDING_DELETE)
+DASHBOARD_ROWS = 10
+
+
+@dataclass(frozen=True)
+class StatusCounts:
+    """The latest snapshot (models.StatusCount): (provider, provisioning status,
+    operating status) -> count, and when it was counted (None: never yet)."""
+
+    counted_at: datetime | None
+    counts: dict[tuple[str, str, str], int]
+
+
+def status_counts() -> StatusCounts:
+    """One query of a few rows, whatever the number of load balancers."""
+    rows = list(
+        models.StatusCount.objects.values_list(
+            "provider", "provisioning_status", "operating_status", "count", "counted_at"
+        )
+    )
+    return StatusCounts(
+        counted_at=max((row[4] for row in rows), default=None),
+        counts={(row[0], row[1], row[2]): row[3] for row in rows},
+    )
+
+
+def stuck(now: datetime, after: float, limit: int = DASHBOARD_ROWS) -> list[dict[str, Any]]:
+    """The load balancers pending for longer than ``after`` seconds, the longest first
+    (an index on status and pending_since: no scan of the table)."""
+    since = now - timedelta(seconds=after)
+    rows = models.LoadBalancer.objects.filter(provisioning_status__in=PENDING, pending_since__lt=since)
+    return list(
+        rows.order_by("pending_since", "id").values(
+            "id", "name", "provider", "provisioning_status", "pending_since", "team__slug"
+        )[:limit]
+    )
+
+
+def recent_errors(limit: int = DASHBOARD_ROWS) -> list[dict[str, Any]]:
+    """The load balancers that went to ERROR last, with their reasons."""
+    rows = models.LoadBalancer.objects.filter(provisioning_status=ProvisioningStatus.ERROR)
+    return list(
+        rows.order_by("-updated_at", "-id").values(
+            "id", "name", "provider", "error_reason", "updated_at", "team__slug"
+        )[:limit]
+    )
+
+
+def provider_health() -> list[dict[str, Any]]:
+    return list(
+        models.ProviderHealth.objects.order_by("provider").values(
+            "provider",
+            "last_success_at",
+            "last_failure_at",
+            "last_error",
+            "minute",
+            "calls",
+            "failures",
+            "previous_calls",
+            "previous_failures",
+        )
+    )
+
+
+def last_reconcile_pass() -> models.ReconcilePass | None:
+    return models.ReconcilePass.objects.order_by("-started_at", "-id").first()

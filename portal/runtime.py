@@ -55,11 +55,16 @@ def record_heartbeat(component: str, at: datetime | None = None) -> None:
     Heartbeat.objects.update_or_create(component=component, defaults={"seen_at": at or timezone.now()})
 
 
-def heartbeat_problems(max_age: float) -> dict[str, str]:
+def heartbeats() -> dict[str, datetime]:
+    """When each background component last showed it was alive (one query)."""
+    return dict(Heartbeat.objects.filter(component__in=COMPONENTS).values_list("component", "seen_at"))
+
+
+def heartbeat_problems(max_age: float, seen: dict[str, datetime] | None = None) -> dict[str, str]:
     """For each background component that has not sent a heartbeat within ``max_age``
-    seconds, what is wrong with it."""
+    seconds, what is wrong with it (``seen``: the heartbeats, if already read)."""
     now = timezone.now()
-    seen = dict(Heartbeat.objects.filter(component__in=COMPONENTS).values_list("component", "seen_at"))
+    seen = heartbeats() if seen is None else seen
     problems = {}
     for component in COMPONENTS:
         at = seen.get(component)

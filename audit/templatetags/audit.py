@@ -40,3 +40,18 @@ def shown_value(value: object) -> str:
     if isinstance(value, list | tuple):
         return ", ".join(str(item) for item in value) or "none"
     return str(value)
+
+
+DASHBOARD_ENTRIES = 10
+
+
+@register.inclusion_tag("admin/audit/latest.html", takes_context=True)
+def latest_audit_entries(context: template.Context) -> dict[str, object]:
+    """The newest entries of the whole trail, for the ops dashboard (staff who may view
+    the trail)."""
+    request = context["request"]
+    if not request.user.has_perm("audit.view_auditentry"):
+        return {"shown": False}
+    query = AuditQuery(page=PageRequest(limit=DASHBOARD_ENTRIES, sort_by="id", sort_direction="desc"))
+    page = bootstrap.build().get_plist(bootstrap.actor(request, "audit.auditentry"), query)
+    return {"shown": True, "entries": page.items}
