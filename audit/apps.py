@@ -10,4 +10,4 @@ class AuditConfig(AppConfig):
         from portal import events
         from portal.kernel.events import DomainEvent
 
-        events.subscribe(DomainEvent, bootstrap.record)
+        events.subscribe_batch(DomainEvent, bootstrap.record_many)

@@ -1,7 +1,7 @@
 """Composition root of the audit trail: ``build()`` wires its use cases to the Django
 adapters and the settings (AUDIT_RETENTION_ROWS, AUDIT_RETENTION_DAYS); tests call the
-same function with fakes.  At start-up the app subscribes ``record`` to every domain
-event of every app (``apps.AuditConfig.ready``)."""
+same function with fakes.  At start-up the app subscribes ``record_many`` to every
+domain event of every app (``apps.AuditConfig.ready``)."""
 
 from __future__ import annotations
 
@@ -73,6 +73,14 @@ def build(**overrides: Any) -> AuditService:
 
 
 def record(event: object) -> None:
-    """The bus's subscriber: every committed domain event becomes an entry."""
+    """Every committed domain event becomes an entry."""
     if isinstance(event, DomainEvent):
         build().record(event)
+
+
+def record_many(happened: list[object]) -> None:
+    """The bus's batch subscriber: a commit's domain events become entries, stored
+    together."""
+    events = [event for event in happened if isinstance(event, DomainEvent)]
+    if events:
+        build().record_many(events)

@@ -10,4 +10,4 @@ class NotificationsConfig(AppConfig):
         from portal import events
         from portal.kernel.events import DomainEvent
 
-        events.subscribe(DomainEvent, bootstrap.notify)
+        events.subscribe_batch(DomainEvent, bootstrap.notify_many)

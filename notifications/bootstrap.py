@@ -16,6 +16,7 @@ from django.utils import timezone
 from accounts import bootstrap as accounts_bootstrap
 from loadbalancers import bootstrap as loadbalancers_bootstrap
 from notifications.adapters.http import HttpSender, PinnedResolver
+from notifications.adapters.metrics import PrometheusDeliveryObservations
 from notifications.adapters.outbox import CeleryNotificationScheduler, DjangoMailer
 from notifications.adapters.repositories import DjangoSubscriptions
 from notifications.adapters.unit_of_work import DjangoNotificationsUnitOfWork
@@ -33,6 +34,9 @@ class _Teams:
     def slug_of(self, team_id: int) -> str | None:
         return accounts_bootstrap.team_slugs([team_id]).get(team_id)
 
+    def slugs_of(self, team_ids: list[int]) -> dict[int, str]:
+        return accounts_bootstrap.team_slugs(team_ids)
+
     def people(self, team_id: int) -> list[tuple[int, str, str, str]]:
         return accounts_bootstrap.team_people(team_id)
 
@@ -40,6 +44,9 @@ class _Teams:
 class _ServerUsers:
     def teams_using(self, server_id: int) -> dict[int, list[str]]:
         return loadbalancers_bootstrap.teams_using_server(server_id)
+
+    def teams_using_many(self, server_ids: list[int]) -> dict[int, dict[int, list[str]]]:
+        return loadbalancers_bootstrap.teams_using_servers(server_ids)
 
 
 class _Clock:
@@ -83,6 +90,7 @@ _DEFAULTS: dict[str, Callable[[], Any]] = {
     "clock": _Clock,
     "known_actions": lambda: known_actions,
     "subscribers": portal_events.subscribers,
+    "observations": PrometheusDeliveryObservations,
 }
 
 
@@ -91,7 +99,8 @@ def build(**overrides: Any) -> NotificationServices:
     ``unit_of_work`` (called with the message bus, it opens a NotificationsUnitOfWork),
     ``subscriptions`` (the enabled webhooks, read outside it), ``teams``,
     ``server_users``, ``resolver``, ``sender``, ``scheduler``, ``mailer``,
-    ``policy``, ``clock``, ``known_actions``, ``subscribers``."""
+    ``policy``, ``clock``, ``known_actions``, ``subscribers``, ``observations`` (where the
+    metrics of deliveries go)."""
     if unknown := set(overrides) - set(_DEFAULTS):
         raise TypeError(f"build() got unknown parts: {', '.join(sorted(unknown))}")
     part = {name: overrides[name] if name in overrides else make() for name, make in _DEFAULTS.items()}
@@ -121,14 +130,23 @@ def build(**overrides: Any) -> NotificationServices:
             clock=part["clock"],
             notifier=notifier,
             teams=part["teams"],
+            observations=part["observations"],
         ),
     )
 
 
 def notify(event: object) -> None:
-    """The bus's subscriber: every committed domain event may be worth telling someone."""
+    """Every committed domain event may be worth telling someone."""
     if isinstance(event, DomainEvent):
         build().notifier.handle(event)
+
+
+def notify_many(happened: list[object]) -> None:
+    """The bus's batch subscriber: ``notify`` for each of a commit's domain events,
+    their look-ups made together."""
+    events = [event for event in happened if isinstance(event, DomainEvent)]
+    if events:
+        build().notifier.handle_many(events)
 
 
 def mailer() -> DjangoMailer:

@@ -12,6 +12,7 @@ from celery import Task, shared_task
 from django.conf import settings
 
 from notifications import bootstrap
+from portal import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +31,10 @@ def email(self: Task, recipients: list[str], subject: str, body: str) -> None:
         logger.warning(
             "e-mail %r to %d people not sent (attempt %d): %s", subject, len(recipients), self.request.retries + 1, exc
         )
+        if self.request.retries >= self.max_retries:
+            metrics.task_gave_up(self.name)
+        else:
+            metrics.task_retried(self.name)
         raise self.retry(exc=exc, countdown=countdown) from exc
 
 

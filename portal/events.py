@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from portal.kernel.messagebus import Handler, MessageBus
+from portal.kernel.messagebus import BatchHandler, Handler, MessageBus, batched
 
 _subscribers: dict[type, list[Handler]] = {}
 
@@ -17,6 +17,12 @@ def subscribe(kind: type, handler: Handler) -> None:
     found = _subscribers.setdefault(kind, [])
     if handler not in found:
         found.append(handler)
+
+
+def subscribe_batch(kind: type, handler: BatchHandler) -> None:
+    """``handler`` hears every event of ``kind`` (and of its subclasses) of every app,
+    the events of one commit together (a list, in order; see ``MessageBus``)."""
+    subscribe(kind, batched(handler))
 
 
 def subscribers() -> dict[type, list[Handler]]:

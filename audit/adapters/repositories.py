@@ -21,6 +21,12 @@ class DjangoAuditRepository(AuditRepository):
             row = models.AuditEntry.objects.create(**mappers.to_values(entry))
         return mappers.to_domain(row)
 
+    def create_batch(self, entries: list[AuditEntry]) -> list[AuditEntry]:
+        rows = [models.AuditEntry(**mappers.to_values(entry)) for entry in entries]
+        with transaction.atomic():  # all or none (a savepoint inside a caller's transaction)
+            rows = models.AuditEntry.objects.bulk_create(rows)
+        return [mappers.to_domain(row) for row in rows]
+
     def prune(self, *, keep: int, older_than: datetime | None, batch: int, batches: int | None = None) -> int:
         # The id of the keep-th newest entry: it and every newer one stay.  Concurrent
         # pruners see as many or more entries, so each one's cut is at or above this;

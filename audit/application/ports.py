@@ -17,6 +17,11 @@ class AuditRepository(abc.ABC):
         undoes the change it records.  Returns it with its id."""
 
     @abc.abstractmethod
+    def create_batch(self, entries: list[AuditEntry]) -> list[AuditEntry]:
+        """Store the entries together, all or none, in a transaction of their own (or a
+        savepoint); returns them with their ids, in the same order."""
+
+    @abc.abstractmethod
     def prune(self, *, keep: int, older_than: datetime | None, batch: int, batches: int | None = None) -> int:
         """Delete the entries that are not among the newest ``keep`` (by id), and with
         ``older_than`` those older than it, ``batch`` at a time (at most ``batches``

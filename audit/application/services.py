@@ -48,6 +48,44 @@ class AuditService:
             self.prune(batches=1)  # a write deletes one batch at most; the scheduler's pass the rest
         return entry
 
+    def record_many(self, events: list[DomainEvent]) -> list[AuditEntry]:
+        """Append the entries of a commit's events (the bus's batch subscriber), stored
+        together; when that fails, one by one, so that a bad entry loses only itself.
+        Prunes as ``record`` would have after each of them.  Never raises: whatever
+        failed is logged (the bus would otherwise hand the events over again)."""
+        entries: list[AuditEntry] = []
+        for event in events:
+            try:
+                entries.append(AuditEntry.of(event))
+            except Exception:
+                logger.exception("audit: no entry for %s", type(event).__name__)
+        if len(entries) == 1:  # a single write, as ``record`` stores it
+            stored = self._stored_one_by_one(entries)
+        elif entries:
+            try:
+                stored = self._repository.create_batch(entries)
+            except Exception:
+                logger.exception("audit: storing %d entries together failed: storing them one by one", len(entries))
+                stored = self._stored_one_by_one(entries)
+        else:
+            stored = []
+        due = sum(1 for entry in stored if entry.id is not None and self._policy.due(entry.id))
+        if due:
+            try:
+                self.prune(batches=due)
+            except Exception:
+                logger.exception("audit: pruning after %d entries failed", len(stored))
+        return stored
+
+    def _stored_one_by_one(self, entries: list[AuditEntry]) -> list[AuditEntry]:
+        stored = []
+        for entry in entries:
+            try:
+                stored.append(self._repository.create_one(entry))
+            except Exception:
+                logger.exception("audit: the entry of %s %s was not stored", entry.action, entry.target_id)
+        return stored
+
     def prune(self, *, batches: int | None = None) -> int:
         """Apply the retention rule now (``batches``: at most that many batches);
         returns how many entries went."""

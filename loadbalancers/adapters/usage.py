@@ -34,6 +34,23 @@ def teams_using(server_id: int) -> dict[int, list[str]]:
     return teams
 
 
+def teams_using_many(server_ids: Iterable[int]) -> dict[int, dict[int, list[str]]]:
+    """``teams_using`` of each of these servers (those no live load balancer uses are
+    left out), in one query per 500 servers."""
+    ids = list(server_ids)
+    found: dict[int, dict[int, list[str]]] = {}
+    for start in range(0, len(ids), 500):
+        rows = (
+            models.LoadBalancer.objects.filter(members__server_id__in=ids[start : start + 500])
+            .exclude(provisioning_status=ProvisioningStatus.DELETED)
+            .order_by("name")
+            .values_list("members__server_id", "team_id", "name")
+        )
+        for server_id, team_id, name in rows:
+            found.setdefault(server_id, {}).setdefault(team_id, []).append(name)
+    return found
+
+
 class LoadBalancerTeamUsage(TeamUsage):
     """Tells the accounts app what each team holds: its live load balancers, and the
     most members any one of them has (what its quotas bound)."""

@@ -98,16 +98,15 @@ class DjangoDeliveryRepository(DeliveryRepository):
         return models.Delivery.objects.filter(id__in=ids).delete()[0] if ids else 0
 
     def create_batch(self, deliveries: list[Delivery]) -> list[Delivery]:
-        return [
-            delivery_to_domain(
-                models.Delivery.objects.create(
-                    webhook_id=d.webhook_id,
-                    status=d.status.value,
-                    **{name: getattr(d, name) for name in _DELIVERY_FIELDS},
-                )
+        rows = [
+            models.Delivery(
+                webhook_id=d.webhook_id,
+                status=d.status.value,
+                **{name: getattr(d, name) for name in _DELIVERY_FIELDS},
             )
             for d in deliveries
         ]
+        return [delivery_to_domain(row) for row in models.Delivery.objects.bulk_create(rows)]
 
     def update_one(self, delivery: Delivery) -> Delivery:
         models.Delivery.objects.filter(pk=delivery.id).update(

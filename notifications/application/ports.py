@@ -74,7 +74,7 @@ class Subscriptions(Protocol):
     events concern a team that has none: no transaction is opened for them)."""
 
     def enabled(self, team_ids: Iterable[int]) -> list[Webhook]:
-        """The enabled webhooks of these teams, by id."""
+        """The enabled webhooks of these teams, by id (one read for any number of teams)."""
         ...
 
 
@@ -92,6 +92,10 @@ class TeamDirectory(Protocol):
 
     def slug_of(self, team_id: int) -> str | None: ...
 
+    def slugs_of(self, team_ids: list[int]) -> dict[int, str]:
+        """The slugs of those of these teams that exist, by id."""
+        ...
+
     def people(self, team_id: int) -> list[tuple[int, str, str, str]]:
         """(user id, username, e-mail, role) of each active member."""
         ...
@@ -101,6 +105,11 @@ class ServerUsers(Protocol):
     """Which teams' live load balancers use a server (by name), as loadbalancers knows."""
 
     def teams_using(self, server_id: int) -> dict[int, list[str]]: ...
+
+    def teams_using_many(self, server_ids: list[int]) -> dict[int, dict[int, list[str]]]:
+        """``teams_using`` of each of these servers at once, by server id (a server no
+        load balancer uses may be left out)."""
+        ...
 
 
 class Resolver(Protocol):
@@ -130,3 +139,13 @@ class NotificationScheduler(Protocol):
 
 class Clock(Protocol):
     def now(self): ...  # type: ignore[no-untyped-def]
+
+
+class DeliveryObservations(Protocol):
+    """What the delivery of webhooks measures, for the portal's metrics."""
+
+    def delivery_attempted(self, *, succeeded: bool) -> None:
+        """One attempt to send a delivery, whatever comes of the delivery."""
+
+    def delivery_finished(self, *, status: str) -> None:
+        """A delivery ended: ``status`` succeeded, failed (given up) or skipped."""

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from notifications.application.payloads import CreateWebhook, UpdateWebhook
 from notifications.application.ports import (
     Clock,
+    DeliveryObservations,
     NotificationScheduler,
     NotificationsUnitOfWork,
     Resolver,
@@ -252,30 +253,109 @@ class Notifier:
         self._email(event, teams)
         return deliveries
 
+    def handle_many(self, events: list[DomainEvent]) -> list[Delivery]:
+        """``handle`` for each of a commit's events (the bus's batch subscriber), with
+        the look-ups made once for all of them (the teams using the servers, the teams'
+        webhooks and slugs, the people to e-mail) and their deliveries stored together:
+        the same deliveries and e-mails as event by event, in the events' order.  A
+        failure loses only the events it concerns and is logged, never raised (the bus
+        would hand the events over again)."""
+        if len(events) == 1:
+            return self.handle(events[0])
+        try:
+            concerned = self._teams_of_many(events)
+            team_ids = sorted({team_id for teams in concerned for team_id in teams})
+            webhooks = self._subscriptions.enabled(team_ids) if team_ids else []
+            slugs = self._teams.slugs_of(sorted({w.team_id for w in webhooks})) if webhooks else {}
+        except Exception:
+            logger.exception("notifications: looking up %d events together failed: one by one", len(events))
+            return self._one_by_one(events)
+        queued = []
+        for event, teams in zip(events, concerned, strict=True):
+            wanted = [w for w in webhooks if w.team_id in teams and w.wants(event.action)] if teams else []
+            if wanted:
+                queued.append((event, wanted))
+        deliveries = self._queue_many(queued, slugs.get)
+        people: dict[int, list[str]] = {}
+        names: dict[int, str | None] = dict(slugs)
+        for event, teams in zip(events, concerned, strict=True):
+            if not teams:
+                continue
+            try:
+                self._email(
+                    event,
+                    teams,
+                    recipients=lambda team_id: _kept(people, team_id, self.recipients),
+                    slug_of=lambda team_id: _kept(names, team_id, self._teams.slug_of),
+                )
+            except Exception:
+                logger.exception("notifications: e-mailing about %s %s failed", event.action, event.target_id)
+        return deliveries
+
+    def _one_by_one(self, events: list[DomainEvent]) -> list[Delivery]:
+        deliveries: list[Delivery] = []
+        for event in events:
+            try:
+                deliveries.extend(self.handle(event))
+            except Exception:
+                logger.exception("notifications: handling %s %s failed", event.action, event.target_id)
+        return deliveries
+
     def _queue(self, event: DomainEvent, wanted: list[Webhook]) -> list[Delivery]:
         """A delivery of the event to each of these webhooks, stored, then handed over."""
         event_id = self._new_id()
         with self._uow_factory() as uow:
-            payloads = {
-                team_id: self.payload(event, event_id, self._teams.slug_of(team_id))
-                for team_id in {w.team_id for w in wanted}
-            }
-            deliveries = uow.deliveries.create_batch(
-                [
-                    Delivery(
-                        id=None,
-                        webhook_id=webhook.id,  # type: ignore[arg-type]
-                        event_id=event_id,
-                        action=event.action,
-                        payload=payloads[webhook.team_id],
-                    )
-                    for webhook in wanted
-                ]
-            )
+            deliveries = uow.deliveries.create_batch(self._deliveries(event, event_id, wanted, self._teams.slug_of))
             uow.commit(by=WORKER)
         for delivery in deliveries:
             self._scheduler.deliver(delivery.id)  # type: ignore[arg-type]
         return deliveries
+
+    def _queue_many(
+        self, queued: list[tuple[DomainEvent, list[Webhook]]], slug_of: Callable[[int], str | None]
+    ) -> list[Delivery]:
+        """``_queue`` for each (event, its webhooks), stored in one transaction; when that
+        fails, each event's in its own, so that a failure loses only that event's."""
+        if not queued:
+            return []
+        made = [(event, self._new_id(), wanted) for event, wanted in queued]
+        try:
+            with self._uow_factory() as uow:
+                deliveries = uow.deliveries.create_batch(
+                    [d for event, event_id, wanted in made for d in self._deliveries(event, event_id, wanted, slug_of)]
+                )
+                uow.commit(by=WORKER)
+        except Exception:
+            logger.exception("notifications: storing the deliveries of %d events together failed", len(made))
+            deliveries = []
+            for event, event_id, wanted in made:
+                try:
+                    with self._uow_factory() as uow:
+                        deliveries += uow.deliveries.create_batch(self._deliveries(event, event_id, wanted, slug_of))
+                        uow.commit(by=WORKER)
+                except Exception:
+                    logger.exception("notifications: the deliveries of %s %s were lost", event.action, event.target_id)
+        for delivery in deliveries:
+            try:
+                self._scheduler.deliver(delivery.id)  # type: ignore[arg-type]
+            except Exception:
+                logger.exception("notifications: delivery %s was not handed over", delivery.id)
+        return deliveries
+
+    def _deliveries(
+        self, event: DomainEvent, event_id: str, wanted: list[Webhook], slug_of: Callable[[int], str | None]
+    ) -> list[Delivery]:
+        payloads = {team_id: self.payload(event, event_id, slug_of(team_id)) for team_id in {w.team_id for w in wanted}}
+        return [
+            Delivery(
+                id=None,
+                webhook_id=webhook.id,  # type: ignore[arg-type]
+                event_id=event_id,
+                action=event.action,
+                payload=payloads[webhook.team_id],
+            )
+            for webhook in wanted
+        ]
 
     @staticmethod
     def payload(event: DomainEvent, event_id: str, team: str | None) -> dict[str, Any]:
@@ -303,15 +383,37 @@ class Notifier:
                 return {}
         return {} if event.team_id is None else {event.team_id: [event.target_name]}
 
-    def _email(self, event: DomainEvent, teams: dict[int, list[str]]) -> None:
+    def _teams_of_many(self, events: list[DomainEvent]) -> list[dict[int, list[str]]]:
+        """``_teams_of`` of each event, the servers' looked up together."""
+        server_ids = {int(e.target_id) for e in events if e.target_type == "server" and _whole(e.target_id)}
+        using = self._server_users.teams_using_many(sorted(server_ids)) if server_ids else {}
+        concerned = []
+        for event in events:
+            if event.target_type != "server":
+                concerned.append({} if event.team_id is None else {event.team_id: [event.target_name]})
+                continue
+            try:
+                concerned.append(using.get(int(event.target_id), {}))
+            except ValueError:
+                concerned.append({})
+        return concerned
+
+    def _email(
+        self,
+        event: DomainEvent,
+        teams: dict[int, list[str]],
+        *,
+        recipients: Callable[[int], list[str]] | None = None,
+        slug_of: Callable[[int], str | None] | None = None,
+    ) -> None:
         subject = _problem(event)
         if subject is None:
             return
         for team_id, names in teams.items():
-            recipients = self.recipients(team_id)
-            if not recipients:
+            to = (recipients or self.recipients)(team_id)
+            if not to:
                 continue
-            slug = self._teams.slug_of(team_id) or str(team_id)
+            slug = (slug_of or self._teams.slug_of)(team_id) or str(team_id)
             context = event.context
             when, who = (context.at.isoformat(), context.actor) if context else ("now", "system")
             body = "\n".join(
@@ -327,7 +429,7 @@ class Notifier:
                     " page changes that).",
                 ]
             )
-            self._scheduler.email(recipients, f"[{slug}] {subject}", body)
+            self._scheduler.email(to, f"[{slug}] {subject}", body)
 
     def recipients(self, team_id: int, *, owners_only: bool = False) -> list[str]:
         people = self._teams.people(team_id)
@@ -343,6 +445,21 @@ class Notifier:
             elif chosen.get(user_id, role == OWNER):
                 wanted.append(email)
         return sorted(set(wanted))
+
+
+def _whole(text: str) -> bool:
+    try:
+        int(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _kept(found: dict, key: int, look_up: Callable[[int], Any]) -> Any:  # type: ignore[type-arg]
+    """``look_up(key)``, asked once and kept in ``found``."""
+    if key not in found:
+        found[key] = look_up(key)
+    return found[key]
 
 
 def _problem(event: DomainEvent) -> str | None:
@@ -380,6 +497,7 @@ class DeliveryService:
         clock: Clock,
         notifier: Notifier,
         teams: TeamDirectory,
+        observations: DeliveryObservations,
     ):
         self._uow_factory = uow_factory
         self._resolver = resolver
@@ -389,6 +507,7 @@ class DeliveryService:
         self._clock = clock
         self._notifier = notifier
         self._teams = teams
+        self._observations = observations
 
     def deliver(self, delivery_id: int) -> DeliveryStatus:
         """Send it (never inside a transaction); the delivery's status afterwards."""
@@ -467,6 +586,7 @@ class DeliveryService:
             delivery.skipped(reason)
             uow.deliveries.update_one(delivery)
             uow.commit(by=WORKER)
+        self._observations.delivery_finished(status=DeliveryStatus.SKIPPED.value.lower())
         return DeliveryStatus.SKIPPED
 
     def _outcome(
@@ -501,6 +621,9 @@ class DeliveryService:
             uow.deliveries.update_one(delivery)
             uow.webhooks.update_one(webhook)
             uow.commit(by=WORKER)
+        self._observations.delivery_attempted(succeeded=failure is None)
+        if delivery.status is not DeliveryStatus.PENDING:
+            self._observations.delivery_finished(status=delivery.status.value.lower())
         if delay is not None:
             self._scheduler.deliver(delivery_id, delay=delay)
         if disabled is not None:

@@ -37,7 +37,7 @@ from notifications.domain.model import DeliveryStatus
 from portal.kernel.actors import Source
 from portal.kernel.errors import PermissionDenied, StaleVersion, ValidationFailed
 from portal.kernel.events import Context
-from servers.application.payloads import CreateServer, UpdateServer
+from servers.application.payloads import CreateServer, ImportRow, ImportServers, UpdateServer
 from servers.application.services import ServerService
 from servers.domain.errors import ServerInUse
 from servers.domain.model import ServerStatus
@@ -514,6 +514,15 @@ def server_update(portal):
     )
 
 
+def server_import(portal):
+    portal.add_server("web-1")
+    rows = (
+        ImportRow(line=2, name="web-1", address="10.9.0.1", port=80),
+        ImportRow(line=3, name="web-9", address="10.9.0.9", port=80),
+    )
+    return Step(lambda: portal.servers.import_batch(ADMIN, ImportServers(rows=rows)))
+
+
 def server_update_status(portal):
     server_id = portal.add_server("web-1")
     return Step(
@@ -845,6 +854,7 @@ WRITES = {
     "ServerService.create_one": server_create,
     "ServerService.update_one": server_update,
     "ServerService.update_status": server_update_status,
+    "ServerService.import_batch": server_import,
     "ServerService.delete_one": server_delete,
     "TeamService.create_one": team_create,
     "TeamService.update_one": team_update,
@@ -863,11 +873,13 @@ WRITES = {
 
 EXEMPT = {
     "AuditService.record": "the trail itself: recording an entry is not a change anyone made",
+    "AuditService.record_many": "the trail itself: recording a commit's entries is not a change anyone made",
     "AuditService.prune": "the trail's retention: removes old entries, changes no record",
     "DeliveryService.resend_stale": "bookkeeping: hands lost deliveries to the workers again, changes no record",
     "DeliveryService.prune_log": "the delivery log's retention: forgets finished deliveries, changes no record",
     "TokenService.used": "bookkeeping: last-used time",
     "Notifier.handle": "bookkeeping: turns a recorded event into deliveries and e-mails",
+    "Notifier.handle_many": "bookkeeping: turns a commit's recorded events into deliveries and e-mails",
     "Notifier.payload": "read: the body of a delivery",
     "Notifier.recipients": "read: who gets a team's e-mails",
     "LoadBalancerService.plan_create": "read: runs every check, stores nothing",
@@ -912,6 +924,18 @@ def exempt_notifier_handle(portal):
     return lambda: portal.notifications.notifier.handle(happened), lambda: len(portal.uow.deliveries.rows) == 3
 
 
+def exempt_notifier_handle_many(portal):
+    a_webhook(portal)
+    view = create_shop(portal)
+    (entry,) = portal.entries(target_id=str(view.id))
+    context = Context(entry.actor_id, entry.actor, entry.source, entry.request_id, entry.at)
+    happened = [
+        CreationRequested(lb_id=view.id, target_id=str(view.id), target_name=name, team_id=1, context=context)
+        for name in ("shop", "shop again")
+    ]
+    return lambda: portal.notifications.notifier.handle_many(happened), lambda: len(portal.uow.deliveries.rows) == 4
+
+
 def exempt_plan_create(portal):
     payload = a_shop_payload(portal)
     made = []
@@ -941,6 +965,7 @@ EXEMPT_WRITE_NOTHING = {
     "DeliveryService.prune_log": exempt_prune_log,
     "TokenService.used": exempt_token_used,
     "Notifier.handle": exempt_notifier_handle,
+    "Notifier.handle_many": exempt_notifier_handle_many,
     "LoadBalancerService.plan_create": exempt_plan_create,
     "LoadBalancerService.plan_update": exempt_plan_update,
 }
