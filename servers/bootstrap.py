@@ -17,6 +17,7 @@ from django.conf import settings
 from portal import events as portal_events
 from servers.adapters.repositories import DjangoServerRepository
 from servers.adapters.unit_of_work import DjangoServersUnitOfWork
+from servers.application.files import ImportLimits
 from servers.application.ports import ServerRepository, ServersUnitOfWork, ServerUsage
 from servers.application.services import ServerService
 from servers.domain.model import AddressPolicy
@@ -41,6 +42,11 @@ def address_policy() -> AddressPolicy:
         allow_loopback=settings.ALLOW_LOOPBACK_BACKENDS,
         refused_networks=tuple(ipaddress.ip_network(network) for network in settings.REFUSED_BACKEND_NETWORKS),
     )
+
+
+def import_limits() -> ImportLimits:
+    """How large an import may be (SERVER_IMPORT_MAX_BYTES, SERVER_IMPORT_MAX_ROWS)."""
+    return ImportLimits(max_bytes=settings.SERVER_IMPORT_MAX_BYTES, max_rows=settings.SERVER_IMPORT_MAX_ROWS)
 
 
 def server_repository() -> ServerRepository:

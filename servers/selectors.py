@@ -3,10 +3,12 @@ the database."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from django.db.models import Q, QuerySet
 
 from portal.kernel.pagination import Page
-from portal.paging import page_of
+from portal.paging import ordered, page_of
 from servers import models
 from servers.adapters import mappers
 from servers.application.payloads import ServerQuery
@@ -26,3 +28,14 @@ def filter_servers(query: ServerQuery) -> QuerySet[models.Server]:
 class DjangoServerReadModel(ServerReadModel):
     def get_plist(self, query: ServerQuery) -> Page[Server]:
         return page_of(filter_servers(query), query.page, lambda rows: [mappers.to_domain(row) for row in rows])
+
+    def get_iter(self, query: ServerQuery) -> Iterator[Server]:
+        return servers_of(ordered(filter_servers(query), query.page))
+
+
+def servers_of(rows: QuerySet[models.Server]) -> Iterator[Server]:
+    """The servers of ``rows`` (in their order), read from the database in chunks."""
+    return map(mappers.to_domain, rows.iterator(chunk_size=EXPORT_CHUNK))
+
+
+EXPORT_CHUNK = 2000

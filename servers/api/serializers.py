@@ -30,3 +30,11 @@ class ServerUpdateInput(InputSerializer):
     address = StrictCharField(trim_whitespace=False, allow_blank=True, required=False)
     port = StrictIntegerField(required=False)
     status = enum_field(ServerStatus, required=False)
+
+
+class ImportOutput(serializers.Serializer):
+    """What an import did: servers created, changed, and named but left as they were."""
+
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    unchanged = serializers.IntegerField()

@@ -31,3 +31,33 @@ class ServerQuery:
     search: str | None = None
 
     SORTABLE = ("id", "name", "address", "port", "status", "created_at", "updated_at")
+
+
+@dataclass(frozen=True)
+class ImportRow:
+    """One server of an import file, as sent: the service judges every value.
+    ``status`` None: OK for a new server, unchanged for an existing one.  ``id``, when
+    given, must be the id of the server of that name (servers are matched by name)."""
+
+    line: int
+    name: object = None
+    address: object = None
+    port: object = None
+    status: object = None
+    id: object = None
+    problem: str | None = None
+    """What is wrong with the row as a whole (its shape in the file), if anything."""
+
+
+@dataclass(frozen=True)
+class ImportServers:
+    """A whole import: stored all together, or not at all."""
+
+    rows: tuple[ImportRow, ...]
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    created: int
+    updated: int
+    unchanged: int

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Protocol
 
 from portal.kernel.pagination import Page
@@ -22,6 +22,14 @@ class ServerRepository(abc.ABC):
         """The servers that exist among ``server_ids`` (missing ones are left out)."""
 
     @abc.abstractmethod
+    def get_list_by_name(self, names: Iterable[str], *, for_update: bool = False) -> list[Server]:
+        """The servers that have one of these names."""
+
+    @abc.abstractmethod
+    def get_list_by_address(self, addresses: Iterable[str]) -> list[Server]:
+        """The servers at one of these (normalised) addresses, on any port."""
+
+    @abc.abstractmethod
     def create_one(self, server: Server) -> Server:
         """Store a new server and return it with its id; ServerNameTaken / ServerAddressTaken."""
 
@@ -30,6 +38,15 @@ class ServerRepository(abc.ABC):
 
     @abc.abstractmethod
     def delete_one(self, server_id: int) -> None: ...
+
+    @abc.abstractmethod
+    def create_batch(self, servers: list[Server]) -> list[Server]:
+        """Store new servers, all or none, and return them with their ids, in the same
+        order; ImportClashed when a name or address is taken meanwhile."""
+
+    @abc.abstractmethod
+    def update_batch(self, servers: list[Server]) -> list[Server]:
+        """Store changed servers, all or none; ImportClashed as ``create_batch``."""
 
 
 class ServerUsage(Protocol):
@@ -50,3 +67,8 @@ class ServerReadModel(abc.ABC):
     @abc.abstractmethod
     def get_plist(self, query: ServerQuery) -> Page[Server]:
         """One page of the servers that match, in the query's order."""
+
+    @abc.abstractmethod
+    def get_iter(self, query: ServerQuery) -> Iterator[Server]:
+        """Every server that matches (the query's page is ignored, its order kept), read
+        a few at a time, so that an export of any size never sits in memory."""

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 
 from portal.kernel.actors import Actor
-from portal.kernel.errors import FieldErrors
-from portal.kernel.pagination import Page
+from portal.kernel.errors import FieldErrors, ValidationFailed
+from portal.kernel.pagination import Page, PageRequest
 from portal.kernel.validators import choice_errors
-from servers.application.payloads import CreateServer, ServerQuery, UpdateServer
+from servers.application.imports import ImportPlan
+from servers.application.payloads import CreateServer, ImportResult, ImportServers, ServerQuery, UpdateServer
 from servers.application.ports import ServerReadModel, ServersUnitOfWork
 from servers.domain.errors import ServerInUse
 from servers.domain.model import STRICT_ADDRESS_POLICY, AddressPolicy, Server, ServerStatus
@@ -36,13 +38,25 @@ class ServerService:
             return uow.servers.get_list(server_ids)
 
     def get_plist(self, query: ServerQuery) -> Page[Server]:
+        self._check_query(query)
+        return self._read_model.get_plist(query)
+
+    def get_iter(self, query: ServerQuery) -> Iterator[Server]:
+        """Every server the query matches, in its order, whatever its page (an export:
+        limit, offset and cursor are ignored).
+        The query is checked now; the servers are read as the iterator is consumed."""
+        query = replace(query, page=PageRequest(sort_by=query.page.sort_by, sort_direction=query.page.sort_direction))
+        self._check_query(query)
+        return self._read_model.get_iter(query)
+
+    @staticmethod
+    def _check_query(query: ServerQuery) -> None:
         query.page.check(ServerQuery.SORTABLE)
         if query.status is not None:
             errors = FieldErrors()
             for message in choice_errors(query.status, ServerStatus, what="status"):
                 errors.add("status", message)
             errors.raise_if_any("the list query is not valid")
-        return self._read_model.get_plist(query)
 
     def create_one(self, actor: Actor, payload: CreateServer) -> Server:
         server = Server.new(
@@ -95,3 +109,32 @@ class ServerService:
             uow.servers.delete_one(server_id)
             uow.record(server.deleted())
             uow.commit(by=actor)
+
+    def import_batch(self, actor: Actor, payload: ImportServers) -> ImportResult:
+        """Create the servers of the import whose name is new, change those whose name
+        exists, in one transaction.  Every row is judged first, with the rules of
+        ``create_one`` and ``update_one`` (a server in use keeps its address and port);
+        when any row is bad, ValidationFailed names each by line and field
+        (``details.rows``) and nothing is stored."""
+        if not payload.rows:
+            raise ValidationFailed("there are no servers to import", details={"rows": ["the import is empty"]})
+        with self._uow_factory() as uow:
+            plan = ImportPlan(payload.rows, self._policy)
+            plan.match(
+                by_name=uow.servers.get_list_by_name(plan.names, for_update=True),
+                by_id=uow.servers.get_list(plan.ids),
+                by_address=uow.servers.get_list_by_address(plan.addresses),
+            )
+            plan.check_in_use(uow.usage.users_of)
+            if plan.errors:
+                bad = len(plan.errors)
+                raise ValidationFailed(
+                    f"{bad} row(s) of the import are not valid; nothing was imported",
+                    details={"rows": plan.errors},
+                )
+            created = uow.servers.create_batch(plan.new) if plan.new else []
+            updated = uow.servers.update_batch([server for server, _ in plan.changed]) if plan.changed else []
+            uow.record(*(server.created() for server in created))
+            uow.record(*(server.updated(changes) for server, (_, changes) in zip(updated, plan.changed, strict=True)))
+            uow.commit(by=actor)
+        return ImportResult(created=len(created), updated=len(updated), unchanged=plan.unchanged)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from portal.kernel.errors import Conflict, NotFound
+from portal.kernel.errors import Conflict, NotFound, PortalError
 
 
 class ServerNotFound(NotFound):
@@ -29,4 +29,26 @@ class ServerInUse(Conflict):
         super().__init__(
             f"server {server_id} is used by load balancer(s): {names}; it cannot {refused} while in use",
             details={"load_balancers": users},
+        )
+
+
+class ImportTooLarge(PortalError):
+    """An import file over the size limit (413, as every body too large for the portal)."""
+
+    status_code = 413
+
+    def __init__(self, limit: int):
+        super().__init__(
+            f"the import file is larger than {limit} bytes; split it into smaller files",
+            details={"file": [f"larger than {limit} bytes"]},
+        )
+
+
+class ImportClashed(Conflict):
+    """Another write took a name or an address while the import was being stored."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the inventory changed while the import was stored (a name or address was taken meanwhile); "
+            "nothing was imported, send the file again"
         )
