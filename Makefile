@@ -1,5 +1,6 @@
 # Two commands do all the set-up on a fresh machine:
-#   make run    the portal on its embedded default (SQLite, sandbox LBaaS, broker in a folder)
+#   make run    the portal on its embedded default (SQLite, sandbox LBaaS, broker in a folder);
+#               ADDRESS=0.0.0.0:8080 serves elsewhere, and it prints where to sign in and what to try
 #   make test   lint, dependency contracts and the whole test suite
 SHELL := /bin/bash
 PYTHON ?= python3

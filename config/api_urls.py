@@ -5,9 +5,11 @@ from accounts.api.views import TeamViewSet, TokenView, TokenViewSet
 from audit.api.views import AuditViewSet
 from loadbalancers.api.views import LoadBalancerViewSet, ProviderListView
 from notifications.api.views import EmailPreferenceView, WebhookViewSet
+from portal.api.root import PortalAPIRootView
 from servers.api.views import ServerViewSet
 
 router = DefaultRouter()
+router.APIRootView = PortalAPIRootView
 router.register("servers", ServerViewSet, basename="server")
 router.register("load-balancers", LoadBalancerViewSet, basename="load-balancer")
 router.register("teams", TeamViewSet, basename="team")

@@ -28,6 +28,9 @@ class LoadBalancerFilters(ListFilters):
     provisioning_status = forms.CharField(required=False, help_text=", ".join(ProvisioningStatus))
     operating_status = forms.CharField(required=False, help_text=", ".join(OperatingStatus))
     team = forms.CharField(required=False, max_length=63, help_text="A team's slug: only its load balancers.")
+    provider = forms.CharField(
+        required=False, max_length=63, help_text="An LBaaS provider (GET /api/v1/providers/): only the ones it holds."
+    )
     tag = TagListField(
         required=False,
         help_text="A tag (label or key=value): only the load balancers with it; repeat for more (all must match).",
@@ -43,5 +46,6 @@ class LoadBalancerFilters(ListFilters):
             operating_status=data["operating_status"] or None,
             search=data["search"] or None,
             team=data["team"] or None,
+            provider=data["provider"] or None,
             tags=tuple(data["tag"]),
         )

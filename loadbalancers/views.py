@@ -122,6 +122,7 @@ def load_balancer_list(request: HttpRequest) -> HttpResponse:
             "deletable": {lb.id for lb in page.items if _may_delete(request, lb)} if page else set(),
             "sees_all": actor.sees_all,
             "teams": bootstrap.build().teams.get_slugs_mine(actor),
+            "providers": list(bootstrap.providers().names),
             "tag_filter": " ".join(request.GET.getlist("tag")),
             "provisioning_statuses": list(ProvisioningStatus),
             "operating_statuses": [s for s in OperatingStatus if s is not OperatingStatus.DRAINING],

@@ -38,13 +38,28 @@ def list_page(
         return None, params
 
 
+def in_words(field: str, message: str) -> str:
+    """A service's message about ``field`` as a form shows it, under the field's label:
+    without the API's name for the field it starts with ("listener_port must be between
+    1 and 65535" reads "must be between 1 and 65535"), and with any other API name it
+    starts with spelt in words ("retries_up must be …": "retries up must be …")."""
+    text = message.removeprefix(f"{field} ")
+    if text != message:
+        return text.removeprefix("is ") if text.startswith("is required") else text
+    first, space, rest = message.partition(" ")
+    if space and first.isidentifier() and first.islower() and "_" in first:
+        return f"{first.replace('_', ' ')} {rest}"
+    return message
+
+
 def show_errors(form: forms.Form, error: PortalError) -> None:
-    """Put a service's error next to the fields it names; the rest above the form."""
+    """Put a service's error next to the fields it names, in words (see ``in_words``);
+    the rest above the form."""
     shown = False
     for field, problems in error.details.items():
         if field in form.fields and isinstance(problems, list):
             for message in problems:
-                form.add_error(field, message)
+                form.add_error(field, in_words(field, str(message)))
             shown = True
     if not shown:
         form.add_error(None, error.message)

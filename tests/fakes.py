@@ -6,9 +6,10 @@ from __future__ import annotations
 import copy
 import ipaddress
 import itertools
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from accounts import bootstrap as accounts_bootstrap
@@ -55,7 +56,7 @@ from notifications.domain.model import Delivery, DeliveryPolicy, DeliveryStatus,
 from portal.kernel.actors import Actor
 from portal.kernel.errors import StaleVersion
 from portal.kernel.events import DomainEvent, known_actions
-from portal.kernel.messagebus import MessageBus
+from portal.kernel.messagebus import MessageBus, batched
 from portal.kernel.pagination import Page
 from servers import bootstrap as servers_bootstrap
 from servers.application.payloads import ServerQuery
@@ -118,6 +119,20 @@ class FakeServerRepository(ServerRepository):
     def delete_one(self, server_id: int) -> None:
         self.rows.pop(server_id, None)
 
+    def get_list_by_name(self, names: Iterable[str], *, for_update: bool = False) -> list[Server]:
+        wanted = set(names)
+        return [copy.deepcopy(s) for s in self.rows.values() if s.name in wanted]
+
+    def get_list_by_address(self, addresses: Iterable[str]) -> list[Server]:
+        wanted = set(addresses)
+        return [copy.deepcopy(s) for s in self.rows.values() if s.address in wanted]
+
+    def create_batch(self, servers: list[Server]) -> list[Server]:
+        return [self.create_one(server) for server in servers]
+
+    def update_batch(self, servers: list[Server]) -> list[Server]:
+        return [self.update_one(server) for server in servers]
+
     def _check_unique(self, server: Server) -> None:
         for other in self.rows.values():
             if other.id == server.id:
@@ -140,6 +155,9 @@ class FakeServerReadModel(ServerReadModel):
             and (not query.search or query.search in s.name or query.search in s.address)
         ]
         return _page(rows, query.page)
+
+    def get_iter(self, query: ServerQuery) -> Iterator[Server]:
+        return iter(self.get_plist(replace(query, page=replace(query.page, limit=10**9, offset=0))).items)
 
 
 class FakeLoadBalancerRepository(LoadBalancerRepository):
@@ -510,8 +528,10 @@ class FakeSubscriptions:
 
     def __init__(self, uow: FakeUnitOfWork) -> None:
         self._uow = uow
+        self.reads = 0
 
     def enabled(self, team_ids: Iterable[int]) -> list[Webhook]:
+        self.reads += 1
         return self._uow.webhooks.get_list(team_ids=team_ids, enabled=True)
 
 
@@ -584,14 +604,32 @@ class FakeAuditRepository(AuditRepository):
         self.rows: dict[int, AuditEntry] = {}
         self._ids = itertools.count(1)
         self.fail_next = 0
+        self.refused: set[str] = set()
+        """The target ids whose entries the store refuses (as a constraint would)."""
+        self.batches: list[int] = []
+        """The size of each batch stored together."""
 
     def create_one(self, entry: AuditEntry) -> AuditEntry:
         if self.fail_next:
             self.fail_next -= 1
             raise RuntimeError("the audit store is down")
+        if entry.target_id in self.refused:
+            raise ValueError(f"the audit store refuses the entry of {entry.target_id}")
         entry = replace(entry, id=next(self._ids))
         self.rows[entry.id] = entry  # type: ignore[index]
         return entry
+
+    def create_batch(self, entries: list[AuditEntry]) -> list[AuditEntry]:
+        """All or none, as one INSERT."""
+        if self.fail_next:
+            self.fail_next -= 1
+            raise RuntimeError("the audit store is down")
+        if refused := [e.target_id for e in entries if e.target_id in self.refused]:
+            raise ValueError(f"the audit store refuses the entries of {', '.join(refused)}")
+        self.batches.append(len(entries))
+        stored = [replace(entry, id=next(self._ids)) for entry in entries]
+        self.rows.update({entry.id: entry for entry in stored})  # type: ignore[misc]
+        return stored
 
     def prune(self, *, keep: int, older_than: datetime | None, batch: int, batches: int | None = None) -> int:
         newest = sorted(self.rows, reverse=True)
@@ -666,8 +704,18 @@ class FakeTeamDirectory:
 class FakeServerUsers:
     def __init__(self, uow: FakeUnitOfWork) -> None:
         self._uow = uow
+        self.asked: list[list[int]] = []
+        """The server ids of each call, one id per ``teams_using``."""
+
+    def teams_using_many(self, server_ids: list[int]) -> dict[int, dict[int, list[str]]]:
+        self.asked.append(list(server_ids))
+        return {server_id: found for server_id in server_ids if (found := self._teams_using(server_id))}
 
     def teams_using(self, server_id: int) -> dict[int, list[str]]:
+        self.asked.append([server_id])
+        return self._teams_using(server_id)
+
+    def _teams_using(self, server_id: int) -> dict[int, list[str]]:
         teams: dict[int, list[str]] = {}
         for lb in sorted(self._uow.load_balancers.rows.values(), key=lambda lb: lb.name):
             if server_id in lb.server_ids and lb.provisioning_status is not ProvisioningStatus.DELETED:
@@ -740,6 +788,7 @@ class FakeReadModel(LoadBalancerReadModel):
             for lb in self._uow.load_balancers.rows.values()
             if (query.team_ids is None or lb.team_id in query.team_ids)
             and (query.team is None or self._team_slug(lb.team_id) == query.team)
+            and (query.provider is None or lb.provider == query.provider)
             and (
                 lb.provisioning_status == query.provisioning_status
                 if query.provisioning_status
@@ -906,6 +955,32 @@ class FakeLBaaS(LBaaSClient):
         )
 
 
+class FakeObservations:
+    """The metrics ports (load balancers' Observations, notifications'
+    DeliveryObservations): what was measured, in order, as (what, fields)."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, dict[str, Any]]] = []
+
+    def provisioning_finished(self, **fields: Any) -> None:
+        self.seen.append(("provisioning_finished", fields))
+
+    def provider_called(self, **fields: Any) -> None:
+        self.seen.append(("provider_called", fields))
+
+    def reconcile_passed(self, **fields: Any) -> None:
+        self.seen.append(("reconcile_passed", fields))
+
+    def delivery_attempted(self, **fields: Any) -> None:
+        self.seen.append(("delivery_attempted", fields))
+
+    def delivery_finished(self, **fields: Any) -> None:
+        self.seen.append(("delivery_finished", fields))
+
+    def of(self, what: str) -> list[dict[str, Any]]:
+        return [fields for name, fields in self.seen if name == what]
+
+
 class Portal:
     """Every use case wired to fakes by the composition roots production uses."""
 
@@ -945,6 +1020,7 @@ class Portal:
         self.sender = FakeSender()
         self.outbox = FakeNotificationScheduler()
         self.delivery_policy = DeliveryPolicy(max_attempts=3, disable_after=5)
+        self.observations = FakeObservations()
         self.notifications = notifications_bootstrap.build(
             unit_of_work=self.uow.using,
             subscriptions=FakeSubscriptions(self.uow),
@@ -957,6 +1033,7 @@ class Portal:
             clock=self.clock,
             known_actions=known_actions,
             subscribers=self.subscribers,
+            observations=self.observations,
         )
         self.accounts = accounts_bootstrap.build(
             subscribers=self.subscribers,
@@ -985,6 +1062,7 @@ class Portal:
             quota_defaults=self.quota_defaults,
             teams=self.teams,
             subscribers=self.subscribers,
+            observations=self.observations,
         )
         self.load_balancers = services.load_balancers
         self.provisioning = services.provisioning
@@ -994,13 +1072,13 @@ class Portal:
     def subscribers(self) -> dict[type, list]:  # type: ignore[type-arg]
         """What production's apps subscribe to every event: the trail and the notifier,
         and the load balancers' follow-up of server status changes."""
-        return {DomainEvent: [self._record, self._notify], **inventory_handlers(self.scheduler)}
+        return {DomainEvent: [batched(self._record), batched(self._notify)], **inventory_handlers(self.scheduler)}
 
-    def _record(self, event: object) -> None:
-        self.audit.record(event)  # type: ignore[arg-type]
+    def _record(self, events: list[object]) -> None:
+        self.audit.record_many(events)  # type: ignore[arg-type]
 
-    def _notify(self, event: object) -> None:
-        self.notifications.notifier.handle(event)  # type: ignore[arg-type]
+    def _notify(self, events: list[object]) -> None:
+        self.notifications.notifier.handle_many(events)  # type: ignore[arg-type]
 
     def entries(self, **filters: object) -> list[AuditEntry]:
         """The trail, oldest first, with entries matching every filter (field=value)."""

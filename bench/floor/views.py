@@ -69,6 +69,7 @@ ROW = (
     "team_id",
 )
 ID, CREATED_AT, TEAM_ID = 0, 16, 18
+RECORDS = "/api/v1/load-balancers/"
 MEMBER_ROW = (
     "load_balancer_id",
     "server_id",
@@ -178,7 +179,12 @@ def _when(value: datetime) -> str:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
-def _items(rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+def _records_base(request: HttpRequest) -> str:
+    """Where the records are, absolute (each at its id and a slash), as the portal writes ``url``."""
+    return request.build_absolute_uri(RECORDS)
+
+
+def _items(rows: list[tuple[Any, ...]], base: str) -> list[dict[str, Any]]:
     """The JSON of these rows, with their members, tags and open drift (three queries)."""
     if not rows:
         return []
@@ -220,7 +226,7 @@ def _items(rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
                 "last_seen_at": _when(last_seen_at),
             }
         )
-    return [_item(row, servers[row[ID]], tags[row[ID]], drift[row[ID]], notices[row[ID]]) for row in rows]
+    return [_item(row, servers[row[ID]], tags[row[ID]], drift[row[ID]], notices[row[ID]], base) for row in rows]
 
 
 def _notice(name: str, status: str, drained: bool) -> str:
@@ -234,6 +240,7 @@ def _item(
     tags: list[str],
     drift: list[dict[str, Any]],
     notices: list[str],
+    base: str,
 ) -> dict[str, Any]:
     (
         lb_id,
@@ -258,6 +265,7 @@ def _item(
     ) = row
     return {
         "id": str(lb_id),
+        "url": f"{base}{lb_id}/",
         "name": name,
         "description": description,
         "team": team,
@@ -331,7 +339,7 @@ def _page(request: HttpRequest, caller: Caller) -> JsonResponse:
         total, estimated = _total(rows, offset, len(shown), more)
     return _answer(
         {
-            "items": _items(shown),
+            "items": _items(shown, _records_base(request)),
             "total": total,
             "limit": limit,
             "offset": offset,
@@ -427,8 +435,8 @@ def _create(request: HttpRequest, caller: Caller) -> JsonResponse:
         for s in server_ids
     ]
     row = (lb.id, lb.name, lb.description, team[1], caller.username, *(getattr(lb, column) for column in ROW[5:]))
-    response = _answer(_item(row, servers, [], [], []), status=202)
-    response["Location"] = request.build_absolute_uri(f"/api/v1/load-balancers/{lb.id}/")
+    response = _answer(_item(row, servers, [], [], [], _records_base(request)), status=202)
+    response["Location"] = request.build_absolute_uri(f"{RECORDS}{lb.id}/")
     return response
 
 
@@ -475,7 +483,7 @@ def load_balancer(request: HttpRequest, lb_id: str) -> JsonResponse:
         rows = list(LoadBalancer.objects.filter(pk=pk).values_list(*ROW))
         if not rows or not caller.sees(rows[0][TEAM_ID]):
             raise _not_found(str(pk))
-        return _answer(_items(rows)[0])
+        return _answer(_items(rows, _records_base(request))[0])
     except Refused as refused:
         return refused.response
 

@@ -22,6 +22,7 @@ from loadbalancers.api.serializers import (
     PlanOutput,
     ProviderOutput,
     load_balancer_json,
+    records_base,
 )
 from loadbalancers.application.load_balancers import LoadBalancerService
 from loadbalancers.application.payloads import CreateBatch, CreateLoadBalancer, DeleteBatch, UpdateLoadBalancer
@@ -87,10 +88,18 @@ def _read(serializer_class: type, data: Any) -> tuple[dict[str, Any] | None, Val
     return None, ValidationFailed(f"the request is not valid: check {fields}", details=dict(serializer.errors))
 
 
-def _record(view: LoadBalancerView) -> ReturnDict:
+def _record(view: LoadBalancerView, request: Request) -> ReturnDict:
     """A load balancer's JSON (built directly, see load_balancer_json), still carrying its
     serializer: the browsable API starts its PATCH form from the record it holds."""
-    return ReturnDict(load_balancer_json(view), serializer=LoadBalancerOutput(view))
+    return ReturnDict(
+        load_balancer_json(view, records_base(request)),
+        serializer=LoadBalancerOutput(view, context={"request": request}),
+    )
+
+
+def _records(views: list[LoadBalancerView], request: Request) -> list[dict[str, Any]]:
+    base = records_base(request)
+    return [load_balancer_json(view, base) for view in views]
 
 
 def _batch(data: Any) -> CreateBatch:
@@ -188,10 +197,10 @@ class LoadBalancerViewSet(Idempotent, viewsets.GenericViewSet):
 
     def list(self, request: Request) -> Response:
         page = _load_balancers().get_plist(bootstrap.actor(request), list_query(LoadBalancerFilters, request))
-        return page_of_json(page, [load_balancer_json(view) for view in page.items])
+        return page_of_json(page, _records(page.items, request))
 
     def retrieve(self, request: Request, pk: str) -> Response:
-        return Response(_record(_load_balancers().get_one(bootstrap.actor(request), _lb_id(pk))))
+        return Response(_record(_load_balancers().get_one(bootstrap.actor(request), _lb_id(pk)), request))
 
     def create(self, request: Request) -> Response:
         if _dry_run(request):
@@ -200,7 +209,7 @@ class LoadBalancerViewSet(Idempotent, viewsets.GenericViewSet):
         data.is_valid(raise_exception=True)
         view = _load_balancers().create_one(bootstrap.actor(request), CreateLoadBalancer(**data.validated_data))
         location = request.build_absolute_uri(reverse("load-balancer-detail", args=[view.id]))
-        return Response(_record(view), status=status.HTTP_202_ACCEPTED, headers={"Location": location})
+        return Response(_record(view, request), status=status.HTTP_202_ACCEPTED, headers={"Location": location})
 
     def partial_update(self, request: Request, pk: str) -> Response:
         if _dry_run(request):
@@ -210,30 +219,30 @@ class LoadBalancerViewSet(Idempotent, viewsets.GenericViewSet):
         view = _load_balancers().update_one(
             bootstrap.actor(request), _lb_id(pk), UpdateLoadBalancer(**data.validated_data)
         )
-        return Response(_record(view), status=status.HTTP_202_ACCEPTED)
+        return Response(_record(view, request), status=status.HTTP_202_ACCEPTED)
 
     def destroy(self, request: Request, pk: str) -> Response:
         _without_plan(request, "a delete")
         view = _load_balancers().delete_one(bootstrap.actor(request), _lb_id(pk))
-        return Response(_record(view), status=status.HTTP_202_ACCEPTED)
+        return Response(_record(view, request), status=status.HTTP_202_ACCEPTED)
 
     @action(detail=True, methods=["post"])
     def retry(self, request: Request, pk: str) -> Response:
         _without_plan(request, "a retry")
         view = _load_balancers().retry(bootstrap.actor(request), _lb_id(pk))
-        return Response(_record(view), status=status.HTTP_202_ACCEPTED)
+        return Response(_record(view, request), status=status.HTTP_202_ACCEPTED)
 
     @action(detail=True, methods=["post"])
     def repair(self, request: Request, pk: str) -> Response:
         _without_plan(request, "a repair")
         view = _load_balancers().repair(bootstrap.actor(request), _lb_id(pk))
-        return Response(_record(view), status=status.HTTP_202_ACCEPTED)
+        return Response(_record(view, request), status=status.HTTP_202_ACCEPTED)
 
     @action(detail=False, methods=["post"])
     def batch(self, request: Request) -> Response:
         _without_plan(request, "a batch")
         views = _load_balancers().create_batch(bootstrap.actor(request), _batch(request.data))
-        return Response({"items": [load_balancer_json(view) for view in views]}, status=status.HTTP_202_ACCEPTED)
+        return Response({"items": _records(views, request)}, status=status.HTTP_202_ACCEPTED)
 
     @action(detail=False, methods=["post"], url_path="batch-delete")
     def batch_delete(self, request: Request) -> Response:
@@ -243,7 +252,7 @@ class LoadBalancerViewSet(Idempotent, viewsets.GenericViewSet):
         views = _load_balancers().delete_batch(
             bootstrap.actor(request), DeleteBatch(ids=tuple(data.validated_data["ids"]))
         )
-        return Response({"items": [load_balancer_json(view) for view in views]}, status=status.HTTP_202_ACCEPTED)
+        return Response({"items": _records(views, request)}, status=status.HTTP_202_ACCEPTED)
 
     @action(detail=False, methods=["post"], url_path="plan")
     def plan_create(self, request: Request) -> Response:

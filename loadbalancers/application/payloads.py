@@ -91,6 +91,8 @@ class LoadBalancerQuery:
     search: str | None = None
     team: str | None = None
     """Only this team's (a slug)."""
+    provider: str | None = None
+    """Only those held by this LBaaS provider."""
     tags: tuple[str, ...] = ()
     """Only those that carry every one of these tags."""
     team_ids: tuple[int, ...] | None = None

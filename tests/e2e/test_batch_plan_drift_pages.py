@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 
@@ -546,7 +546,8 @@ class TestDrift:
         rows = drift_rows(section)
         assert list(rows) == ["algorithm", "member 10.0.0.3:8080 weight"]  # not the resolved one
         assert rows["algorithm"][:2] == ["ROUND_ROBIN", "SOURCE_IP"]
-        assert rows["algorithm"][2] == timezone.localtime(seen).strftime("%Y-%m-%d %H:%M:%S")
+        assert rows["algorithm"][2].startswith("2 hours ago")
+        assert f'title="{seen.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")}"' in section
         assert rows["member 10.0.0.3:8080 weight"][:2] == ["1", "5"]
         [form] = repair_forms(section)
         assert form["method"] == "post"

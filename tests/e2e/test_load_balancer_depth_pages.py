@@ -307,7 +307,7 @@ class TestCreate:
         assert response.status_code == 200
         problems = [
             "timeout must be less than interval (5 s is not less than 5 s)",
-            "expected_codes must be codes and ranges such as 200, 200,202 or 200-399 (got 'abc')",
+            "expected codes must be codes and ranges such as 200, 200,202 or 200-399 (got 'abc')",
         ]
         assert errors_of(response) == {"health_monitor": problems}
         html = response.content.decode()

@@ -190,11 +190,12 @@ def test_a_create_answers_the_record_as_the_portal_does(world):
     portal, floor = answers
 
     assert (portal.status_code, floor.status_code) == (202, 202), (portal.content[:300], floor.content[:300])
-    made = {"id", "name", "created_at", "updated_at"}
+    made = {"id", "url", "name", "created_at", "updated_at"}
     assert {k: v for k, v in floor.json().items() if k not in made} == {
         k: v for k, v in portal.json().items() if k not in made
     }
     assert floor["Location"].endswith(f"{LIST}{floor.json()['id']}/")
+    assert (floor.json()["url"], portal.json()["url"]) == (floor["Location"], portal["Location"])
     # What the floor stored reads back as it answered, through the portal.
     with override_settings(ROOT_URLCONF=PORTAL):
         stored = Client(HTTP_AUTHORIZATION=f"Token {key}").get(floor["Location"])

@@ -56,7 +56,7 @@ class Command(BaseCommand):
             token_line = tokens.create_one(mine, CreateToken(description=DEMO_TOKEN))[1]
         self.stdout.write(
             self.style.SUCCESS(
-                f"\nDemo accounts: {username} / {password} (operations; sign in at http://127.0.0.1:8000/admin/),\n"
+                f"\nDemo accounts: {username} / {password} (operations; the admin is at /admin/),\n"
                 f"               dev and viewer (same password): a member and a viewer of the team {DEMO_TEAM!r}\n"
                 f"API token:    {token_line}\n"
             )

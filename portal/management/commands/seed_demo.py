@@ -12,7 +12,5 @@ class Command(BaseCommand):
     def handle(self, *args: object, **options: object) -> None:
         call_command("seed_servers", stdout=self.stdout)
         call_command("seed_accounts", stdout=self.stdout)
-        self.stdout.write(
-            "Try:          curl -H 'Authorization: Token <the token>' http://127.0.0.1:8000/api/v1/servers/\n"
-            f"Database:     {settings.DATABASES['default']['NAME']}"
-        )
+        # `make run` (runportal) then prints where to sign in and what to try, at its address.
+        self.stdout.write(f"Database:     {settings.DATABASES['default']['NAME']}")

@@ -106,19 +106,101 @@
     reflect(); // the browser may have restored ticks (going back to the page)
   }
 
-  // A load balancer's page follows its status while it is PENDING_*, and stops once final.
-  var card = document.getElementById("status");
-  if (!card || card.dataset.pending !== "true") return;
+  // Copy buttons: the text of the element they name goes to the clipboard.  Without the
+  // clipboard (no permission, or a page not served over HTTPS) the text is selected
+  // instead, for the user to copy with the keyboard.
+  function selectText(element) {
+    var range = document.createRange();
+    range.selectNodeContents(element);
+    var selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+  }
+  document.querySelectorAll("button[data-copy]").forEach(function (button) {
+    var source = document.getElementById(button.dataset.copy);
+    var note = document.querySelector('[data-copy-note="' + button.dataset.copy + '"]');
+    function fallBack() {
+      selectText(source);
+      note.textContent = "Selected: press Ctrl+C (⌘C on a Mac) to copy.";
+    }
+    button.addEventListener("click", function () {
+      var text = source.textContent.trim();
+      if (!navigator.clipboard || !window.isSecureContext) { fallBack(); return; }
+      navigator.clipboard.writeText(text).then(function () { note.textContent = "Copied " + text + "."; }, fallBack);
+    });
+  });
 
   var TONES = { ACTIVE: "ok", ONLINE: "ok", OK: "ok", DEGRADED: "warn", DRAINING: "warn", MAINTENANCE: "warn", ERROR: "bad", DOWN: "bad" };
   function tone(status) { return status.indexOf("PENDING_") === 0 ? "pending" : (TONES[status] || "muted"); }
-  function field(name) { return document.querySelector('[data-field="' + name + '"]'); }
+  function isPending(status) { return status.indexOf("PENDING_") === 0; }
   function badge(status) {
     var element = document.createElement("span");
     element.className = "badge badge-" + tone(status);
     element.textContent = status.replace(/_/g, " ").toLowerCase();
     return element;
   }
+  function getJson(url) {
+    return fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+      .then(function (response) {
+        if (!response.ok) throw new Error("status " + response.status);
+        return response.json();
+      });
+  }
+  // Ask ``url`` every second while ``show`` (given the answer) says there is more to
+  // follow; stop once it says no.  An unreachable portal is asked again, less often.
+  function follow(url, show) {
+    var delay = 1000;
+    function poll() {
+      getJson(url)
+        .then(function (answer) {
+          delay = 1000;
+          if (show(answer)) window.setTimeout(poll, delay);
+        })
+        .catch(function () {
+          delay = Math.min(delay * 2, 15000);
+          window.setTimeout(poll, delay);
+        });
+    }
+    window.setTimeout(poll, delay);
+  }
+
+  // The list follows its PENDING_* rows (one request for the page, as the page asked
+  // it of the API), and stops once none is pending.  A row the page's query no longer
+  // finds (deleted, or moved to another page) is asked for by itself.
+  var list = document.getElementById("lb-list");
+  if (list) {
+    var pendingRows = function () {
+      return Array.prototype.slice.call(list.querySelectorAll('tr[data-pending="true"]'));
+    };
+    var showRow = function (row, lb) {
+      var cell = function (name) { return row.querySelector('[data-field="' + name + '"]'); };
+      var before = row.dataset.shown || "";
+      var now = JSON.stringify([lb.provisioning_status, lb.operating_status, lb.vip_address]);
+      row.dataset.pending = isPending(lb.provisioning_status) ? "true" : "false";
+      if (now === before) return;
+      row.dataset.shown = now;
+      cell("provisioning_status").replaceChildren(badge(lb.provisioning_status));
+      cell("operating_status").replaceChildren(badge(lb.operating_status));
+      cell("vip_address").textContent = lb.vip_address || "—";
+    };
+    if (pendingRows().length) {
+      follow(list.dataset.url, function (answer) {
+        var found = {};
+        (answer.items || []).forEach(function (lb) { found[lb.id] = lb; });
+        pendingRows().forEach(function (row) {
+          if (found[row.dataset.lb]) showRow(row, found[row.dataset.lb]);
+          else getJson(row.dataset.url).then(function (lb) { showRow(row, lb); }, function () {});
+        });
+        return pendingRows().length > 0;
+      });
+    }
+  }
+
+  // A load balancer's page follows its status while it is PENDING_*, and stops once final.
+  var card = document.getElementById("status");
+  if (!card || card.dataset.pending !== "true") return;
+
+  function field(name) { return document.querySelector('[data-field="' + name + '"]'); }
   function showBadge(name, status) { field(name).replaceChildren(badge(status)); }
   function cell(content, className) {
     var td = document.createElement("td");
@@ -145,7 +227,7 @@
 
   var shown = "";
   function show(lb) {
-    var pending = lb.provisioning_status.indexOf("PENDING_") === 0;
+    var pending = isPending(lb.provisioning_status);
     // Touch the page (and so the live region a screen reader follows) only on a change.
     var now = JSON.stringify([lb.provisioning_status, lb.operating_status, lb.vip_address, lb.error_reason, lb.servers, lb.notices]);
     if (now === shown) return pending;
@@ -154,6 +236,8 @@
     showBadge("operating_status", lb.operating_status);
     field("vip_address").textContent =
       lb.vip_address || (lb.provisioning_status === "DELETED" ? "released" : "not assigned yet");
+    var copy = document.querySelector('button[data-copy="vip"]');
+    if (copy) copy.hidden = !lb.vip_address;
     showMembers(lb.servers);
     field("notices").replaceChildren.apply(field("notices"), (lb.notices || []).map(function (notice) {
       var p = document.createElement("p");
@@ -173,21 +257,5 @@
     return pending;
   }
 
-  var delay = 1000;
-  function poll() {
-    fetch(card.dataset.url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
-      .then(function (response) {
-        if (!response.ok) throw new Error("status " + response.status);
-        return response.json();
-      })
-      .then(function (lb) {
-        delay = 1000;
-        if (show(lb)) window.setTimeout(poll, delay);
-      })
-      .catch(function () {
-        delay = Math.min(delay * 2, 15000); // the portal is unreachable for now: try again, less often
-        window.setTimeout(poll, delay);
-      });
-  }
-  window.setTimeout(poll, delay);
+  follow(card.dataset.url, show);
 })();
