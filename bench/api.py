@@ -391,7 +391,8 @@ def fetch(server: Server, path: str, key: str) -> tuple[int, Any]:
     request = urllib.request.Request(server.base + path, headers={"Authorization": f"Token {key}"})
     try:
         with _opener.open(request, timeout=30) as answer:
-            return answer.status, json.loads(answer.read())
+            # Each server's links name its own address: compared as the same.
+            return answer.status, json.loads(answer.read().decode().replace(server.base, "http://<server>"))
     except urllib.error.HTTPError as failed:
         return failed.code, failed.read()[:500]
 

@@ -16,7 +16,8 @@ admin:
 * list page 1; sorted by name; filtered by status (ERROR, about 5%); searched by a name
   fragment (one load balancer's); the page after a cursor deep in the list; the HTML
   list page; a detail; a create (then deleted);
-* the admin changelist (100 rows, unfiltered), and the admin's index (the ops dashboard);
+* the admin changelist (100 rows, unfiltered), the admin's index (the ops dashboard) and
+  a scrape of /metrics;
 * the status snapshot the scheduler takes for the dashboard and /metrics (once).
 
 Prints figures; judges nothing.  PostgreSQL only (the scale is PostgreSQL's to carry).
@@ -130,6 +131,8 @@ def run_on(url: str, count: int) -> dict[str, tuple[float, float, int]]:
     snapshot = (time.perf_counter() - started) * 1000
     figures["status snapshot"] = (snapshot, snapshot, 0)
     figures["admin dashboard"] = measure(ops, "/admin/", max(20, count // 5))
+    settings.METRICS_TOKEN, settings.METRICS_ALLOW_UNAUTHENTICATED = "", True  # this process only
+    figures["/metrics"] = measure(Client(), "/metrics", max(20, count // 5))
     figures["create"] = measure_creates(api, max(20, count // 5))
     figures["list page 1 total"] = (float(first["total"]), float(first["total_is_estimate"]), 0)
     return figures
@@ -180,7 +183,7 @@ def main() -> None:
 
     small, large = run_on(args.small, args.requests), run_on(args.large, args.requests)
     print(f"{'request':<22} {'small p50':>10} {'p99':>8} {'large p50':>10} {'p99':>8} {'p99 ratio':>9} {'queries':>8}")
-    for label in [*REQUESTS, "admin changelist", "admin dashboard", "create", "status snapshot"]:
+    for label in [*REQUESTS, "admin changelist", "admin dashboard", "/metrics", "create", "status snapshot"]:
         (p50_s, p99_s, q_s), (p50_l, p99_l, q_l) = small[label], large[label]
         queries = f"{q_s:>3} / {q_l:<3}" if q_s else ("  (writes)" if label == "create" else "")
         ratio = p99_l / p99_s
