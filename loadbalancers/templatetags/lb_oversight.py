@@ -99,6 +99,18 @@ def recent(row: dict[str, Any], now: datetime) -> tuple[int, int]:
     return row["calls"], row["failures"]
 
 
+def _health(row: dict[str, Any], now: datetime) -> Health:
+    calls, failures = recent(row, now)
+    return Health(
+        provider=row["provider"],
+        last_success_at=row["last_success_at"],
+        last_failure_at=row["last_failure_at"],
+        last_error=row["last_error"],
+        recent_calls=calls,
+        recent_failures=failures,
+    )
+
+
 @register.inclusion_tag("admin/loadbalancers/oversight.html", takes_context=True)
 def load_balancer_oversight(context: template.Context) -> dict[str, Any]:
     request = context["request"]
@@ -117,17 +129,7 @@ def load_balancer_oversight(context: template.Context) -> dict[str, Any]:
         "stuck_after": settings.LBAAS_STUCK_AFTER,
         "stuck": selectors.stuck(now, settings.LBAAS_STUCK_AFTER),
         "errors": selectors.recent_errors(),
-        "health": [
-            Health(
-                provider=row["provider"],
-                last_success_at=row["last_success_at"],
-                last_failure_at=row["last_failure_at"],
-                last_error=row["last_error"],
-                recent_calls=recent(row, now)[0],
-                recent_failures=recent(row, now)[1],
-            )
-            for row in selectors.provider_health()
-        ],
+        "health": [_health(row, now) for row in selectors.provider_health()],
         "reconcile": selectors.last_reconcile_pass(),
         "reconcile_interval": settings.RECONCILE_INTERVAL,
     }
